@@ -1,0 +1,48 @@
+"""create_app(): routers, the error handler, and the resources each request uses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from service import __version__
+from service.db import make_engine, make_session_factory
+from service.errors import install_error_handlers
+from service.sessions.router import router as sessions_router
+from service.settings import Settings, get_settings
+from service.storage import BlobStore
+
+log = logging.getLogger("motionlab")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(
+        title="motionlab",
+        version=__version__,
+        description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML.",
+    )
+    engine = make_engine(settings.resolved_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.blob_store = BlobStore(settings.blobs_dir)
+    install_error_handlers(app)
+    app.include_router(sessions_router, prefix="/v1")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> dict:
+        """The database answers and its schema is migrated."""
+        with engine.connect() as connection:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return {"status": "ready", "schema_revision": revision}
+
+    return app

@@ -1,0 +1,101 @@
+"""JSON upload body → sessions: {"sessions": [{"id", "activity", "subject", "split",
+"sample_rate_hz", "columns": [...], "samples": [[...], ...]}]}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from service.errors import InvalidInput, MalformedBody
+from service.sessions.parsing import ParsedSession, UploadOptions, finish_session
+
+
+def parse_json(data: bytes, options: UploadOptions, source: str | None = None):
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBody(f"malformed JSON: {exc}; fix the body and send it again") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("sessions"), list):
+        raise InvalidInput(
+            'the JSON body must be an object {"sessions": [{"id", "activity", "columns", '
+            '"samples"}, ...]}'
+        )
+    if not document["sessions"]:
+        raise InvalidInput('"sessions" is empty: send at least one session')
+    return [
+        _parse_session(item, index, options, source)
+        for index, item in enumerate(document["sessions"])
+    ]
+
+
+def _parse_session(
+    item: Any, index: int, options: UploadOptions, source: str | None
+) -> ParsedSession:
+    where = f"sessions[{index}]"
+    if not isinstance(item, dict):
+        raise InvalidInput(f"{where} must be an object with id, activity, columns and samples")
+    session_id = item.get("id", options.session_id)
+    if not isinstance(session_id, str):
+        raise InvalidInput(f'{where} has no "id" (a string); give each session an id')
+    where = f"session {session_id!r}"
+    columns, samples = item.get("columns"), item.get("samples")
+    if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns) and columns):
+        raise InvalidInput(f'{where}: "columns" must be a non-empty list of column names')
+    if len(set(columns)) != len(columns):
+        raise InvalidInput(f'{where}: "columns" names a column twice')
+    if not isinstance(samples, list):
+        raise InvalidInput(f'{where}: "samples" must be a list of rows (lists of numbers)')
+    matrix = _sample_matrix(samples, len(columns), where, columns)
+    timestamps = None
+    features = list(columns)
+    if options.timestamp_column in columns:
+        j = columns.index(options.timestamp_column)
+        timestamps = matrix[:, j]
+        matrix = np.delete(matrix, j, axis=1)
+        del features[j]
+    rate = item.get("sample_rate_hz", options.sample_rate_hz)
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+        raise InvalidInput(f"{where}: sample_rate_hz must be a number")
+    for key in ("activity", "subject", "split"):
+        value = item.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f'{where}: "{key}" must be a string')
+    return finish_session(
+        session_id=session_id,
+        activity=item.get("activity", options.activity),
+        subject=item.get("subject", options.subject),
+        split=item.get("split", options.split),
+        sample_rate_hz=None if rate is None else float(rate),
+        features=features,
+        values=matrix,
+        timestamps=timestamps,
+        source=source,
+    )
+
+
+def _sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> np.ndarray:
+    if not samples:
+        return np.empty((0, width))
+    try:
+        matrix = np.array(samples)
+    except ValueError:
+        matrix = None  # ragged rows
+    if matrix is None or matrix.ndim != 2 or matrix.shape[1] != width:
+        for row, sample in enumerate(samples):
+            if not isinstance(sample, list) or len(sample) != width:
+                raise InvalidInput(
+                    f"{where}, sample {row + 1}: has "
+                    f"{len(sample) if isinstance(sample, list) else 'no list of'} values but "
+                    f"columns names {width}; rows of one session must have the same columns"
+                )
+    if matrix.dtype.kind not in "iuf":
+        for row, sample in enumerate(samples):
+            for j, value in enumerate(sample):
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidInput(
+                        f"{where}, sample {row + 1}, column {columns[j]!r}: {value!r} is not "
+                        "a number"
+                    )
+    return matrix.astype(np.float64)

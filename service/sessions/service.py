@@ -1,0 +1,203 @@
+"""Sessions: store uploads atomically and idempotently, list, read, delete, summarise."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.errors import Conflict, InvalidInput, NotFound
+from service.models import MotionSession, Run, RunSession
+from service.sessions.parsing import ParsedSession
+from service.sessions.schemas import GroupStats, SessionStored, Stats
+from service.storage import BlobStore
+
+IMBALANCE_RATIO = 2.0
+BLOB_WRITE_THREADS = 4
+
+
+def _same_content(row: MotionSession, parsed: ParsedSession) -> bool:
+    return (
+        row.blob_sha256 == parsed.sha256
+        and row.activity == parsed.activity
+        and row.subject == parsed.subject
+        and row.split == parsed.split
+        and row.sample_rate_hz == parsed.sample_rate_hz
+    )
+
+
+def _apply(row: MotionSession, parsed: ParsedSession) -> None:
+    row.activity, row.subject, row.split = parsed.activity, parsed.subject, parsed.split
+    row.sample_rate_hz, row.features = parsed.sample_rate_hz, parsed.features
+    row.has_timestamp = parsed.timestamps is not None
+    row.row_count, row.duration_s = parsed.rows, parsed.duration_s
+    row.blob_sha256, row.source = parsed.sha256, parsed.source
+
+
+def store_sessions(
+    db: Session, *, store: BlobStore, parsed: list[ParsedSession], replace: bool
+) -> tuple[list[SessionStored], list[str]]:
+    """Add the sessions to the unit of work and write their blobs (before the commit).
+
+    Returns the answer entries and the blob hashes this call wrote, which the caller removes if
+    the commit fails. Raises before writing anything when the request cannot be stored whole.
+    """
+    seen: dict[str, ParsedSession] = {}
+    for session in parsed:
+        if session.id in seen:
+            raise InvalidInput(
+                f"session {session.id!r} appears twice in this upload; give each session "
+                "its own id"
+            )
+        seen[session.id] = session
+    existing = {
+        row.id: row
+        for row in db.scalars(select(MotionSession).where(MotionSession.id.in_(list(seen))))
+    }
+    conflicts = [
+        s.id for s in parsed if s.id in existing and not _same_content(existing[s.id], s)
+    ]
+    if conflicts and not replace:
+        raise Conflict(
+            f"session(s) {', '.join(map(repr, conflicts[:5]))} already exist with different "
+            "content; nothing was stored. Use new ids, or ?replace=true to overwrite them"
+        )
+    to_write = [s for s in parsed if s.id not in existing or s.id in conflicts]
+    written = _write_blobs(store, to_write)
+    results = []
+    for session in parsed:
+        row = existing.get(session.id)
+        created = row is None
+        if created:
+            row = MotionSession(id=session.id)
+            db.add(row)
+        if created or session.id in conflicts:
+            _apply(row, session)
+        results.append(
+            SessionStored(
+                id=session.id,
+                rows=session.rows,
+                features=session.features,
+                sha256=session.sha256,
+                created=created,
+                replaced=session.id in conflicts,
+            )
+        )
+    db.flush()
+    return results, written
+
+
+def _write_blobs(store: BlobStore, sessions: list[ParsedSession]) -> list[str]:
+    unique = {s.sha256: s for s in sessions if not store.exists(s.sha256)}
+    # pyarrow releases the GIL while encoding Parquet: a few threads write in parallel.
+    with ThreadPoolExecutor(BLOB_WRITE_THREADS) as pool:
+        wrote = list(pool.map(lambda s: store.put_table(s.sha256, s.to_table()), unique.values()))
+    return [sha for sha, did in zip(unique, wrote, strict=True) if did]
+
+
+def blob_is_referenced(db: Session, sha256: str) -> bool:
+    by_session = db.scalar(select(func.count()).where(MotionSession.blob_sha256 == sha256))
+    by_live_run = db.scalar(
+        select(func.count())
+        .select_from(RunSession)
+        .join(Run, Run.id == RunSession.run_id)
+        .where(RunSession.blob_sha256 == sha256, Run.status.in_(("queued", "running")))
+    )
+    return bool(by_session or by_live_run)
+
+
+def unreferenced_blobs(db: Session, hashes: list[str]) -> list[str]:
+    return [sha for sha in set(hashes) if not blob_is_referenced(db, sha)]
+
+
+def list_sessions(
+    db: Session,
+    *,
+    activity: str | None,
+    subject: str | None,
+    split: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[MotionSession], int]:
+    query = select(MotionSession)
+    for column, value in (
+        (MotionSession.activity, activity),
+        (MotionSession.subject, subject),
+        (MotionSession.split, split),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    page = db.scalars(query.order_by(MotionSession.id).limit(limit).offset(offset)).all()
+    return list(page), int(total or 0)
+
+
+def get_session(db: Session, *, session_id: str) -> MotionSession:
+    row = db.get(MotionSession, session_id)
+    if row is None:
+        raise NotFound(f"session {session_id!r} does not exist; GET /v1/sessions lists them")
+    return row
+
+
+def read_samples(db: Session, *, store: BlobStore, session_id: str) -> pa.Table:
+    return store.read_table(get_session(db, session_id=session_id).blob_sha256)
+
+
+def delete_session(db: Session, *, session_id: str) -> str:
+    """Delete the row; returns its blob hash for the caller to drop after the commit."""
+    row = get_session(db, session_id=session_id)
+    db.delete(row)
+    db.flush()
+    return row.blob_sha256
+
+
+def session_stats(db: Session) -> Stats:
+    rows = db.execute(
+        select(
+            MotionSession.activity,
+            MotionSession.subject,
+            MotionSession.split,
+            MotionSession.row_count,
+            MotionSession.duration_s,
+        )
+    ).all()
+    groups: dict[str, dict[str, list]] = {
+        "activity": defaultdict(list),
+        "subject": defaultdict(list),
+        "split": defaultdict(list),
+    }
+    for row in rows:
+        for key in groups:
+            groups[key][getattr(row, key) or "(none)"].append(row)
+    by = {key: {name: _group(members) for name, members in sorted(g.items())} for key, g in groups.items()}
+    warnings = []
+    counts = {name: g.sessions for name, g in by["activity"].items()}
+    if len(counts) >= 2 and max(counts.values()) > IMBALANCE_RATIO * min(counts.values()):
+        most, least = max(counts, key=counts.get), min(counts, key=counts.get)
+        warnings.append(
+            f"classes are imbalanced: {most!r} has {counts[most]} sessions, {least!r} only "
+            f"{counts[least]} (more than {IMBALANCE_RATIO:g}x); record more {least!r} sessions"
+        )
+    total = _group(rows)
+    return Stats(
+        sessions=total.sessions,
+        rows=total.rows,
+        seconds=total.seconds,
+        by_activity=by["activity"],
+        by_subject=by["subject"],
+        by_split=by["split"],
+        warnings=warnings,
+    )
+
+
+def _group(members: list) -> GroupStats:
+    durations = [m.duration_s for m in members]
+    known = all(d is not None for d in durations) and durations
+    return GroupStats(
+        sessions=len(members),
+        rows=sum(m.row_count for m in members),
+        seconds=round(sum(durations), 6) if known else None,
+    )

@@ -1,0 +1,46 @@
+"""One settings object, read from MOTIONLAB_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOTIONLAB_", extra="ignore")
+
+    home: Path = Field(Path("var"), description="Runtime state: database, blobs, run artifacts.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file motionlab.db under home."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_bytes: int = Field(512 * 1024 * 1024, description="Largest accepted upload body.")
+    workers: int = Field(1, description="Worker processes started by `motionlab serve`.")
+    worker_engines: str = Field("", description="Comma-separated engines a worker claims; all.")
+    heartbeat_interval_s: float = 2.0
+    heartbeat_timeout_s: float = 30.0
+    max_run_time_s: float = 6 * 3600.0
+    max_attempts: int = 3
+    poll_interval_s: float = 0.5
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'motionlab.db'}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

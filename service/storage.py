@@ -1,0 +1,66 @@
+"""Content-addressed blob store on the local file system; every write is atomic."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARQUET_COMPRESSION = "zstd"
+
+
+class BlobStore:
+    """Session samples as Parquet files named by the sha256 of their content."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / f"{sha256}.parquet"
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def put_table(self, sha256: str, table: pa.Table) -> bool:
+        """Store the table unless the blob is already there; True when a file was written."""
+        target = self.path(sha256)
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+        return True
+
+    def read_table(self, sha256: str) -> pa.Table:
+        return pq.read_table(self.path(sha256))
+
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+
+class atomic_path:  # noqa: N801 — used as a context manager, reads like `with open(...)`
+    """Yield a temp path beside `target`; on success rename it over `target`, else remove it."""
+
+    def __init__(self, target: Path):
+        self.target = Path(target)
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.")
+        os.close(fd)
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.target)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
