@@ -131,9 +131,7 @@ class RunSession(Base):
         Index("ix_run_sessions_blob_sha256", "blob_sha256"),
     )
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(String(128))
     blob_sha256: Mapped[str] = mapped_column(String(64))
@@ -147,9 +145,7 @@ class RunProgress(Base):
 
     __tablename__ = "run_progress"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     iteration: Mapped[int] = mapped_column(Integer, primary_key=True)
     train_accuracy: Mapped[float | None] = mapped_column(Float)
     validation_accuracy: Mapped[float | None] = mapped_column(Float)

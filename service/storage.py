@@ -29,9 +29,16 @@ class BlobStore:
         target = self.path(sha256)
         if target.exists():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(target) as tmp:
-            pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+        sink = pa.BufferOutputStream()
+        # Sensor floats gain nothing from dictionaries; statistics are never queried.
+        pq.write_table(
+            table,
+            sink,
+            compression=PARQUET_COMPRESSION,
+            use_dictionary=False,
+            write_statistics=False,
+        )
+        write_bytes_atomic(target, sink.getvalue())
         return True
 
     def read_table(self, sha256: str) -> pa.Table:
@@ -41,7 +48,7 @@ class BlobStore:
         self.path(sha256).unlink(missing_ok=True)
 
 
-class atomic_path:  # noqa: N801 — used as a context manager, reads like `with open(...)`
+class atomic_path:
     """Yield a temp path beside `target`; on success rename it over `target`, else remove it."""
 
     def __init__(self, target: Path):
@@ -61,6 +68,6 @@ class atomic_path:  # noqa: N801 — used as a context manager, reads like `with
             self.tmp.unlink(missing_ok=True)
 
 
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+def write_bytes_atomic(target: Path, data) -> None:
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        out.write(data)

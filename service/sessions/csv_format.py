@@ -9,7 +9,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from service.errors import InvalidInput, MalformedBody
-from service.sessions.parsing import ParsedSession, UploadOptions, check_session_id, finish_session
+from service.sessions.parsing import (
+    ParsedSession,
+    Payload,
+    UploadOptions,
+    check_session_id,
+    finish_session,
+)
 
 
 def line(row: int) -> str:
@@ -17,7 +23,7 @@ def line(row: int) -> str:
     return f"row {row + 1} (line {row + 2})"
 
 
-def read_csv_table(data: bytes, options: UploadOptions) -> pa.Table:
+def read_csv_table(data: bytes | bytearray, options: UploadOptions) -> pa.Table:
     text_columns = (
         options.session_column,
         options.label_column,
@@ -58,7 +64,7 @@ class TextColumn:
         return cls(np.zeros(rows, dtype=np.int32), [value])
 
 
-def _id_or_label_column(table, name, fallback, what, param) -> TextColumn:
+def _id_or_label_column(table, name, fallback, what, column_param, value_param) -> TextColumn:
     if name in table.column_names:
         column = TextColumn.of(table.column(name))
         empty = np.flatnonzero(column.codes == len(column.distinct))
@@ -69,26 +75,24 @@ def _id_or_label_column(table, name, fallback, what, param) -> TextColumn:
         return TextColumn.constant(table.num_rows, fallback)
     raise InvalidInput(
         f"missing {what} column {name!r} (columns: {', '.join(table.column_names)}); name "
-        f"yours with ?{param}_column=, or give ?{param}= for a file holding one session"
+        f"yours with ?{column_param}=, or give ?{value_param}= for a file holding one session"
     )
 
 
-def _numeric_matrix(table: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, F) float64 values and the (rows, F) mask of empty cells."""
-    values = np.empty((table.num_rows, len(names)), dtype=np.float64)
-    empty = np.empty((table.num_rows, len(names)), dtype=bool)
-    for j, name in enumerate(names):
-        column = table.column(name)
-        if not (
-            pa.types.is_integer(column.type)
-            or pa.types.is_floating(column.type)
-            or pa.types.is_null(column.type)
-        ):
-            raise InvalidInput(_first_non_numeric(column, name))
-        column = column.cast(pa.float64())
-        empty[:, j] = column.is_null().to_numpy(zero_copy_only=False)
-        values[:, j] = column.fill_null(np.nan).to_numpy()
-    return values, empty
+def _float_column(table: pa.Table, name: str) -> pa.ChunkedArray:
+    column = table.column(name)
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null)
+    if not any(is_type(column.type) for is_type in numeric):
+        raise InvalidInput(_first_non_numeric(column, name))
+    return column.cast(pa.float64())
+
+
+def _as_numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """Zero-copy when the slice lies in one chunk (the usual case)."""
+    chunks = column.chunks
+    if len(chunks) == 1:
+        return chunks[0].to_numpy(zero_copy_only=False)
+    return column.to_numpy()
 
 
 def _first_non_numeric(column: pa.ChunkedArray, name: str) -> str:
@@ -116,13 +120,17 @@ def _one_value_per_session(column: TextColumn, order, starts, sessions, what) ->
     return [column.values[code] for code in low]
 
 
-def parse_csv(data: bytes, options: UploadOptions, source: str | None = None):
-    table = read_csv_table(data, options)
+def parse_csv(payload: Payload, options: UploadOptions, source: str | None = None):
+    table = read_csv_table(payload.take(), options)  # the raw bytes can go now
     if table.num_rows == 0:
         raise InvalidInput("the CSV has a header but no sample rows: sessions cannot be empty")
     o = options
-    ids = _id_or_label_column(table, o.session_column, o.session_id, "session-id", "session")
-    labels = _id_or_label_column(table, o.label_column, o.activity, "label", "label")
+    ids = _id_or_label_column(
+        table, o.session_column, o.session_id, "session-id", "session_column", "session_id"
+    )
+    labels = _id_or_label_column(
+        table, o.label_column, o.activity, "label", "label_column", "activity"
+    )
     subjects, splits = (
         TextColumn.of(table.column(name))
         if name in table.column_names
@@ -134,23 +142,26 @@ def parse_csv(data: bytes, options: UploadOptions, source: str | None = None):
     feature_names = [name for name in table.column_names if name not in reserved]
     if not feature_names:
         raise InvalidInput("the CSV has no feature columns: add numeric sensor columns")
-    values, empty = _numeric_matrix(table, feature_names)
-    infinite = np.isinf(values)
-    if infinite.any():
-        row, j = (int(i) for i in np.argwhere(infinite)[0])
-        raise InvalidInput(
-            f"{line(row)}, column {feature_names[j]!r}: {values[row, j]} is not a finite number"
-        )
+    features = [_float_column(table, name) for name in feature_names]
+    empty = np.column_stack([c.is_null().to_numpy(zero_copy_only=False) for c in features])
+    for name, column in zip(feature_names, features, strict=True):
+        infinite = np.flatnonzero(pc.is_inf(column).fill_null(False).to_numpy(zero_copy_only=False))
+        if infinite.size:
+            raise InvalidInput(
+                f"{line(int(infinite[0]))}, column {name!r}: {column[int(infinite[0])]} is not a "
+                "finite number"
+            )
     timestamps = None
     if o.timestamp_column in table.column_names:
-        timestamps, missing = _numeric_matrix(table, [o.timestamp_column])
-        timestamps = timestamps[:, 0]
-        if missing.any():
-            row = int(np.flatnonzero(missing)[0])
-            raise InvalidInput(f"{line(row)} has an empty timestamp; fill it in")
+        timestamps = _float_column(table, o.timestamp_column)
+        missing = np.flatnonzero(timestamps.is_null().to_numpy(zero_copy_only=False))
+        if missing.size:
+            raise InvalidInput(f"{line(int(missing[0]))} has an empty timestamp; fill it in")
 
     # Group rows by session: sessions in order of first appearance, rows in file order.
-    order = np.argsort(ids.codes, kind="stable")
+    # Files are usually sorted by session already: then no row moves and nothing is copied.
+    contiguous = bool(np.all(ids.codes[1:] >= ids.codes[:-1]))
+    order = np.arange(ids.codes.size) if contiguous else np.argsort(ids.codes, kind="stable")
     counts = np.bincount(ids.codes, minlength=len(ids.distinct))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sessions = [str(value) for value in ids.distinct]
@@ -159,23 +170,26 @@ def parse_csv(data: bytes, options: UploadOptions, source: str | None = None):
     activity = _one_value_per_session(labels, order, starts, sessions, "activity")
     subject = _one_value_per_session(subjects, order, starts, sessions, "subject")
     split = _one_value_per_session(splits, order, starts, sessions, "split")
-
-    values, empty = values[order], empty[order]
-    timestamps = None if timestamps is None else timestamps[order]
+    if not contiguous:
+        take = pa.array(order)
+        features = [column.take(take) for column in features]
+        timestamps = None if timestamps is None else timestamps.take(take)
+        empty = empty[order]
     empty_counts = np.add.reduceat(empty.astype(np.int64), starts, axis=0)  # (S, F)
+
     parsed: list[ParsedSession] = []
     for s, session_id in enumerate(sessions):
-        rows = slice(starts[s], starts[s] + counts[s])
-        partial = np.flatnonzero((empty_counts[s] > 0) & (empty_counts[s] < counts[s]))
+        start, count = int(starts[s]), int(counts[s])
+        partial = np.flatnonzero((empty_counts[s] > 0) & (empty_counts[s] < count))
         if partial.size:
             j = int(partial[0])
-            row = int(order[starts[s] + np.flatnonzero(empty[rows, j])[0]])
+            row = int(order[start + np.flatnonzero(empty[start : start + count, j])[0]])
             raise InvalidInput(
                 f"session {session_id!r}, {line(row)}: column {feature_names[j]!r} is empty or "
                 "NaN here but filled in other rows of the session; rows of one session must "
                 "have the same feature columns"
             )
-        present = empty_counts[s] == 0
+        present = [j for j in range(len(features)) if empty_counts[s, j] == 0]
         parsed.append(
             finish_session(
                 session_id=session_id,
@@ -183,9 +197,11 @@ def parse_csv(data: bytes, options: UploadOptions, source: str | None = None):
                 subject=subject[s],
                 split=split[s],
                 sample_rate_hz=o.sample_rate_hz,
-                features=[name for name, keep in zip(feature_names, present, strict=True) if keep],
-                values=values[rows][:, present],
-                timestamps=None if timestamps is None else timestamps[rows],
+                features=[feature_names[j] for j in present],
+                columns=[_as_numpy(features[j].slice(start, count)) for j in present],
+                timestamps=None
+                if timestamps is None
+                else _as_numpy(timestamps.slice(start, count)),
                 source=source,
             )
         )

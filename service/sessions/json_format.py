@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from service.errors import InvalidInput, MalformedBody
-from service.sessions.parsing import ParsedSession, UploadOptions, finish_session
+from service.sessions.parsing import ParsedSession, Payload, UploadOptions, finish_session
 
 
-def parse_json(data: bytes, options: UploadOptions, source: str | None = None):
+def parse_json(payload: Payload, options: UploadOptions, source: str | None = None):
     try:
-        document = json.loads(data)
+        document = json.loads(payload.take())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedBody(f"malformed JSON: {exc}; fix the body and send it again") from exc
     if not isinstance(document, dict) or not isinstance(document.get("sessions"), list):
@@ -69,7 +69,7 @@ def _parse_session(
         split=item.get("split", options.split),
         sample_rate_hz=None if rate is None else float(rate),
         features=features,
-        values=matrix,
+        columns=[np.ascontiguousarray(matrix[:, j]) for j in range(matrix.shape[1])],
         timestamps=timestamps,
         source=source,
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -46,23 +47,21 @@ class ParsedSession:
     split: str | None
     sample_rate_hz: float | None
     features: list[str]
-    values: np.ndarray  # (rows, features) float64
+    columns: list[np.ndarray]  # one (rows,) float64 array per feature; views where possible
     timestamps: np.ndarray | None  # (rows,) float64
     source: str | None = None
-    sha256: str = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.values = np.ascontiguousarray(self.values, dtype=np.float64)
+    @cached_property
+    def sha256(self) -> str:
+        """Content address of the samples: names, then each column's float64 bytes."""
         digest = hashlib.sha256(json.dumps([self.features, self.timestamps is not None]).encode())
-        digest.update(self.values.tobytes())
-        if self.timestamps is not None:
-            self.timestamps = np.ascontiguousarray(self.timestamps, dtype=np.float64)
-            digest.update(self.timestamps.tobytes())
-        self.sha256 = digest.hexdigest()
+        for column in (*self.columns, *(() if self.timestamps is None else (self.timestamps,))):
+            digest.update(memoryview(np.ascontiguousarray(column, dtype=np.float64)))
+        return digest.hexdigest()
 
     @property
     def rows(self) -> int:
-        return int(self.values.shape[0])
+        return int(self.columns[0].shape[0])
 
     @property
     def duration_s(self) -> float | None:
@@ -70,8 +69,21 @@ class ParsedSession:
 
     def to_table(self) -> pa.Table:
         columns = {} if self.timestamps is None else {TIMESTAMP: self.timestamps}
-        columns.update({name: self.values[:, i] for i, name in enumerate(self.features)})
+        columns.update(zip(self.features, self.columns, strict=True))
         return pa.table(columns)
+
+
+class Payload:
+    """An upload's bytes, handed over once so the parser can let them go after reading."""
+
+    def __init__(self, data: bytes | bytearray):
+        self._data: bytes | bytearray | None = data
+
+    def take(self) -> bytes | bytearray:
+        data, self._data = self._data, None
+        if data is None:
+            raise RuntimeError("payload already taken")
+        return data
 
 
 def check_session_id(session_id: str, where: str = "") -> None:
@@ -107,7 +119,7 @@ def finish_session(
     split: str | None,
     sample_rate_hz: float | None,
     features: list[str],
-    values: np.ndarray,
+    columns: list[np.ndarray],
     timestamps: np.ndarray | None,
     source: str | None,
 ) -> ParsedSession:
@@ -115,18 +127,17 @@ def finish_session(
     check_session_id(session_id)
     if activity is None or activity == "":
         raise InvalidInput(f"session {session_id!r} has no activity label; give it one")
-    if values.shape[0] == 0:
-        raise InvalidInput(f"session {session_id!r} is empty: it has no sample rows")
     if not features:
         raise InvalidInput(f"session {session_id!r} has no feature columns with values")
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        raise InvalidInput(
-            f"session {session_id!r}, sample {int(row) + 1}, column "
-            f"{features[column]!r}: value {values[row, column]} is not a finite number "
-            "(NaN / inf / missing); fix or drop the row"
-        )
+    if columns[0].shape[0] == 0:
+        raise InvalidInput(f"session {session_id!r} is empty: it has no sample rows")
+    for name, column in zip(features, columns, strict=True):
+        bad = np.flatnonzero(~np.isfinite(column))
+        if bad.size:
+            raise InvalidInput(
+                f"session {session_id!r}, sample {bad[0] + 1}, column {name!r}: value "
+                f"{column[bad[0]]} is not a finite number (NaN / inf / missing); fix or drop it"
+            )
     if timestamps is not None:
         backwards = np.flatnonzero(np.diff(timestamps) < 0)
         if backwards.size:
@@ -143,7 +154,7 @@ def finish_session(
         split=check_split(split, session_id),
         sample_rate_hz=check_sample_rate(sample_rate_hz, session_id),
         features=features,
-        values=values,
+        columns=columns,
         timestamps=timestamps,
         source=source,
     )

@@ -13,12 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service.db import after_commit, after_rollback
 from service.deps import BlobStoreDep, SessionDep, SettingsDep
 from service.errors import BadRequest, PayloadTooLarge
 from service.sessions import service
 from service.sessions.decoding import maybe_gunzip, media_type, parser_for
-from service.sessions.parsing import UploadOptions
+from service.sessions.parsing import Payload, UploadOptions
 from service.sessions.schemas import SessionPage, SessionRead, Stats, UploadResult
 
 router = APIRouter(tags=["sessions"])
@@ -50,13 +49,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body ({declared} bytes) exceeds the limit of {limit} bytes")
-    chunks, size = [], 0
+    body = bytearray()  # grows in place: no second copy of the body at the end
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+        body += chunk
+        if len(body) > limit:
             raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 async def read_parts(request: Request, limit: int) -> list[tuple[bytes, object, str | None]]:
@@ -75,7 +73,9 @@ async def read_parts(request: Request, limit: int) -> list[tuple[bytes, object, 
     for file in files:
         parser = parser_for(media_type(file.content_type), file.filename)
         data = maybe_gunzip(
-            await file.read(), gzipped=(file.filename or "").endswith(".gz"), limit=limit,
+            await file.read(),
+            gzipped=(file.filename or "").endswith(".gz"),
+            limit=limit,
             what=f"file {file.filename!r}",
         )
         total += len(data)
@@ -85,21 +85,23 @@ async def read_parts(request: Request, limit: int) -> list[tuple[bytes, object, 
     return parts
 
 
-def parse_parts(parts, options: UploadOptions) -> list:
-    parsed = []
-    for data, parser, filename in parts:
+def parse_parts(parts: list, options: UploadOptions) -> list:
+    """Parse each part, releasing its bytes as soon as the parser has read them."""
+    parsed, several = [], len(parts) > 1
+    while parts:
+        data, parser, filename = parts.pop(0)
+        payload = Payload(data)
+        del data
         file_options = options
-        if filename and options.session_id is None and len(parts) > 1:
+        if filename and options.session_id is None and several:
             # Several one-session files: each file's name is its session id by default.
             stem = PurePath(filename.removesuffix(".gz")).stem
             file_options = UploadOptions(**{**options.__dict__, "session_id": stem})
-        parsed.extend(parser(data, file_options, filename))
+        parsed.extend(parser(payload, file_options, filename))
     return parsed
 
 
-@router.post(
-    "/sessions", status_code=201, response_model=UploadResult, responses=ERRORS
-)
+@router.post("/sessions", status_code=201, response_model=UploadResult, responses=ERRORS)
 async def upload_sessions(
     request: Request,
     response: Response,
@@ -111,11 +113,10 @@ async def upload_sessions(
 ) -> UploadResult:
     """Upload sessions: stacked CSV, JSON or multipart files, optionally gzip; all or nothing."""
     parts = await read_parts(request, settings.max_upload_bytes)
-    parsed = await run_in_threadpool(parse_parts, parts, options)
-    results, written = await run_in_threadpool(
+    parsed = await run_in_threadpool(parse_parts, parts, options)  # empties `parts`
+    results = await run_in_threadpool(
         service.store_sessions, db, store=store, parsed=parsed, replace=replace
     )
-    after_rollback(db, lambda: [store.delete(sha) for sha in written])
     response.status_code = 201 if any(r.created or r.replaced for r in results) else 200
     return UploadResult(sessions=results)
 
@@ -134,7 +135,9 @@ def list_sessions(
         db, activity=activity, subject=subject, split=split, limit=limit, offset=offset
     )
     return SessionPage(
-        items=[SessionRead.model_validate(i) for i in items], total=total, limit=limit,
+        items=[SessionRead.model_validate(i) for i in items],
+        total=total,
+        limit=limit,
         offset=offset,
     )
 
@@ -172,9 +175,7 @@ def get_samples(request: Request, db: SessionDep, store: BlobStoreDep, session_i
 @router.delete("/sessions/{session_id}", status_code=204, responses={404: {}})
 def delete_session(db: SessionDep, store: BlobStoreDep, session_id: str) -> Response:
     """Delete a session; its blob goes too once nothing references it."""
-    sha = service.delete_session(db, session_id=session_id)
-    if not service.blob_is_referenced(db, sha):
-        after_commit(db, lambda: store.delete(sha))
+    service.delete_session(db, store=store, session_id=session_id)
     return Response(status_code=204)
 
 
@@ -182,5 +183,3 @@ def delete_session(db: SessionDep, store: BlobStoreDep, session_id: str) -> Resp
 def stats(db: SessionDep) -> Stats:
     """Sessions, rows and seconds per activity, subject and split, with imbalance warnings."""
     return service.session_stats(db)
-
-

@@ -9,6 +9,7 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.db import after_commit, after_rollback
 from service.errors import Conflict, InvalidInput, NotFound
 from service.models import MotionSession, Run, RunSession
 from service.sessions.parsing import ParsedSession
@@ -16,7 +17,7 @@ from service.sessions.schemas import GroupStats, SessionStored, Stats
 from service.storage import BlobStore
 
 IMBALANCE_RATIO = 2.0
-BLOB_WRITE_THREADS = 4
+BLOB_WRITE_THREADS = 2
 
 
 def _same_content(row: MotionSession, parsed: ParsedSession) -> bool:
@@ -39,27 +40,25 @@ def _apply(row: MotionSession, parsed: ParsedSession) -> None:
 
 def store_sessions(
     db: Session, *, store: BlobStore, parsed: list[ParsedSession], replace: bool
-) -> tuple[list[SessionStored], list[str]]:
-    """Add the sessions to the unit of work and write their blobs (before the commit).
+) -> list[SessionStored]:
+    """Add the sessions to the unit of work, their blobs written before the commit.
 
-    Returns the answer entries and the blob hashes this call wrote, which the caller removes if
-    the commit fails. Raises before writing anything when the request cannot be stored whole.
+    All or nothing: raises before writing anything when the request cannot be stored whole;
+    blobs written here are removed again if the transaction rolls back, and blobs that a
+    replacement leaves unreferenced are removed once it commits.
     """
     seen: dict[str, ParsedSession] = {}
     for session in parsed:
         if session.id in seen:
             raise InvalidInput(
-                f"session {session.id!r} appears twice in this upload; give each session "
-                "its own id"
+                f"session {session.id!r} appears twice in this upload; give each session its own id"
             )
         seen[session.id] = session
     existing = {
         row.id: row
         for row in db.scalars(select(MotionSession).where(MotionSession.id.in_(list(seen))))
     }
-    conflicts = [
-        s.id for s in parsed if s.id in existing and not _same_content(existing[s.id], s)
-    ]
+    conflicts = [s.id for s in parsed if s.id in existing and not _same_content(existing[s.id], s)]
     if conflicts and not replace:
         raise Conflict(
             f"session(s) {', '.join(map(repr, conflicts[:5]))} already exist with different "
@@ -67,6 +66,8 @@ def store_sessions(
         )
     to_write = [s for s in parsed if s.id not in existing or s.id in conflicts]
     written = _write_blobs(store, to_write)
+    after_rollback(db, lambda: [store.delete(sha) for sha in written])
+    replaced_blobs = [existing[i].blob_sha256 for i in conflicts]
     results = []
     for session in parsed:
         row = existing.get(session.id)
@@ -87,7 +88,15 @@ def store_sessions(
             )
         )
     db.flush()
-    return results, written
+    forget_blobs(db, store=store, hashes=replaced_blobs)
+    return results
+
+
+def forget_blobs(db: Session, *, store: BlobStore, hashes: list[str]) -> None:
+    """Remove, once the transaction commits, those blobs that nothing references any more."""
+    orphans = [sha for sha in set(hashes) if not blob_is_referenced(db, sha)]
+    if orphans:
+        after_commit(db, lambda: [store.delete(sha) for sha in orphans])
 
 
 def _write_blobs(store: BlobStore, sessions: list[ParsedSession]) -> list[str]:
@@ -107,10 +116,6 @@ def blob_is_referenced(db: Session, sha256: str) -> bool:
         .where(RunSession.blob_sha256 == sha256, Run.status.in_(("queued", "running")))
     )
     return bool(by_session or by_live_run)
-
-
-def unreferenced_blobs(db: Session, hashes: list[str]) -> list[str]:
-    return [sha for sha in set(hashes) if not blob_is_referenced(db, sha)]
 
 
 def list_sessions(
@@ -146,12 +151,12 @@ def read_samples(db: Session, *, store: BlobStore, session_id: str) -> pa.Table:
     return store.read_table(get_session(db, session_id=session_id).blob_sha256)
 
 
-def delete_session(db: Session, *, session_id: str) -> str:
-    """Delete the row; returns its blob hash for the caller to drop after the commit."""
+def delete_session(db: Session, *, store: BlobStore, session_id: str) -> None:
+    """Delete the row; its blob goes after the commit unless something still references it."""
     row = get_session(db, session_id=session_id)
     db.delete(row)
     db.flush()
-    return row.blob_sha256
+    forget_blobs(db, store=store, hashes=[row.blob_sha256])
 
 
 def session_stats(db: Session) -> Stats:
@@ -172,7 +177,10 @@ def session_stats(db: Session) -> Stats:
     for row in rows:
         for key in groups:
             groups[key][getattr(row, key) or "(none)"].append(row)
-    by = {key: {name: _group(members) for name, members in sorted(g.items())} for key, g in groups.items()}
+    by = {
+        key: {name: _group(members) for name, members in sorted(g.items())}
+        for key, g in groups.items()
+    }
     warnings = []
     counts = {name: g.sessions for name, g in by["activity"].items()}
     if len(counts) >= 2 and max(counts.values()) > IMBALANCE_RATIO * min(counts.values()):

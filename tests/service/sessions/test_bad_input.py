@@ -1,0 +1,112 @@
+"""Each kind of bad upload answers a precise 4xx JSON error and stores nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from service.settings import Settings
+from tests.conftest import LiveServer
+
+CSV = {"Content-Type": "text/csv"}
+JSON = {"Content-Type": "application/json"}
+
+
+def json_body(samples, columns=("x", "y"), sid="s1"):
+    return json.dumps(
+        {"sessions": [{"id": sid, "activity": "a", "columns": list(columns), "samples": samples}]}
+    )
+
+
+CASES = [
+    # (name, headers, body, status, words the detail must contain)
+    ("unsupported type", {"Content-Type": "application/xml"}, "<a/>", 415, ["text/csv"]),
+    ("malformed csv", CSV, "sessionId,activity,x\ns1,a,1\ns1,a,1,2,3\n", 400, ["malformed CSV"]),
+    ("malformed json", JSON, '{"sessions": [', 400, ["malformed JSON"]),
+    (
+        "malformed gzip",
+        {**CSV, "Content-Encoding": "gzip"},
+        b"\x1f\x8b\x08\x00garbage",
+        400,
+        ["gzip"],
+    ),
+    ("missing session column", CSV, "activity,x\na,1\n", 422, ["session-id", "sessionId"]),
+    ("missing label column", CSV, "sessionId,x\ns1,1\n", 422, ["label", "activity"]),
+    (
+        "non-numeric feature",
+        CSV,
+        "sessionId,activity,x\ns1,a,1\ns1,a,abc\n",
+        422,
+        ["row 2", "line 3", "'x'", "'abc'"],
+    ),
+    (
+        "NaN feature",
+        CSV,
+        "sessionId,activity,x,y\ns1,a,1,1\ns1,a,NaN,2\n",
+        422,
+        ["s1", "row 2", "'x'"],
+    ),
+    ("inf feature", CSV, "sessionId,activity,x\ns1,a,1\ns1,a,inf\n", 422, ["row 2", "finite"]),
+    ("nan in json", JSON, json_body([[1, 2], [float("nan"), 1]]), 422, ["sample 2", "'x'"]),
+    ("string in json", JSON, json_body([[1, "2"]]), 422, ["sample 1", "'y'", "number"]),
+    ("empty session", JSON, json_body([]), 422, ["s1", "empty"]),
+    ("header only csv", CSV, "sessionId,activity,x\n", 422, ["no sample rows"]),
+    (
+        "different feature columns",
+        CSV,
+        "sessionId,activity,x,y\ns1,a,1,2\ns1,a,3,\n",
+        422,
+        ["s1", "'y'", "same feature columns"],
+    ),
+    ("ragged json rows", JSON, json_body([[1, 2], [1]]), 422, ["sample 2", "same columns"]),
+    (
+        "timestamps backwards",
+        CSV,
+        "sessionId,activity,timestamp,x\ns1,a,0.0,1\ns1,a,0.2,1\ns1,a,0.1,1\n",
+        422,
+        ["s1", "sample 3", "backwards"],
+    ),
+    ("id with bad characters", CSV, "sessionId,activity,x\nmy session!,a,1\n", 422, ["invalid"]),
+    ("id too long", CSV, f"sessionId,activity,x\n{'a' * 129},a,1\n", 422, ["1-128"]),
+    ("two labels in one session", CSV, "sessionId,activity,x\ns1,a,1\ns1,b,2\n", 422, ["s1"]),
+    ("bad split", CSV, "sessionId,activity,split,x\ns1,a,training,1\n", 422, ["train, valid"]),
+    ("json not sessions", JSON, '{"id": "x"}', 422, ['"sessions"']),
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "words"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_bad_upload_is_rejected_with_a_precise_error(api, settings, headers, body, status, words):
+    response = api.post("/v1/sessions", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    error = response.json()
+    assert set(error) == {"error", "detail"}
+    for word in words:
+        assert word in error["detail"], error["detail"]
+    assert api.get("/v1/sessions").json()["total"] == 0
+    assert not list(settings.blobs_dir.rglob("*.parquet"))
+
+
+def test_body_over_the_size_limit_is_413(tmp_path):
+    from service.migrate import upgrade
+
+    settings = Settings(home=tmp_path, max_upload_bytes=1000)
+    upgrade(settings.resolved_database_url)
+    big = "sessionId,activity,x\n" + "s1,a,1\n" * 500
+    with LiveServer(settings) as live:
+        import httpx
+
+        with httpx.Client(base_url=live.url) as client:
+            assert client.post("/v1/sessions", content=big, headers=CSV).status_code == 413
+            bomb = gzip.compress(big.encode() * 10)
+            response = client.post(
+                "/v1/sessions", content=bomb, headers={**CSV, "Content-Encoding": "gzip"}
+            )
+            assert response.status_code == 413
+            assert "limit" in response.json()["detail"]
+            assert client.get("/v1/sessions").json()["total"] == 0
