@@ -10,6 +10,7 @@ from sqlalchemy import text
 from service import __version__
 from service.db import make_engine, make_session_factory
 from service.errors import install_error_handlers
+from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
 from service.settings import Settings, get_settings
 from service.storage import BlobStore
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.blob_store = BlobStore(settings.blobs_dir)
     install_error_handlers(app)
     app.include_router(sessions_router, prefix="/v1")
+    app.include_router(runs_router, prefix="/v1")
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:

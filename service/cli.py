@@ -23,18 +23,60 @@ def cmd_migrate(_args) -> None:
     logging.getLogger("motionlab").info("migrated database=%s", settings.resolved_database_url)
 
 
+def start_workers(settings, count: int, engines: list[str] | None = None) -> list:
+    """Worker processes (spawned: no state shared with the API process)."""
+    import multiprocessing
+
+    from workers.worker import run_worker
+
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=run_worker,
+            args=(settings.model_dump_json(), engines),
+            name=f"motionlab-worker-{i}",
+        )
+        for i in range(count)
+    ]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def stop_workers(processes: list, timeout_s: float = 15.0) -> None:
+    """SIGTERM: each worker hands its current run back to the queue, then exits."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout_s)
+        if process.is_alive():
+            process.kill()
+
+
 def cmd_serve(args) -> None:
     import uvicorn
 
     from service.app import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    workers = start_workers(settings, settings.workers)
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        stop_workers(workers)
+
+
+def cmd_worker(args) -> None:
+    from workers.worker import Worker
+
+    worker = Worker(get_settings(), engines=args.engine or None)
+    worker.install_signal_handlers()
+    worker.work(burst=args.burst)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,6 +87,12 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=cmd_serve)
+    worker = commands.add_parser("worker", help="execute queued runs")
+    worker.add_argument(
+        "--engine", action="append", help="claim only runs of this engine (repeatable)"
+    )
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(run=cmd_worker)
     args = parser.parse_args(argv)
     configure_logging(get_settings().log_level)
     args.run(args)

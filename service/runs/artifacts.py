@@ -1,0 +1,37 @@
+"""Files a run leaves in its directory: metrics, checkpoints, exported models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from service.errors import NotFound
+from service.models import Run
+from service.settings import Settings
+
+
+def run_dir(settings: Settings, run: Run) -> Path:
+    return settings.runs_dir / run.id
+
+
+def read_metrics(settings: Settings, run) -> dict:
+    path = settings.runs_dir / run.id / "metrics.json"
+    if not path.exists():
+        raise NotFound(f"run {run.id} has no metrics file")
+    return json.loads(path.read_text())
+
+
+def file_etag(path: Path) -> str:
+    stat = path.stat()
+    return _sha256(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,167 @@
+"""HTTP routes for training runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, StreamingResponse
+
+from service.db import unit_of_work
+from service.deps import SessionDep, SettingsDep
+from service.errors import NotFound
+from service.models import Run
+from service.runs import service
+from service.runs.artifacts import file_etag, read_metrics
+from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
+from workers.engines.registry import engines
+from workers.lifecycle import FINISHED
+
+router = APIRouter(tags=["runs"])
+EVENT_POLL_S = 0.5
+
+
+def run_read(db, run: Run) -> RunRead:
+    read = RunRead.model_validate(run)
+    if run.started_at and run.finished_at:
+        read.duration_s = (run.finished_at - run.started_at).total_seconds()
+    read.sessions_per_part = service.sessions_per_part(db, run_id=run.id)
+    return read
+
+
+@router.post("/runs", status_code=202, response_model=RunRead, responses={422: {}})
+def create_run(db: SessionDep, request: RunCreate, response: Response) -> RunRead:
+    """Queue a training run; its data selection, split and features are frozen now."""
+    run = service.create_run(db, request=request)
+    response.headers["Location"] = f"/v1/runs/{run.id}"
+    return run_read(db, run)
+
+
+@router.get("/runs", response_model=RunPage)
+def list_runs(
+    db: SessionDep,
+    experiment: str | None = None,
+    status: str | None = None,
+    sort: Annotated[str, Query(description="e.g. -test_accuracy, created_at")] = "-created_at",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RunPage:
+    """List runs (filter by experiment / status), sorted by a field or a summary metric."""
+    runs, total = service.list_runs(
+        db, experiment=experiment, status=status, sort=sort, limit=limit, offset=offset
+    )
+    return RunPage(items=[run_read(db, r) for r in runs], total=total, limit=limit, offset=offset)
+
+
+@router.get("/runs/{run_id}", response_model=RunRead, responses={404: {}})
+def get_run(db: SessionDep, run_id: str) -> RunRead:
+    """A run: params, data fingerprint, versions, status, attempts, timings, summary metrics."""
+    return run_read(db, service.get_run(db, run_id=run_id))
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunRead, responses={404: {}, 409: {}})
+def cancel_run(db: SessionDep, run_id: str) -> RunRead:
+    """Cancel: a queued run at once, a running one within a few seconds."""
+    return run_read(db, service.cancel_run(db, run_id=run_id))
+
+
+@router.get("/runs/{run_id}/progress", response_model=list[ProgressRead], responses={404: {}})
+def get_progress(db: SessionDep, run_id: str) -> list[ProgressRead]:
+    """Every training iteration stored so far."""
+    service.get_run(db, run_id=run_id)
+    return [ProgressRead.model_validate(p) for p in service.progress(db, run_id=run_id)]
+
+
+@router.get("/runs/{run_id}/metrics", responses={404: {}, 409: {}})
+def get_metrics(db: SessionDep, settings: SettingsDep, run_id: str) -> dict:
+    """Train / validation / test metrics of a succeeded run."""
+    run = service.get_run(db, run_id=run_id)
+    service.require_succeeded(run)
+    return read_metrics(settings, run)
+
+
+@router.get(
+    "/runs/{run_id}/model",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 409: {}},
+)
+def download_checkpoint(request: Request, db: SessionDep, settings: SettingsDep, run_id: str):
+    """The native checkpoint of a succeeded run (torch: a .pt file)."""
+    run = service.get_run(db, run_id=run_id)
+    service.require_succeeded(run)
+    path = settings.runs_dir / run.id / "model.pt"
+    if not path.exists():
+        raise NotFound(f"run {run.id} has no native checkpoint file")
+    return file_response(request, path, f"{run.params['model']['name']}-{run.id}.pt")
+
+
+def file_response(request: Request, path, filename: str) -> Response:
+    etag = f'"{file_etag(path)}"'
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={"ETag": etag})
+    return FileResponse(
+        path, filename=filename, headers={"ETag": etag}, media_type="application/octet-stream"
+    )
+
+
+@router.get("/runs/{run_id}/events", responses={200: {"content": {"text/event-stream": {}}}})
+async def run_events(request: Request, db: SessionDep, run_id: str) -> StreamingResponse:
+    """Server-Sent Events: status changes, progress rows, then the final metrics; ends with
+    the run."""
+    service.get_run(db, run_id=run_id)
+    factory, settings = request.app.state.session_factory, request.app.state.settings
+    return StreamingResponse(
+        _events(factory, settings, run_id, request), media_type="text/event-stream"
+    )
+
+
+def _snapshot(factory, run_id: str, after: int):
+    with unit_of_work(factory) as db:
+        run = service.get_run(db, run_id=run_id)
+        rows = [
+            ProgressRead.model_validate(p) for p in service.progress(db, run_id=run_id, after=after)
+        ]
+        return run_read(db, run), rows
+
+
+async def _events(factory, settings, run_id: str, request: Request) -> AsyncIterator[str]:
+    last_status, last_iteration = None, 0
+    while True:
+        run, rows = await run_in_threadpool(_snapshot, factory, run_id, last_iteration)
+        finished = run.status in FINISHED
+        if run.status != last_status and not finished:
+            last_status = run.status
+            yield _status_event(run)
+        for row in rows:
+            last_iteration = row.iteration
+            yield sse("progress", row.model_dump())
+        if finished:
+            yield _status_event(run)
+            if run.status == "succeeded":
+                yield sse("metrics", read_metrics(settings, run))
+            yield sse("end", {"status": run.status})
+            return
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(EVENT_POLL_S)
+
+
+def _status_event(run: RunRead) -> str:
+    return sse(
+        "status",
+        {"status": run.status, "attempts": run.attempts, "error_message": run.error_message},
+    )
+
+
+def sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+@router.get("/engines", response_model=list[EngineRead], tags=["engines"])
+def list_engines() -> list[EngineRead]:
+    """Training engines on this server: available or not (and how to enable), version, device."""
+    return [EngineRead(**vars(e.status())) for e in engines().values()]

@@ -1,0 +1,266 @@
+"""Runs: resolve and freeze a request into a queued run; read, list, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, nulls_last, select, update
+from sqlalchemy.orm import Session
+
+from service.errors import Conflict, InvalidInput, NotFound
+from service.models import MotionSession, Run, RunProgress, RunSession, utcnow
+from service.runs.schemas import RunCreate
+from workers.engines.registry import base_versions, engines
+from workers.lifecycle import FINISHED, TRANSITIONS
+from workers.splits import SessionRef, assign_parts
+
+TARGETS = ("activity", "subject")
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(8)
+
+
+def _select_sessions(db: Session, request: RunCreate) -> list[MotionSession]:
+    selection = request.data
+    query = select(MotionSession)
+    for column, values in (
+        (MotionSession.activity, selection.activities),
+        (MotionSession.subject, selection.subjects),
+        (MotionSession.split, selection.splits),
+        (MotionSession.id, selection.sessions),
+    ):
+        if values is not None:
+            query = query.where(column.in_(values))
+    found = list(db.scalars(query.order_by(MotionSession.id)))
+    if selection.sessions is not None:
+        by_id = {s.id: s for s in found}
+        unknown = [sid for sid in selection.sessions if sid not in by_id]
+        if unknown and not any(
+            v is not None for v in (selection.activities, selection.subjects, selection.splits)
+        ):
+            raise InvalidInput(f"unknown session id(s): {', '.join(map(repr, unknown[:10]))}")
+        found = [by_id[sid] for sid in dict.fromkeys(selection.sessions) if sid in by_id]
+    if not found:
+        raise InvalidInput(
+            "no session matches the data selection; GET /v1/sessions shows what is stored"
+        )
+    return found
+
+
+def _resolve_features(sessions: list[MotionSession], requested: list[str] | None) -> list[str]:
+    if requested is not None:
+        if not requested or len(set(requested)) != len(requested):
+            raise InvalidInput("features must list each feature column once (at least one)")
+        for name in requested:
+            lacking = [s.id for s in sessions if name not in s.features]
+            if lacking:
+                raise InvalidInput(
+                    f"unknown feature {name!r}: {len(lacking)} selected session(s) lack it "
+                    f"(e.g. {lacking[0]!r}); their columns are {sessions[0].features}"
+                )
+        return list(requested)
+    common = [name for name in sessions[0].features if all(name in s.features for s in sessions)]
+    if not common:
+        raise InvalidInput("the selected sessions have no feature column in common")
+    return common
+
+
+def _label(session: MotionSession, target: str) -> str:
+    label = getattr(session, target)
+    if label is None:
+        raise InvalidInput(
+            f"session {session.id!r} has no {target}; choose sessions that all have one"
+        )
+    return label
+
+
+def _check_engine(name: str) -> None:
+    available = engines()
+    if name not in available:
+        raise InvalidInput(f"unknown engine {name!r}; available: {', '.join(available)}")
+    status = available[name].status()
+    if not status.available:
+        raise InvalidInput(f"engine {name!r} is not available on this server: {status.detail}")
+
+
+def create_run(db: Session, *, request: RunCreate) -> Run:
+    """Resolve the selection, split and features now and freeze them with the queued run."""
+    _check_engine(request.engine)
+    if request.target not in TARGETS:
+        raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
+    sessions = _select_sessions(db, request)
+    features = _resolve_features(sessions, request.features)
+    seed = request.random_seed if request.random_seed is not None else secrets.randbelow(2**31)
+    labels = [_label(s, request.target) for s in sessions]
+    refs = [SessionRef(s.id, s.subject, s.split) for s in sessions]
+    split = request.split
+    try:
+        parts = assign_parts(
+            refs,
+            strategy=split.strategy,
+            seed=seed,
+            valid_fraction=split.valid_fraction,
+            test_fraction=split.test_fraction,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if request.overfit_check:
+        train_positions = [i for i, part in enumerate(parts) if part == "train"]
+        keep = train_positions[: request.overfit_check.sessions]
+        sessions, labels = [sessions[i] for i in keep], [labels[i] for i in keep]
+        parts = ["train"] * len(keep)
+    _check_parts(parts, labels, split.strategy)
+
+    params: dict[str, Any] = {
+        **request.model_dump(exclude={"engine", "experiment", "name"}),
+        "features": features,
+        "random_seed": seed,
+        "session_column": "session_id",
+    }
+    frozen = [
+        (s.id, s.blob_sha256, label, s.subject, part)
+        for s, label, part in zip(sessions, labels, parts, strict=True)
+    ]
+    fingerprint = hashlib.sha256(
+        json.dumps({"sessions": frozen, "features": features, "target": request.target}).encode()
+    ).hexdigest()
+    run = Run(
+        id=new_run_id(),
+        experiment=request.experiment,
+        name=request.name,
+        engine=request.engine,
+        status="queued",
+        params=params,
+        data_fingerprint=fingerprint,
+        versions=base_versions(),
+        attempts=0,
+        cancel_requested=False,
+    )
+    db.add(run)
+    db.flush()
+    db.add_all(
+        RunSession(
+            run_id=run.id,
+            position=i,
+            session_id=sid,
+            blob_sha256=sha,
+            label=label,
+            subject=subject,
+            part=part,
+        )
+        for i, (sid, sha, label, subject, part) in enumerate(frozen)
+    )
+    db.flush()
+    return run
+
+
+def _check_parts(parts: list[str], labels: list[str], strategy: str) -> None:
+    train_labels = {label for label, part in zip(labels, parts, strict=True) if part == "train"}
+    if not train_labels:
+        raise InvalidInput(
+            f"the split (strategy {strategy!r}) leaves the training part empty; select sessions "
+            "with split 'train', or use another strategy / smaller fractions"
+        )
+    if len(train_labels) < 2:
+        raise InvalidInput(
+            f"the training part has only {len(train_labels)} class ({sorted(train_labels)}); a "
+            "classifier needs at least 2: select sessions of more activities"
+        )
+    unseen = {
+        label for label, part in zip(labels, parts, strict=True) if part == "valid"
+    } - train_labels
+    if unseen:
+        raise InvalidInput(
+            f"the validation part has class(es) {sorted(unseen)} that the training part lacks; "
+            "add training sessions of them or change the split"
+        )
+
+
+def get_run(db: Session, *, run_id: str) -> Run:
+    run = db.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id!r} does not exist; GET /v1/runs lists them")
+    return run
+
+
+def sessions_per_part(db: Session, *, run_id: str) -> dict[str, int]:
+    rows = db.execute(
+        select(RunSession.part, func.count())
+        .where(RunSession.run_id == run_id)
+        .group_by(RunSession.part)
+    ).all()
+    return dict(Counter({part: count for part, count in rows}))
+
+
+def list_runs(
+    db: Session,
+    *,
+    experiment: str | None,
+    status: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[Run], int]:
+    query = select(Run)
+    if experiment is not None:
+        query = query.where(Run.experiment == experiment)
+    if status is not None:
+        query = query.where(Run.status == status)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    descending, key = sort.startswith("-"), sort.lstrip("-+")
+    if key in ("created_at", "finished_at", "name", "status"):
+        column = getattr(Run, key)
+    elif key.replace("_", "").isalnum():
+        column = Run.summary[key].as_float()
+    else:
+        raise InvalidInput(f"cannot sort by {sort!r}; use a metric like -test_accuracy")
+    order = nulls_last(column.desc() if descending else column.asc())
+    runs = db.scalars(query.order_by(order, Run.created_at.desc()).limit(limit).offset(offset))
+    return list(runs), int(total or 0)
+
+
+def cancel_run(db: Session, *, run_id: str) -> Run:
+    """Cancel a queued run at once; ask the worker to stop a running one."""
+    assert "canceled" in TRANSITIONS["queued"]
+    run = get_run(db, run_id=run_id)
+    if run.status in FINISHED:
+        raise Conflict(f"run {run_id} already ended ({run.status}); nothing to cancel")
+    # Conditional: a worker may claim the run between our read and this write.
+    canceled_while_queued = db.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == "queued")
+        .values(status="canceled", finished_at=utcnow(), error_message="canceled before it started")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not canceled_while_queued:
+        # Running: the worker watching it stops the child within a heartbeat or two.
+        db.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == "running")
+            .values(cancel_requested=True)
+            .execution_options(synchronize_session=False)
+        )
+    db.refresh(run)
+    return run
+
+
+def progress(db: Session, *, run_id: str, after: int = 0) -> list[RunProgress]:
+    query = (
+        select(RunProgress)
+        .where(RunProgress.run_id == run_id, RunProgress.iteration > after)
+        .order_by(RunProgress.iteration)
+    )
+    return list(db.scalars(query))
+
+
+def require_succeeded(run: Run) -> None:
+    if run.status != "succeeded":
+        raise Conflict(
+            f"run {run.id} is {run.status}; this needs a succeeded run"
+            + (" (wait for it to finish)" if run.status in ("queued", "running") else "")
+        )

@@ -1,0 +1,102 @@
+"""The child process that executes one run (started with spawn by the worker).
+
+It loads the run's frozen data, trains with the run's engine, stores each iteration as it
+happens, and leaves `result.json` (success) or `error.json` (failure) in the run directory.
+The worker, not this process, moves the run to its final status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from sqlalchemy import delete
+
+from service.db import make_engine, make_session_factory, unit_of_work
+from service.models import Run, RunProgress
+from service.settings import Settings
+from service.storage import BlobStore, write_bytes_atomic
+from workers.engines.registry import RunContext, get_engine
+from workers.run_data import load_parts, run_sessions
+
+RESULT_FILE, ERROR_FILE = "result.json", "error.json"
+EXIT_CANCELED = 3
+log = logging.getLogger("motionlab.execute")
+
+
+class Canceled(Exception):
+    pass
+
+
+def _die_with_parent() -> None:
+    """If the worker dies (even by SIGKILL), the kernel kills this process too (Linux)."""
+    # Elsewhere should_stop notices the re-parenting instead.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def write_json(path: Path, document: dict) -> None:
+    write_bytes_atomic(path, json.dumps(document, indent=2, default=str).encode())
+
+
+def execute_run(run_id: str, settings_json: str) -> None:
+    """Entry point of the child process."""
+    parent = os.getppid()
+    _die_with_parent()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_CANCELED))
+    settings = Settings.model_validate_json(settings_json)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    run_dir = settings.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (RESULT_FILE, ERROR_FILE):
+        (run_dir / stale).unlink(missing_ok=True)
+    factory = make_session_factory(make_engine(settings.resolved_database_url))
+    try:
+        result = _execute(run_id, run_dir, factory, BlobStore(settings.blobs_dir), parent)
+        write_json(run_dir / RESULT_FILE, result)
+    except Canceled:
+        sys.exit(EXIT_CANCELED)
+    except BaseException as exc:
+        if isinstance(exc, SystemExit) and exc.code == EXIT_CANCELED:
+            raise
+        write_json(
+            run_dir / ERROR_FILE,
+            {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
+        )
+        log.exception("run failed run_id=%s", run_id)
+        sys.exit(1)
+
+
+def _execute(run_id: str, run_dir: Path, factory, store: BlobStore, parent: int) -> dict:
+    with unit_of_work(factory) as db:
+        run = db.get(Run, run_id)
+        params, engine_name = dict(run.params), run.engine
+        sessions = run_sessions(db, run_id)
+        db.execute(delete(RunProgress).where(RunProgress.run_id == run_id))  # earlier attempt
+    (run_dir / f"attempt-{os.getpid()}.started").touch()
+    parts = load_parts(store, sessions, features=params["features"], target=params["target"])
+    log.info("run started run_id=%s engine=%s parts=%s", run_id, engine_name, sorted(parts))
+
+    def on_iteration(report: dict) -> None:
+        with unit_of_work(factory) as db:
+            db.merge(RunProgress(run_id=run_id, **report))
+        log.info("iteration run_id=%s %s", run_id, report)
+
+    def should_stop() -> bool:
+        if os.getppid() != parent:  # the worker is gone: stop, the run will be reclaimed
+            raise Canceled()
+        return False
+
+    context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop)
+    result = get_engine(engine_name).run(context)
+    write_json(run_dir / "metrics.json", result.metrics)
+    return {"metrics": result.metrics, "versions": result.versions, "artifacts": result.artifacts}

@@ -1,0 +1,30 @@
+"""Flat summary metrics of a run (for listing and sorting) and the overfit check's verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUMMARY_METRICS = ("accuracy", "precision", "recall", "f1_score", "log_loss", "auc")
+OVERFIT_ACCURACY = 0.99
+
+
+def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """{'train_accuracy': …, 'validation_f1_score': …, 'test_log_loss': …}."""
+    return {
+        f"{part}_{name}": part_metrics.get(name)
+        for part, part_metrics in metrics.items()
+        for name in SUMMARY_METRICS
+    }
+
+
+def overfit_report(params: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
+    check = params.get("overfit_check")
+    if not check:
+        return None
+    accuracy = summary.get("train_accuracy")
+    return {
+        "sessions": check["sessions"],
+        "train_accuracy": accuracy,
+        "threshold": OVERFIT_ACCURACY,
+        "reached": accuracy is not None and accuracy >= OVERFIT_ACCURACY,
+    }

@@ -1,0 +1,172 @@
+"""The worker: claim a queued run → execute it in a child process → watch it → record the end.
+
+The child is watched, not trusted: a heartbeat is kept while it lives; a cancel request, the
+maximum run time or SIGTERM to the worker stops it; a crash (exit code, signal) still ends the
+run as `failed`. A worker that dies itself is noticed by its peers through the stale heartbeat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+from service.db import make_engine, make_session_factory, unit_of_work
+from service.models import Run
+from service.settings import Settings
+from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, execute_run
+from workers.lifecycle import transition
+from workers.queue import claim_next_run, heartbeat, reap_stale_runs
+from workers.summary import overfit_report, summarize
+
+log = logging.getLogger("motionlab.worker")
+CHILD_STOP_GRACE_S = 5.0
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, engines: list[str] | None = None):
+        self.settings = settings
+        self.engines = engines or [e for e in settings.worker_engines.split(",") if e] or None
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10_000}"
+        self.factory = make_session_factory(make_engine(settings.resolved_database_url))
+        self.stopping = threading.Event()
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, _frame):
+            log.info("worker stopping worker=%s signal=%s", self.id, signum)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def work(self, *, burst: bool = False) -> int:
+        """Execute runs until stopped (or, with burst, until the queue is empty)."""
+        done = 0
+        log.info("worker started worker=%s engines=%s", self.id, self.engines or "all")
+        while not self.stopping.is_set():
+            with unit_of_work(self.factory) as db:
+                reap_stale_runs(
+                    db,
+                    timeout_s=self.settings.heartbeat_timeout_s,
+                    max_attempts=self.settings.max_attempts,
+                )
+            with unit_of_work(self.factory) as db:
+                run_id = claim_next_run(db, worker_id=self.id, engines=self.engines)
+            if run_id is None:
+                if burst:
+                    break
+                self.stopping.wait(self.settings.poll_interval_s)
+                continue
+            self.execute(run_id)
+            done += 1
+        return done
+
+    def execute(self, run_id: str) -> None:
+        log.info("run claimed run_id=%s worker=%s", run_id, self.id)
+        child = multiprocessing.get_context("spawn").Process(
+            target=execute_run,
+            args=(run_id, self.settings.model_dump_json()),
+            name=f"motionlab-run-{run_id}",
+        )
+        child.start()
+        started = time.monotonic()
+        outcome = None
+        while child.is_alive():
+            child.join(self.settings.heartbeat_interval_s)
+            if not child.is_alive():
+                break
+            with unit_of_work(self.factory) as db:
+                beat = heartbeat(db, run_id=run_id, worker_id=self.id)
+            if not beat.still_ours:
+                outcome = ("lost", None)
+            elif beat.cancel_requested:
+                outcome = ("canceled", None)
+            elif time.monotonic() - started > self.settings.max_run_time_s:
+                outcome = (
+                    "failed",
+                    f"the run exceeded the maximum run time of {self.settings.max_run_time_s:g}s",
+                )
+            elif self.stopping.is_set():
+                outcome = ("handed back", None)
+            if outcome:
+                self._stop_child(child)
+                break
+        child.join()
+        self._record(run_id, child.exitcode, outcome)
+
+    @staticmethod
+    def _stop_child(child) -> None:
+        child.terminate()
+        child.join(CHILD_STOP_GRACE_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+    def _record(self, run_id: str, exit_code: int | None, outcome) -> None:
+        run_dir = self.settings.runs_dir / run_id
+        with unit_of_work(self.factory) as db:
+            run = db.get(Run, run_id)
+            if run.status != "running" or run.claimed_by != self.id:
+                log.warning("run no longer ours run_id=%s status=%s", run_id, run.status)
+                return
+            kind, message = outcome or (None, None)
+            if kind == "canceled":
+                transition(db, run, "canceled", exit_code=exit_code)
+            elif kind == "handed back":
+                transition(db, run, "queued", attempts=max(run.attempts - 1, 0))
+            elif kind == "failed":
+                transition(db, run, "failed", exit_code=exit_code, error_message=message)
+            elif exit_code == 0 and (run_dir / RESULT_FILE).exists():
+                result = json.loads((run_dir / RESULT_FILE).read_text())
+                summary = summarize(result["metrics"])
+                transition(
+                    db,
+                    run,
+                    "succeeded",
+                    exit_code=0,
+                    summary=summary,
+                    versions={**(run.versions or {}), **result["versions"]},
+                    overfit=overfit_report(run.params, summary),
+                )
+            else:
+                message, trace = _failure(run_dir, exit_code)
+                transition(
+                    db,
+                    run,
+                    "failed",
+                    exit_code=exit_code,
+                    error_message=message,
+                    error_traceback=trace,
+                )
+            log.info("run finished run_id=%s status=%s exit_code=%s", run_id, run.status, exit_code)
+
+
+def _failure(run_dir: Path, exit_code: int | None) -> tuple[str, str | None]:
+    error_file = run_dir / ERROR_FILE
+    if error_file.exists():
+        error = json.loads(error_file.read_text())
+        return error["message"], error.get("traceback")
+    if exit_code is not None and exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        hint = " (out of memory?)" if -exit_code == signal.SIGKILL else ""
+        return f"the training process was killed by signal {-exit_code} ({name}){hint}", None
+    if exit_code == EXIT_CANCELED:
+        return "the training process was stopped", None
+    return f"the training process exited with code {exit_code} without a result", None
+
+
+def run_worker(settings_json: str, engines: list[str] | None = None) -> None:
+    """Entry point of a worker process (`motionlab worker`, or embedded by `serve`)."""
+    settings = Settings.model_validate_json(settings_json)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    worker = Worker(settings, engines=engines)
+    worker.install_signal_handlers()
+    worker.work()
