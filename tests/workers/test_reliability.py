@@ -1,0 +1,82 @@
+"""The queue under stress: exactly-once execution, crashed workers, SIGTERM hand-back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
+
+
+def attempt_markers(settings, run_id: str) -> list:
+    return sorted((settings.runs_dir / run_id).glob("attempt-*.started"))
+
+
+def test_twenty_runs_on_four_workers_each_execute_exactly_once(api, settings):
+    upload_tiny(api, sessions=4, rows=10)
+    ids = [
+        start_run(
+            api, prediction_window=5, max_iterations=1, random_seed=i, split={"strategy": "none"}
+        )
+        for i in range(20)
+    ]
+    with running_workers(settings, 4):
+        runs = [wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=240) for run_id in ids]
+    assert [r["status"] for r in runs] == ["succeeded"] * 20
+    assert [r["attempts"] for r in runs] == [1] * 20
+    assert all(len(attempt_markers(settings, run_id)) == 1 for run_id in ids)
+    assert len({r["claimed_by"] for r in runs} | {None}) >= 2  # the work was shared
+    assert api.get("/v1/runs", params={"status": "running"}).json()["total"] == 0
+
+
+def long_run(api) -> str:
+    upload_tiny(api, sessions=8, rows=400)
+    return start_run(api, prediction_window=2, max_iterations=40, random_seed=1)
+
+
+def wait_for_progress(api, run_id: str) -> dict:
+    return wait_for(
+        api, run_id, {"running"}, check=lambda r: api.get(f"/v1/runs/{run_id}/progress").json()
+    )
+
+
+def test_worker_killed_mid_run_is_reclaimed_and_the_run_finishes(api, settings):
+    run_id = long_run(api)
+    with running_workers(settings, 1) as [worker]:
+        wait_for_progress(api, run_id)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join()
+    assert api.get(f"/v1/runs/{run_id}").json()["status"] == "running"  # until it goes stale
+    with running_workers(settings, 1):
+        run = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=240)
+    assert run["status"] == "succeeded" and run["attempts"] == 2
+    assert len(attempt_markers(settings, run_id)) == 2
+    assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == 40
+    assert api.get("/v1/runs", params={"status": "running"}).json()["total"] == 0
+
+
+def test_run_fails_with_the_reason_after_the_allowed_attempts(api, settings):
+    run_id = long_run(api)
+    with running_workers(settings, 1, max_attempts=1) as [worker]:
+        wait_for_progress(api, run_id)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join()
+    with running_workers(settings, 1, max_attempts=1):
+        run = wait_for(api, run_id, {"failed"}, timeout_s=30)
+    assert "stopped responding" in run["error_message"]
+    assert "1 attempts" in run["error_message"]
+
+
+def test_sigterm_hands_the_run_back_and_leaves_nothing_running(api, settings):
+    run_id = long_run(api)
+    with running_workers(settings, 1) as [worker]:
+        wait_for_progress(api, run_id)
+        started = time.monotonic()
+        worker.terminate()
+        worker.join(30)
+        assert not worker.is_alive() and time.monotonic() - started < 15
+    run = api.get(f"/v1/runs/{run_id}").json()
+    assert run["status"] == "queued" and run["claimed_by"] is None and run["attempts"] == 0
+    with running_workers(settings, 1):
+        assert wait_for(api, run_id, {"succeeded"}, timeout_s=240)["attempts"] == 1
