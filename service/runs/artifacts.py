@@ -35,3 +35,35 @@ def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
         for block in iter(lambda: source.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+COREML_FILE = "model.mlmodel"
+
+
+def coreml_file(settings: Settings, run: Run) -> Path:
+    """The run's Core ML model: exported once from the checkpoint, then served from disk.
+
+    Turi Create runs leave the file Turi Create itself exported; torch runs export on the
+    first request (atomically, so concurrent first requests are harmless).
+    """
+    path = run_dir(settings, run) / COREML_FILE
+    if path.exists():
+        return path
+    from workers.coreml.export import export_model
+    from workers.engines.torch_engine import load_model
+
+    model_info = run.params.get("model") or {}
+    export_model(
+        load_model(run_dir(settings, run)),
+        path,
+        run_id=run.id,
+        short_description=model_info.get("short_description"),
+        author=model_info.get("author"),
+        license=model_info.get("license"),
+        version_string=model_info.get("version"),
+    )
+    return path
+
+
+def model_filename(run: Run) -> str:
+    return f"{(run.params.get('model') or {}).get('name') or 'GestureClassifier'}.mlmodel"

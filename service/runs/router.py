@@ -16,7 +16,7 @@ from service.deps import SessionDep, SettingsDep
 from service.errors import NotFound
 from service.models import Run
 from service.runs import service
-from service.runs.artifacts import file_etag, read_metrics
+from service.runs.artifacts import coreml_file, file_etag, model_filename, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
 from workers.lifecycle import FINISHED
@@ -97,6 +97,18 @@ def download_checkpoint(request: Request, db: SessionDep, settings: SettingsDep,
     if not path.exists():
         raise NotFound(f"run {run.id} has no native checkpoint file")
     return file_response(request, path, f"{run.params['model']['name']}-{run.id}.pt")
+
+
+@router.get(
+    "/runs/{run_id}/model.mlmodel",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 409: {}},
+)
+def download_coreml(request: Request, db: SessionDep, settings: SettingsDep, run_id: str):
+    """The Core ML model (Turi Create's interface); ETag = sha256, 304 on If-None-Match."""
+    run = service.get_run(db, run_id=run_id)
+    service.require_succeeded(run)
+    return file_response(request, coreml_file(settings, run), model_filename(run))
 
 
 def file_response(request: Request, path, filename: str) -> Response:

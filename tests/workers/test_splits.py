@@ -1,0 +1,63 @@
+"""Split strategies keep whole sessions / subjects on one side, reproducibly."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.splits import SessionRef, assign_parts, auto_train_fraction
+
+
+def refs(n: int, subjects: int = 10) -> list[SessionRef]:
+    return [SessionRef(f"s{i:04d}", f"p{i % subjects}", None) for i in range(n)]
+
+
+def test_subject_split_never_puts_one_person_on_two_sides():
+    sessions = refs(300, subjects=20)
+    parts = assign_parts(
+        sessions, strategy="subject", seed=3, valid_fraction=0.2, test_fraction=0.2
+    )
+    sides: dict[str, set[str]] = {}
+    for session, part in zip(sessions, parts, strict=True):
+        sides.setdefault(session.subject, set()).add(part)
+    assert all(len(s) == 1 for s in sides.values())
+    assert set(parts) == {"train", "valid", "test"}
+
+
+def test_session_split_fractions_hold_in_expectation_and_are_seeded():
+    sessions = refs(2000)
+    parts = assign_parts(
+        sessions, strategy="session", seed=1, valid_fraction=0.1, test_fraction=0.2
+    )
+    assert parts.count("test") / 2000 == pytest.approx(0.2, abs=0.03)
+    assert parts.count("valid") / 2000 == pytest.approx(0.1, abs=0.03)
+    again = assign_parts(
+        sessions, strategy="session", seed=1, valid_fraction=0.1, test_fraction=0.2
+    )
+    other = assign_parts(
+        sessions, strategy="session", seed=2, valid_fraction=0.1, test_fraction=0.2
+    )
+    assert parts == again and parts != other
+
+
+@pytest.mark.parametrize(
+    ("sessions", "fraction"),
+    [(25, 1.0), (49, 1.0), (50, 0.9), (199, 0.9), (200, 0.95), (400, 0.95), (400_000, 0.025)],
+)
+def test_auto_rule_follows_turi_create_thresholds(sessions, fraction):
+    assert auto_train_fraction(sessions) == pytest.approx(fraction)
+
+
+def test_auto_split_of_400_sessions_validates_about_five_percent():
+    parts = assign_parts(refs(400), strategy="auto", seed=0)
+    assert parts.count("valid") / 400 == pytest.approx(0.05, abs=0.03)
+    assert "test" not in parts
+
+
+def test_column_split_uses_the_stored_split_and_defaults_to_train():
+    sessions = [SessionRef("a", None, "test"), SessionRef("b", None, None)]
+    assert assign_parts(sessions, strategy="column", seed=0) == ["test", "train"]
+
+
+def test_subject_split_needs_subjects():
+    with pytest.raises(ValueError, match="needs a subject"):
+        assign_parts([SessionRef("a", None, None)], strategy="subject", seed=0)
