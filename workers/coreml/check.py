@@ -62,7 +62,7 @@ def check_interface(
 
     def expect(what: str, actual: Any, wanted: Any) -> None:
         if actual != wanted:
-            problems.append(f"{what} is {actual!r}, expected {wanted!r}")
+            problems.append(f"{what}: {actual!r}, expected {wanted!r}")
 
     expect("specificationVersion", spec.specificationVersion, SPECIFICATION_VERSION)
     expect("model type", spec.WhichOneof("Type"), "neuralNetworkClassifier")

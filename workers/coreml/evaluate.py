@@ -99,7 +99,9 @@ class CoreMLEvaluator:
         outputs: dict[str, Any] = {}
         for output in self.outputs:
             if output.name == self.probabilities_name:
-                outputs[output.name] = dict(zip(self.class_labels, probabilities.tolist()))
+                outputs[output.name] = dict(
+                    zip(self.class_labels, probabilities.tolist(), strict=True)
+                )
             elif output.name == self.predicted_feature:
                 outputs[output.name] = self.class_labels[int(np.argmax(probabilities))]
             elif output.name in blobs:

@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from workers.engines.torch.model import (
     STATE_SIZE,
     ActivityNet,
 )
+
+if TYPE_CHECKING:  # the classifier module pulls in metrics and data; only its type is needed
+    from workers.engines.torch.classifier import ActivityClassifier
 
 SPECIFICATION_VERSION = 1  # iOS 11; Turi Create never raises it, so neither do we
 CELL_CLIP_THRESHOLD = 50000.0
@@ -164,14 +167,45 @@ def build_spec(
     return spec
 
 
-def export_coreml(net: ActivityNet, path: str | os.PathLike[str], **kwargs: Any) -> Path:
-    """Write the `.mlmodel` for `net` atomically; keyword arguments as build_spec. → path."""
-    spec = build_spec(net, **kwargs)
+def export_coreml(
+    net: ActivityNet,
+    path: str | os.PathLike[str],
+    *,
+    classes: Sequence[Any],
+    features: Sequence[str],
+    target: str,
+    session_id: str,
+    prediction_window: int,
+    max_iterations: int,
+    run_id: str | None = None,
+    short_description: str | None = None,
+    author: str | None = None,
+    license: str | None = None,
+    version_string: str | None = None,
+) -> Path:
+    """Write the `.mlmodel` for `net` atomically (see build_spec) and return its path."""
+    spec = build_spec(
+        net,
+        classes=classes,
+        features=features,
+        target=target,
+        session_id=session_id,
+        prediction_window=prediction_window,
+        max_iterations=max_iterations,
+        run_id=run_id,
+        short_description=short_description,
+        author=author,
+        license=license,
+        version_string=version_string,
+    )
     return save_spec_atomically(spec, path)
 
 
-def export_model(model: Any, path: str | os.PathLike[str], **metadata: Any) -> Path:
-    """Export a trained torch-engine ActivityClassifier; metadata: run_id, author, license…"""
+def export_model(
+    model: ActivityClassifier, path: str | os.PathLike[str], **metadata: str | None
+) -> Path:
+    """Export a trained classifier; metadata: run_id, short_description, author, license,
+    version_string. Everything else (classes, features, window…) is read off the model."""
     return export_coreml(
         model.net,
         path,
@@ -195,6 +229,7 @@ def save_spec_atomically(spec: Model_pb2.Model, path: str | os.PathLike[str]) ->
     os.close(handle)
     try:
         save_spec(spec, temp_name, auto_set_specification_version=False)
+        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; the service and users read the file
         with open(temp_name, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temp_name, path)
