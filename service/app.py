@@ -10,6 +10,7 @@ from sqlalchemy import text
 from service import __version__
 from service.db import make_engine, make_session_factory
 from service.errors import install_error_handlers
+from service.observability import install_metrics
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
 from service.settings import Settings, get_settings
@@ -32,8 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.blob_store = BlobStore(settings.blobs_dir)
     install_error_handlers(app)
-    app.include_router(sessions_router, prefix="/v1")
-    app.include_router(runs_router, prefix="/v1")
+    install_metrics(app)
+    app.include_router(sessions_router)
+    app.include_router(runs_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:

@@ -21,7 +21,7 @@ from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, R
 from workers.engines.registry import engines
 from workers.lifecycle import FINISHED
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(prefix="/v1", tags=["runs"])
 EVENT_POLL_S = 0.5
 
 

@@ -20,7 +20,7 @@ from service.sessions.decoding import maybe_gunzip, media_type, parser_for
 from service.sessions.parsing import Payload, UploadOptions
 from service.sessions.schemas import SessionPage, SessionRead, Stats, UploadResult
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(prefix="/v1", tags=["sessions"])
 ERRORS = {
     400: {"description": "Malformed body"},
     409: {"description": "A session exists with different content"},

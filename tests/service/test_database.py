@@ -28,3 +28,19 @@ def test_readyz_reports_the_migrated_revision(api):
     assert api.get("/readyz").json() == {"status": "ready", "schema_revision": "0001"}
     assert api.get("/healthz").status_code == 200
     assert api.get("/docs").status_code == 200
+
+
+def test_metrics_endpoint_counts_requests_and_stored_sessions(api):
+    api.post(
+        "/v1/sessions",
+        content="sessionId,activity,x\na,walk,1\na,walk,2\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    api.get("/v1/sessions/missing")
+    text = api.get("/metrics").text
+    assert (
+        'motionlab_http_requests_total{method="POST",route="/v1/sessions",status="201"} 1' in text
+    )
+    assert 'route="/v1/sessions/{session_id}",status="404"} 1' in text
+    assert "motionlab_sessions 1\n" in text and "motionlab_session_rows 2\n" in text
+    assert 'motionlab_runs{status="queued"} 0' in text

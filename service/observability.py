@@ -1,0 +1,89 @@
+"""GET /metrics in the Prometheus text format: request counts and latencies, queue depth."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import func, select
+
+from service.db import unit_of_work
+from service.models import MotionSession, Run
+
+
+class RequestMetrics:
+    """Counts and total seconds per (method, route, status), shared by all requests."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count: dict[tuple[str, str, int], int] = defaultdict(int)
+        self.seconds: dict[tuple[str, str, int], float] = defaultdict(float)
+
+    def observe(self, key: tuple[str, str, int], elapsed_s: float) -> None:
+        with self.lock:
+            self.count[key] += 1
+            self.seconds[key] += elapsed_s
+
+    def lines(self) -> list[str]:
+        out = [
+            "# HELP motionlab_http_requests_total HTTP requests handled.",
+            "# TYPE motionlab_http_requests_total counter",
+        ]
+        with self.lock:
+            items = sorted(self.count.items())
+            seconds = dict(self.seconds)
+        for (method, route, status), count in items:
+            out.append(
+                f'motionlab_http_requests_total{{method="{method}",route="{route}",'
+                f'status="{status}"}} {count}'
+            )
+        out += [
+            "# HELP motionlab_http_request_seconds_total Time spent handling HTTP requests.",
+            "# TYPE motionlab_http_request_seconds_total counter",
+        ]
+        for (method, route, status), _ in items:
+            out.append(
+                f'motionlab_http_request_seconds_total{{method="{method}",route="{route}",'
+                f'status="{status}"}} {seconds[(method, route, status)]:.6f}'
+            )
+        return out
+
+
+def install_metrics(app: FastAPI) -> None:
+    metrics = RequestMetrics()
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.observe((request.method, path, response.status_code), time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=True)
+    def prometheus_metrics() -> Response:
+        """Prometheus metrics: HTTP requests, runs by status, stored sessions and rows."""
+        with unit_of_work(app.state.session_factory) as db:
+            runs = dict(db.execute(select(Run.status, func.count()).group_by(Run.status)).all())
+            sessions, rows = db.execute(
+                select(func.count(), func.coalesce(func.sum(MotionSession.row_count), 0))
+            ).one()
+        lines = [
+            *metrics.lines(),
+            "# HELP motionlab_runs Runs by status.",
+            "# TYPE motionlab_runs gauge",
+        ]
+        for status in ("queued", "running", "succeeded", "failed", "canceled"):
+            lines.append(f'motionlab_runs{{status="{status}"}} {runs.get(status, 0)}')
+        lines += [
+            "# HELP motionlab_sessions Stored motion sessions.",
+            "# TYPE motionlab_sessions gauge",
+            f"motionlab_sessions {sessions}",
+            "# HELP motionlab_session_rows Stored sample rows.",
+            "# TYPE motionlab_session_rows gauge",
+            f"motionlab_session_rows {rows}",
+        ]
+        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
