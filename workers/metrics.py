@@ -32,9 +32,9 @@ def classification_metrics(
     report_by_class, num_examples and warnings. Targets may hold labels the model never saw:
     they count as wrong predictions with probability 0.
     """
-    targets = np.asarray(targets)
+    targets = _label_array(targets)
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    class_array = np.asarray(list(classes))
+    class_array = _label_array(list(classes))
     _check_inputs(targets, probabilities, class_array)
 
     target_index = _index_in(class_array, targets)  # (N,) -1 for a label outside `classes`
@@ -94,6 +94,14 @@ def _check_inputs(targets: np.ndarray, probabilities: np.ndarray, classes: np.nd
             f"targets hold {_label_kind(targets)} labels but the classes are "
             f"{_label_kind(classes)}: {classes.tolist()[:5]}"
         )
+
+
+def _label_array(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Labels as an int or str array; object arrays (e.g. from pyarrow) are re-typed."""
+    array = np.asarray(labels)
+    if array.dtype.kind == "O":
+        array = np.asarray(array.tolist())  # Python ints → int64, str → <U
+    return array
 
 
 def _label_kind(labels: np.ndarray) -> str:

@@ -1,0 +1,24 @@
+"""PyTorch re-implementation of Turi Create 6.4's activity classifier, as a plain library.
+
+data = MotionData.from_columns(table, session_id="sessionId", target="activity",
+                               features=["accelX", "accelY", "accelZ"])
+model = train(data, Hyperparameters(prediction_window=50, random_seed=1))
+model.predict(new_data, output_frequency="per_window")
+"""
+
+from workers.engines.torch.classifier import ActivityClassifier
+from workers.engines.torch.data import MotionData, MotionDataError
+from workers.engines.torch.params import Hyperparameters, IterationReport
+from workers.engines.torch.train import TrainingCanceled, train
+from workers.engines.torch.validation import auto_validation_split
+
+__all__ = [
+    "ActivityClassifier",
+    "Hyperparameters",
+    "IterationReport",
+    "MotionData",
+    "MotionDataError",
+    "TrainingCanceled",
+    "auto_validation_split",
+    "train",
+]

@@ -34,20 +34,22 @@ class MotionData:
     target_column: str | None = None
 
     def __post_init__(self) -> None:
-        num_rows = len(self.session_ids)
-        if num_rows == 0:
+        # Normalise once here so every constructor (from_columns, take_rows, callers) is checked.
+        if len(self.session_ids) == 0:
             raise MotionDataError("the data has no rows; at least one session is needed")
-        if self.features.ndim != 2 or self.features.shape != (num_rows, len(self.feature_names)):
+        session_ids = _label_array(self.session_ids, self.session_column, "session id")
+        features = np.asarray(self.features, dtype=np.float32)  # no copy when already float32
+        feature_names = tuple(self.feature_names)
+        num_rows = len(session_ids)
+        if features.shape != (num_rows, len(feature_names)):
             raise MotionDataError(
-                f"features have shape {self.features.shape}; expected "
-                f"({num_rows}, {len(self.feature_names)}) = (rows, feature names)"
+                f"features have shape {features.shape}; expected "
+                f"({num_rows}, {len(feature_names)}) = (rows, feature names)"
             )
-        if self.features.dtype != np.float32:
-            object.__setattr__(self, "features", self.features.astype(np.float32))
-        _check_finite(self.features, self.feature_names)
-        object.__setattr__(
-            self, "session_ids", _label_array(self.session_ids, self.session_column, "session id")
-        )
+        _check_finite(features, feature_names)
+        object.__setattr__(self, "session_ids", session_ids)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "feature_names", feature_names)
         if self.targets is not None:
             targets = _label_array(self.targets, self.target_column or "target", "target")
             if len(targets) != num_rows:
@@ -230,7 +232,11 @@ def _check_finite(features: np.ndarray, names: tuple[str, ...]) -> None:
         return
     rows, cols = np.nonzero(bad)
     value = features[rows[0], cols[0]]
-    what = "missing value (None or NaN)" if np.isnan(value) else f"non-finite value ({value})"
+    what = (
+        "missing value (None or NaN)"
+        if np.isnan(value)
+        else f"non-finite value ({value}: infinite, or too large for float32)"
+    )
     raise MotionDataError(
         f"{what} in feature column {names[cols[0]]!r} at row {rows[0]} ({len(rows)} value(s) "
         "in all); drop or fill those rows first"
