@@ -1,0 +1,34 @@
+"""The real Turi Create 6.4.1 as an engine, run in its own Python 3.8 env (see engine.py)."""
+
+from workers.engines.turicreate.engine import (
+    TrainParams,
+    predict,
+    predict_data,
+    train,
+    train_parts,
+)
+from workers.engines.turicreate.environment import Availability, availability
+from workers.engines.turicreate.exchange import (
+    Probabilities,
+    read_probabilities_csv,
+    write_rows_csv,
+)
+from workers.engines.turicreate.process import EngineUnavailable, RunnerCanceled, TuricreateError
+from workers.engines.turicreate.results import TrainResult
+
+__all__ = [
+    "Availability",
+    "EngineUnavailable",
+    "Probabilities",
+    "RunnerCanceled",
+    "TrainParams",
+    "TrainResult",
+    "TuricreateError",
+    "availability",
+    "predict",
+    "predict_data",
+    "read_probabilities_csv",
+    "train",
+    "train_parts",
+    "write_rows_csv",
+]
