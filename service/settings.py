@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(512 * 1024 * 1024, description="Largest accepted upload body.")
     workers: int = Field(1, description="Worker processes started by `motionlab serve`.")
     worker_engines: str = Field("", description="Comma-separated engines a worker claims; all.")
+    remote_engines: str = Field(
+        "", description="Engines accepted although not installed here (workers elsewhere run them)"
+    )
+    train_threads: int = Field(
+        0, description="CPU threads per training process; 0: the cores shared among the workers"
+    )
     heartbeat_interval_s: float = 2.0
     heartbeat_timeout_s: float = 30.0
     max_run_time_s: float = 6 * 3600.0

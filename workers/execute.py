@@ -42,6 +42,14 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _limit_threads(settings: Settings) -> None:
+    """Workers on one host share its cores: oversubscribed OpenMP threads slow training a lot."""
+    import torch
+
+    threads = settings.train_threads or max(1, (os.cpu_count() or 1) // max(settings.workers, 1))
+    torch.set_num_threads(threads)
+
+
 def write_json(path: Path, document: dict) -> None:
     write_bytes_atomic(path, json.dumps(document, indent=2, default=str).encode())
 
@@ -59,6 +67,7 @@ def execute_run(run_id: str, settings_json: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (RESULT_FILE, ERROR_FILE):
         (run_dir / stale).unlink(missing_ok=True)
+    _limit_threads(settings)
     factory = make_session_factory(make_engine(settings.resolved_database_url))
     try:
         result = _execute(run_id, run_dir, factory, BlobStore(settings.blobs_dir), parent)

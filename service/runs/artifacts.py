@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
 from service.errors import NotFound
 from service.models import Run
 from service.settings import Settings
+from service.storage import atomic_path
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -62,6 +64,21 @@ def coreml_file(settings: Settings, run: Run) -> Path:
         license=model_info.get("license"),
         version_string=model_info.get("version"),
     )
+    return path
+
+
+def native_model_file(settings: Settings, run: Run) -> Path:
+    directory = run_dir(settings, run)
+    if run.engine == "torch":
+        path = directory / "model.pt"
+    else:  # Turi Create saves a directory: zip it once
+        path = directory / "model.zip"
+        if not path.exists() and (directory / "model").is_dir():
+            with atomic_path(path) as tmp:
+                shutil.make_archive(str(tmp), "zip", directory, "model")
+                Path(f"{tmp}.zip").replace(tmp)
+    if not path.exists():
+        raise NotFound(f"run {run.id} has no native model file")
     return path
 
 

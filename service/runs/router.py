@@ -13,10 +13,15 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from service.db import unit_of_work
 from service.deps import SessionDep, SettingsDep
-from service.errors import NotFound
 from service.models import Run
 from service.runs import service
-from service.runs.artifacts import coreml_file, file_etag, model_filename, read_metrics
+from service.runs.artifacts import (
+    coreml_file,
+    file_etag,
+    model_filename,
+    native_model_file,
+    read_metrics,
+)
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
 from workers.lifecycle import FINISHED
@@ -34,9 +39,12 @@ def run_read(db, run: Run) -> RunRead:
 
 
 @router.post("/runs", status_code=202, response_model=RunRead, responses={422: {}})
-def create_run(db: SessionDep, request: RunCreate, response: Response) -> RunRead:
+def create_run(
+    db: SessionDep, settings: SettingsDep, request: RunCreate, response: Response
+) -> RunRead:
     """Queue a training run; its data selection, split and features are frozen now."""
-    run = service.create_run(db, request=request)
+    remote = {name for name in settings.remote_engines.split(",") if name}
+    run = service.create_run(db, request=request, remote_engines=remote)
     response.headers["Location"] = f"/v1/runs/{run.id}"
     return run_read(db, run)
 
@@ -90,13 +98,12 @@ def get_metrics(db: SessionDep, settings: SettingsDep, run_id: str) -> dict:
     responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 409: {}},
 )
 def download_checkpoint(request: Request, db: SessionDep, settings: SettingsDep, run_id: str):
-    """The native checkpoint of a succeeded run (torch: a .pt file)."""
+    """The native model of a succeeded run: torch a .pt checkpoint, Turi Create a zipped
+    model directory (turicreate.load_model after unzipping)."""
     run = service.get_run(db, run_id=run_id)
     service.require_succeeded(run)
-    path = settings.runs_dir / run.id / "model.pt"
-    if not path.exists():
-        raise NotFound(f"run {run.id} has no native checkpoint file")
-    return file_response(request, path, f"{run.params['model']['name']}-{run.id}.pt")
+    path = native_model_file(settings, run)
+    return file_response(request, path, f"{run.params['model']['name']}-{run.id}{path.suffix}")
 
 
 @router.get(

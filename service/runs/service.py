@@ -79,18 +79,21 @@ def _label(session: MotionSession, target: str) -> str:
     return label
 
 
-def _check_engine(name: str) -> None:
+def _check_engine(name: str, remote_engines: set[str]) -> None:
     available = engines()
     if name not in available:
         raise InvalidInput(f"unknown engine {name!r}; available: {', '.join(available)}")
     status = available[name].status()
-    if not status.available:
+    if not status.available and name not in remote_engines:
         raise InvalidInput(f"engine {name!r} is not available on this server: {status.detail}")
 
 
-def create_run(db: Session, *, request: RunCreate) -> Run:
-    """Resolve the selection, split and features now and freeze them with the queued run."""
-    _check_engine(request.engine)
+def create_run(db: Session, *, request: RunCreate, remote_engines: set[str] = frozenset()) -> Run:
+    """Resolve the selection, split and features now and freeze them with the queued run.
+
+    remote_engines: accepted although not installed on this host (workers elsewhere run them).
+    """
+    _check_engine(request.engine, remote_engines)
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
     sessions = _select_sessions(db, request)

@@ -1,0 +1,53 @@
+"""Both engines side by side over HTTP: the real Turi Create 6.4.1 and the torch engine."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
+from workers.engines.turicreate import availability
+
+found = availability()
+pytestmark = [
+    pytest.mark.turicreate,
+    pytest.mark.skipif(not found.available, reason=f"Turi Create unavailable: {found.reason}"),
+]
+PARAMS = {
+    "prediction_window": 10,
+    "max_iterations": 20,
+    "random_seed": 42,
+    "split": {"strategy": "column"},
+    "experiment": "engines",
+}
+
+
+def test_both_engines_train_basicmotions_with_the_same_metric_keys(api, settings):
+    upload_basicmotions(api)
+    engines = {e["name"]: e for e in api.get("/v1/engines").json()}
+    assert engines["turicreate"]["available"] and engines["turicreate"]["version"] == "6.4.1"
+    assert engines["torch"]["available"] and engines["torch"]["device"] in ("cpu", "cuda")
+    tc_id = start_run(api, engine="turicreate", **PARAMS)
+    torch_id = start_run(api, engine="torch", **PARAMS)
+    with running_workers(settings, 2):
+        tc = wait_for(api, tc_id, {"succeeded", "failed"}, timeout_s=300)
+        torch_run = wait_for(api, torch_id, {"succeeded", "failed"}, timeout_s=300)
+    assert tc["status"] == "succeeded", tc["error_message"]
+    assert torch_run["status"] == "succeeded", torch_run["error_message"]
+    assert tc["versions"]["turicreate"] == "6.4.1" and tc["versions"]["python_turicreate"]
+
+    tc_metrics = api.get(f"/v1/runs/{tc_id}/metrics").json()
+    torch_metrics = api.get(f"/v1/runs/{torch_id}/metrics").json()
+    assert set(tc_metrics) == set(torch_metrics) == {"train", "test"}
+    for part in ("train", "test"):
+        assert set(tc_metrics[part]) == set(torch_metrics[part])
+    tc_accuracy, torch_accuracy = tc_metrics["test"]["accuracy"], torch_metrics["test"]["accuracy"]
+    assert tc_accuracy > 0.7 and abs(tc_accuracy - torch_accuracy) <= 0.15
+    assert len(api.get(f"/v1/runs/{tc_id}/progress").json()) == 20
+
+    mlmodel = api.get(f"/v1/runs/{tc_id}/model.mlmodel")
+    assert mlmodel.status_code == 200
+    assert mlmodel.headers["etag"] == f'"{hashlib.sha256(mlmodel.content).hexdigest()}"'
+    native = api.get(f"/v1/runs/{tc_id}/model")
+    assert native.status_code == 200 and native.content[:2] == b"PK"  # the zipped model dir
