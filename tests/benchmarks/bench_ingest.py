@@ -99,7 +99,8 @@ def bench_ingest() -> None:
             server.wait()
 
     print(
-        f"\ningest: file {size_mb:.1f} MiB, {rows:,} rows x {FEATURES} features in {SESSIONS} sessions"
+        f"\ningest: file {size_mb:.1f} MiB, {rows:,} rows x {FEATURES} features, "
+        f"{SESSIONS} sessions"
     )
     print(f"  bare pyarrow.csv.read_csv: {bare_s:.3f} s = {rows / bare_s:,.0f} rows/s")
     print(
