@@ -11,6 +11,8 @@ from service import __version__
 from service.db import make_engine, make_session_factory
 from service.errors import install_error_handlers
 from service.observability import install_metrics
+from service.predictions.router import router as predictions_router
+from service.registry.router import router as registry_router
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
 from service.settings import Settings, get_settings
@@ -36,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_metrics(app)
     app.include_router(sessions_router)
     app.include_router(runs_router)
+    app.include_router(predictions_router)
+    app.include_router(registry_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:

@@ -1,0 +1,216 @@
+"""Request rows (CSV or JSON) → a feature matrix in the model's column order.
+
+CSV: a header line, one row per sample; the model's feature columns (any order, extra
+columns ignored), optionally a session column (`sessionId`; without it all rows are one
+session) and, to evaluate, a label column named after the model's target. As in Turi Create,
+consecutive rows with the same session id form a session; an id that shows up again later
+starts a new one.
+
+JSON: one session of the upload format, {"id"?, "columns": [...], "samples": [[...], ...]}
+(plus its label, e.g. "activity", to evaluate), or several: {"sessions": [{...}, ...]}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
+from service.sessions.csv_format import TextColumn, line, read_csv_table
+from service.sessions.json_format import _sample_matrix
+from service.sessions.parsing import UploadOptions
+
+MEDIA_TYPES = ("text/csv", "application/json")
+JSON_SHAPE = (
+    'JSON rows are one session {"columns": [...], "samples": [[...], ...]} or several '
+    '{"sessions": [{"id", "columns", "samples"}, ...]}'
+)
+
+
+@dataclass(frozen=True)
+class RowFormat:
+    """What to look for in the rows: the model's features, the session and label columns."""
+
+    features: tuple[str, ...]
+    session_column: str
+    label_column: str | None = None  # required when set (evaluate)
+
+
+@dataclass(frozen=True)
+class Rows:
+    features: np.ndarray  # (N, F) float32, columns in the model's feature order
+    session_codes: np.ndarray  # (N,) int64; a change of code between rows starts a session
+    session_names: list[str | None]  # code → the id the client gave (None: not given)
+    labels: np.ndarray | None  # (N,) str, when a label column was asked for
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.session_codes)
+
+
+def check_media_type(kind: str) -> str:
+    if kind not in MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"unsupported content type {kind or 'none'!r}: send rows as text/csv or "
+            "application/json (optionally with Content-Encoding: gzip)"
+        )
+    return kind
+
+
+def check_not_empty(data: bytes | bytearray) -> None:
+    if not data.strip():
+        raise BadRequest(
+            "the body is empty: send rows as CSV (a header line, then one line per sample) or "
+            f"as JSON. {JSON_SHAPE}"
+        )
+
+
+def load_json(data: bytes | bytearray) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBody(f"malformed JSON: {exc}; fix the body and send it again") from exc
+
+
+def rows_from_csv(data: bytes | bytearray, fmt: RowFormat) -> Rows:
+    options = UploadOptions(
+        session_column=fmt.session_column, label_column=fmt.label_column or "activity"
+    )
+    table = read_csv_table(data, options)
+    if table.num_rows == 0:
+        raise InvalidInput("the CSV has a header but no rows: send at least one row")
+    _require_columns(table.column_names, fmt, "the CSV header")
+    matrix = np.empty((table.num_rows, len(fmt.features)), dtype=np.float32)  # (N, F)
+    for j, name in enumerate(fmt.features):
+        matrix[:, j] = _csv_numbers(table.column(name), name)
+    _check_finite(matrix, fmt.features, line)
+    if fmt.session_column in table.column_names:
+        ids = _csv_text(table, fmt.session_column, "session id")
+        codes, names = _segments(ids.codes), ids.distinct
+        session_codes, session_names = codes, [names[c] for c in _first_codes(ids.codes)]
+    else:
+        session_codes, session_names = np.zeros(table.num_rows, np.int64), [None]
+    labels = None
+    if fmt.label_column is not None:
+        column = _csv_text(table, fmt.label_column, "label")
+        labels = np.asarray(column.distinct, dtype=str)[column.codes]
+    return Rows(matrix, session_codes, session_names, labels)
+
+
+def rows_from_json(document: Any, fmt: RowFormat) -> Rows:
+    if isinstance(document, dict) and "samples" in document:
+        items, wheres = [document], ["the body"]
+    elif isinstance(document, dict) and isinstance(document.get("sessions"), list):
+        items = document["sessions"]
+        wheres = [f"sessions[{i}]" for i in range(len(items))]
+        if not items:
+            raise InvalidInput('"sessions" is empty: send at least one session of rows')
+    else:
+        raise InvalidInput(JSON_SHAPE)
+    blocks, names, labels = [], [], []
+    for item, where in zip(items, wheres, strict=True):
+        block, label = _json_session(item, where, fmt)
+        blocks.append(block)
+        names.append(item.get("id"))
+        labels.append(label)
+    lengths = [len(block) for block in blocks]
+    return Rows(
+        features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
+        session_codes=np.repeat(np.arange(len(blocks)), lengths),
+        session_names=[None if name is None else str(name) for name in names],
+        labels=None if fmt.label_column is None else np.repeat(np.asarray(labels, str), lengths),
+    )
+
+
+def _json_session(item: Any, where: str, fmt: RowFormat) -> tuple[np.ndarray, str | None]:
+    if not isinstance(item, dict):
+        raise InvalidInput(f"{where} must be an object with columns and samples. {JSON_SHAPE}")
+    columns, samples = item.get("columns"), item.get("samples")
+    if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
+        raise InvalidInput(f'{where}: "columns" must be a non-empty list of column names')
+    if len(set(columns)) != len(columns):
+        raise InvalidInput(f'{where}: "columns" names a column twice')
+    if not isinstance(samples, list) or not samples:
+        raise InvalidInput(
+            f'{where}: "samples" must be a non-empty list of rows (lists of numbers)'
+        )
+    _require_columns(columns, fmt, where, label_in_columns=False)
+    matrix = _sample_matrix(samples, len(columns), where, columns)  # (n, columns) float64
+    block = matrix[:, [columns.index(name) for name in fmt.features]].astype(np.float32)
+    _check_finite(block, fmt.features, lambda row: f"{where}, sample {row + 1}")
+    label = None
+    if fmt.label_column is not None:
+        label = item.get(fmt.label_column)
+        if not isinstance(label, str) or not label:
+            raise InvalidInput(
+                f'{where} has no "{fmt.label_column}" label (a string); evaluate needs the '
+                "true label of each session"
+            )
+    return block, label
+
+
+def _require_columns(
+    names: list[str], fmt: RowFormat, where: str, *, label_in_columns: bool = True
+) -> None:
+    missing = [name for name in fmt.features if name not in names]
+    if missing:
+        raise InvalidInput(
+            f"missing feature column(s) {missing} in {where}; the model needs "
+            f"{list(fmt.features)} and {where} has {names}"
+        )
+    if label_in_columns and fmt.label_column is not None and fmt.label_column not in names:
+        raise InvalidInput(
+            f"missing label column {fmt.label_column!r} in {where} (columns: {names}); evaluate "
+            "needs the true label of each row (name another column with ?label_column=)"
+        )
+
+
+def _csv_numbers(column: pa.ChunkedArray, name: str) -> np.ndarray:
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        if column.null_count:
+            row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InvalidInput(
+                f"{line(row)}, column {name!r} is empty (or NaN); give every row a number"
+            )
+        return column.to_numpy()
+    for row, value in enumerate(column.to_pylist()):  # error path: name the first bad cell
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            what = (
+                "is empty (or NaN)" if value is None else f"holds {value!r}, which is not a number"
+            )
+            raise InvalidInput(f"{line(row)}, column {name!r} {what}") from None
+    raise InvalidInput(f"column {name!r} is not numeric; feature columns must hold numbers")
+
+
+def _csv_text(table: pa.Table, name: str, what: str) -> TextColumn:
+    column = TextColumn.of(table.column(name))
+    empty = np.flatnonzero(column.codes == len(column.distinct))
+    if empty.size:
+        raise InvalidInput(f"{line(int(empty[0]))} has an empty {what} column {name!r}")
+    return column
+
+
+def _segments(codes: np.ndarray) -> np.ndarray:
+    """(N,) 0, 1, 2… numbering runs of equal codes: a session per run of consecutive rows."""
+    return np.cumsum(np.r_[0, codes[1:] != codes[:-1]]).astype(np.int64)
+
+
+def _first_codes(codes: np.ndarray) -> np.ndarray:
+    return codes[np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])]
+
+
+def _check_finite(matrix: np.ndarray, names: tuple[str, ...], where) -> None:
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        raise InvalidInput(
+            f"{where(int(rows[0]))}, column {names[cols[0]]!r}: {matrix[rows[0], cols[0]]} is not "
+            "a finite number (NaN, inf, or too large); fix or drop it"
+        )

@@ -1,0 +1,68 @@
+"""Prediction and evaluation API schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from service.runs.schemas import DataSelection
+
+OUTPUT_FREQUENCIES = ("per_row", "per_window")
+OUTPUT_TYPES = ("class", "probability_vector", "topk")
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """Query parameters of the predict routes."""
+
+    output_frequency: Literal["per_row", "per_window"] = "per_row"
+    output_type: Literal["class", "probability_vector", "topk"] = "class"
+    k: int = 3
+    session_column: str = "sessionId"
+
+
+@dataclass(frozen=True)
+class RowsBody:
+    """A request body of rows: its bytes (already gunzipped) and its media type."""
+
+    data: bytes | bytearray
+    media_type: str  # text/csv or application/json
+
+
+class EvaluateSelection(DataSelection):
+    """Stored sessions to evaluate on: the filters of a run's data selection, or a run part."""
+
+    part: Literal["train", "valid", "test"] | None = Field(
+        None, description="The run's own frozen part (e.g. test); excludes the other filters"
+    )
+
+
+class Prediction(BaseModel):
+    """The predict answer (documentation only: the route writes the JSON itself)."""
+
+    run_id: str
+    model: dict[str, Any] | None = Field(None, description="name and version, via the registry")
+    output_frequency: Literal["per_row", "per_window"]
+    output_type: Literal["class", "probability_vector", "topk"]
+    classes: list[Any] = Field(..., description="Order of every probability_vector")
+    num_rows: int = Field(..., description="Input rows")
+    num_predictions: int = Field(..., description="Entries of each column of `predictions`")
+    predictions: dict[str, list[Any]] = Field(
+        ...,
+        description="Columns of equal length. per_row: class | probability_vector; per_window "
+        "adds session_id, window, prediction_id, first_row, num_rows; topk: k entries per row "
+        "(row_id) or window, best first, with class, probability and rank",
+    )
+
+
+class Evaluation(BaseModel):
+    run_id: str
+    model: dict[str, Any] | None = None
+    num_sessions: int
+    metrics: dict[str, Any] = Field(
+        ...,
+        description="The run metric set: accuracy, precision, recall, f1_score, log_loss, "
+        "auc, confusion_matrix, report_by_class, num_examples, warnings",
+    )

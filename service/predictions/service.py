@@ -1,0 +1,182 @@
+"""Predict and evaluate with a succeeded run's model, on posted rows or stored sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput
+from service.models import Run, RunSession
+from service.predictions.encoding import prediction_json
+from service.predictions.loading import (
+    INFERENCE_SLOTS,
+    Predictor,
+    cached_predictor,
+    load_predictor,
+)
+from service.predictions.rows import RowFormat, Rows, load_json, rows_from_csv, rows_from_json
+from service.predictions.schemas import EvaluateSelection, PredictOptions, RowsBody
+from service.runs import service as runs
+from service.runs.schemas import RunCreate
+from service.settings import Settings
+from service.storage import BlobStore
+from workers.engines.torch import MotionData, MotionDataError
+from workers.run_data import run_sessions, stack_sessions
+
+
+def predict(
+    db: Session, *, settings: Settings, run_id: str, body: RowsBody, options: PredictOptions
+) -> bytes:
+    """The JSON answer of POST /v1/runs/{id}/predict."""
+    model = cached_predictor(settings, run_id)  # the hot path reads no database row
+    if model is None:
+        model = load_predictor(settings, runs.get_run(db, run_id=run_id))
+    return _predict(model, body, options, {"run_id": run_id})
+
+
+def predict_with_run(
+    *,
+    settings: Settings,
+    run: Run,
+    body: RowsBody,
+    options: PredictOptions,
+    header: dict[str, Any] | None = None,
+) -> bytes:
+    model = load_predictor(settings, run)
+    return _predict(model, body, options, {"run_id": run.id, **(header or {})})
+
+
+def _predict(
+    model: Predictor, body: RowsBody, options: PredictOptions, header: dict[str, Any]
+) -> bytes:
+    rows = parse_rows(body, RowFormat(tuple(model.features), options.session_column))
+    data = motion_data(model, rows)
+    frequency = options.output_frequency
+    with _as_invalid_input(), INFERENCE_SLOTS:
+        if options.output_type == "topk":
+            result = model.predict_topk(data, "probability", options.k, frequency)
+            k = min(options.k, len(model.classes))
+            result["rank"] = np.tile(np.arange(k), len(result["class"]) // k)
+        else:
+            result = model.predict(data, options.output_type, frequency)
+    header = {
+        **header,
+        "output_frequency": frequency,
+        "output_type": options.output_type,
+        "classes": list(model.classes),
+    }
+    return prediction_json(header, rows, result, options.output_type)
+
+
+def evaluate(
+    db: Session,
+    *,
+    settings: Settings,
+    store: BlobStore,
+    run_id: str,
+    body: RowsBody,
+    session_column: str,
+    label_column: str | None,
+) -> dict[str, Any]:
+    """Metrics on posted labelled rows, or on stored sessions picked by a data selection."""
+    run = runs.get_run(db, run_id=run_id)
+    model = load_predictor(settings, run)
+    document = load_json(body.data) if body.media_type == "application/json" else None
+    if _is_selection(document):
+        data = _stored_data(db, store, run, model, _selection(document))
+    else:
+        fmt = RowFormat(tuple(model.features), session_column, label_column or model.target)
+        rows = parse_rows(body, fmt, document=document)
+        data = motion_data(model, rows)
+    with _as_invalid_input(), INFERENCE_SLOTS:
+        metrics = model.evaluate(data)
+    return {"run_id": run.id, "num_sessions": data.num_sessions, "metrics": metrics}
+
+
+def parse_rows(body: RowsBody, fmt: RowFormat, *, document: Any = None) -> Rows:
+    if body.media_type == "text/csv":
+        return rows_from_csv(body.data, fmt)
+    return rows_from_json(load_json(body.data) if document is None else document, fmt)
+
+
+def motion_data(model: Predictor, rows: Rows) -> MotionData:
+    return MotionData(
+        session_ids=rows.session_codes,
+        features=rows.features,
+        feature_names=tuple(model.features),
+        targets=rows.labels,
+        session_column="session_id",
+        target_column=model.target,
+    )
+
+
+def _is_selection(document: Any) -> bool:
+    """A JSON object naming stored sessions, not carrying samples."""
+    if not isinstance(document, dict) or "samples" in document:
+        return False
+    sessions = document.get("sessions")
+    return not (isinstance(sessions, list) and any(isinstance(s, dict) for s in sessions))
+
+
+def _selection(document: dict) -> EvaluateSelection:
+    try:
+        selection = EvaluateSelection.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise InvalidInput(
+            f"{problems}. Evaluate takes labelled rows, or a selection of stored sessions: "
+            '{"sessions": [ids]}, {"activities": [...]}, {"subjects": [...]}, {"splits": [...]} '
+            'or {"part": "test"} (the run\'s own part)'
+        ) from None
+    return selection
+
+
+def _stored_data(
+    db: Session, store: BlobStore, run: Run, model: Predictor, selection: EvaluateSelection
+) -> MotionData:
+    filters = selection.model_dump(exclude={"part"}, exclude_none=True)
+    if selection.part is not None:
+        if filters:
+            raise InvalidInput(f'"part" cannot be combined with {sorted(filters)}')
+        chosen = [s for s in run_sessions(db, run.id) if s.part == selection.part]
+        if not chosen:
+            raise InvalidInput(f"run {run.id} has no {selection.part!r} part")
+    else:
+        chosen = _selected_sessions(db, selection, model)
+    with _as_invalid_input():
+        return stack_sessions(store, chosen, features=list(model.features), target=model.target)
+
+
+def _selected_sessions(db: Session, selection: EvaluateSelection, model) -> list[RunSession]:
+    # The same selection rules as a run's (order, unknown ids, nothing matching).
+    found = runs._select_sessions(db, RunCreate(data=selection.model_dump(exclude={"part"})))
+    chosen = []
+    for session in found:
+        missing = [name for name in model.features if name not in session.features]
+        if missing:
+            raise InvalidInput(
+                f"session {session.id!r} lacks the model's feature column(s) {missing}"
+            )
+        label = getattr(session, model.target, None)
+        if label is None:
+            raise InvalidInput(f"session {session.id!r} has no {model.target}; it cannot be scored")
+        chosen.append(
+            RunSession(session_id=session.id, blob_sha256=session.blob_sha256, label=label)
+        )
+    return chosen
+
+
+@contextmanager
+def _as_invalid_input() -> Iterator[None]:
+    """The engine's data errors (MotionDataError) are the client's to fix: 422."""
+    try:
+        yield
+    except MotionDataError as exc:
+        raise InvalidInput(str(exc)) from exc

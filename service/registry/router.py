@@ -1,0 +1,120 @@
+"""HTTP routes of the model registry: versions, aliases, downloads and predictions by name."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import FileResponse
+
+from service.deps import SessionDep, SettingsDep
+from service.predictions.router import ERRORS as PREDICT_ERRORS
+from service.predictions.router import (
+    JSON,
+    ROWS_BODY,
+    PredictOptionsDep,
+    RowsBodyDep,
+    app_settings,
+    in_unit_of_work,
+)
+from service.predictions.schemas import Prediction
+from service.registry import service
+from service.registry.schemas import (
+    ALIAS_PATTERN,
+    MODEL_NAME_PATTERN,
+    AliasRead,
+    AliasUpdate,
+    ModelDetail,
+    ModelSummary,
+    VersionCreate,
+    VersionRead,
+)
+from service.runs.router import file_response
+
+router = APIRouter(prefix="/v1", tags=["models"])
+ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="Registered model name")]
+AliasName = Annotated[str, Path(pattern=ALIAS_PATTERN, description="e.g. production, staging")]
+Reference = Annotated[str, Path(description="A version number, an alias, or latest")]
+
+
+@router.post(
+    "/models/{name}/versions",
+    status_code=201,
+    response_model=VersionRead,
+    responses={404: {"description": "Unknown run"}, 409: {"description": "Run not succeeded"}},
+)
+def register_version(db: SessionDep, name: ModelName, request: VersionCreate) -> VersionRead:
+    """Register a succeeded run as the next version of a model (created on first use)."""
+    return VersionRead.model_validate(
+        service.register_version(db, name=name, run_id=request.run_id)
+    )
+
+
+@router.put(
+    "/models/{name}/aliases/{alias}",
+    response_model=AliasRead,
+    responses={404: {"description": "Unknown model or version"}},
+)
+def set_alias(db: SessionDep, name: ModelName, alias: AliasName, request: AliasUpdate) -> AliasRead:
+    """Point an alias (production, staging, …) at a version; moves it if it exists."""
+    return AliasRead.model_validate(
+        service.set_alias(db, name=name, alias=alias, version=request.version)
+    )
+
+
+@router.delete(
+    "/models/{name}/aliases/{alias}",
+    status_code=204,
+    responses={404: {"description": "Unknown model or alias"}},
+)
+def delete_alias(db: SessionDep, name: ModelName, alias: str) -> Response:
+    """Remove an alias; the version it pointed at stays."""
+    service.delete_alias(db, name=name, alias=alias)
+    return Response(status_code=204)
+
+
+@router.get("/models", response_model=list[ModelSummary])
+def list_models(db: SessionDep) -> list[ModelSummary]:
+    """Registered models with their version count, latest version and aliases."""
+    return service.list_models(db)
+
+
+@router.get("/models/{name}", response_model=ModelDetail, responses={404: {}})
+def get_model(db: SessionDep, settings: SettingsDep, name: str) -> ModelDetail:
+    """A model: aliases, and each version with its run and test metrics (newest first)."""
+    return service.get_model(db, settings=settings, name=name)
+
+
+@router.get(
+    "/models/{name}/{ref}/model.mlmodel",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+)
+def download_coreml(
+    request: Request, db: SessionDep, settings: SettingsDep, name: str, ref: Reference
+) -> Response:
+    """The Core ML model of a version / alias / latest; ETag = sha256, 304 on If-None-Match."""
+    path = service.coreml_model(db, settings=settings, name=name, ref=ref)
+    return file_response(request, path, f"{name}.mlmodel")
+
+
+@router.post(
+    "/models/{name}/{ref}/predict",
+    response_class=Response,
+    responses={200: {"model": Prediction, "content": {JSON: {}}}, **PREDICT_ERRORS},
+    openapi_extra=ROWS_BODY,
+)
+async def predict(
+    request: Request, body: RowsBodyDep, options: PredictOptionsDep, name: str, ref: Reference
+) -> Response:
+    """Predict with a version / alias / latest, exactly as POST /v1/runs/{id}/predict."""
+    content = await in_unit_of_work(
+        request,
+        service.predict,
+        settings=app_settings(request),
+        name=name,
+        ref=ref,
+        body=body,
+        options=options,
+    )
+    return Response(content, media_type=JSON)

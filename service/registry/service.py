@@ -1,0 +1,239 @@
+"""The model registry: named models, numbered versions (each a succeeded run), movable aliases.
+
+Version numbers are computed inside the registering transaction, serialised per model: on
+SQLite the first statement takes the database's write lock, on PostgreSQL the model's row is
+locked (SELECT … FOR UPDATE). The (model, version) primary key backs this up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput, NotFound
+from service.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
+from service.predictions.schemas import PredictOptions, RowsBody
+from service.predictions.service import predict_with_run
+from service.registry.schemas import LATEST, ModelDetail, ModelSummary, RunBrief, VersionDetail
+from service.runs import service as runs
+from service.runs.artifacts import coreml_file, read_metrics
+from service.settings import Settings
+
+
+def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
+    """The next version of `name` (created on first use), pointing at a succeeded run."""
+    run = runs.get_run(db, run_id=run_id)
+    runs.require_succeeded(run)
+    insert = _dialect_insert(db)
+    db.execute(
+        insert(RegisteredModel)
+        .values(name=name, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    db.execute(select(RegisteredModel.name).where(RegisteredModel.name == name).with_for_update())
+    latest = db.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.model_name == name)
+    )
+    version = ModelVersion(model_name=name, version=(latest or 0) + 1, run_id=run.id)
+    db.add(version)
+    db.flush()
+    return version
+
+
+def set_alias(db: Session, *, name: str, alias: str, version: int) -> ModelAlias:
+    """Point `alias` at `version` (create or move it)."""
+    if alias == LATEST:
+        raise InvalidInput(f"{LATEST!r} is implicit (the newest version); choose another alias")
+    _get_version(db, name=name, version=version)
+    now = utcnow()
+    insert = _dialect_insert(db)
+    db.execute(
+        insert(ModelAlias)
+        .values(model_name=name, alias=alias, version=version, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["model_name", "alias"], set_={"version": version, "updated_at": now}
+        )
+    )
+    return db.get(ModelAlias, (name, alias), populate_existing=True)
+
+
+def delete_alias(db: Session, *, name: str, alias: str) -> None:
+    _get_model(db, name=name)
+    deleted = db.execute(
+        delete(ModelAlias).where(ModelAlias.model_name == name, ModelAlias.alias == alias)
+    ).rowcount
+    if not deleted:
+        raise NotFound(f"model {name!r} has no alias {alias!r}{_aliases_hint(db, name)}")
+
+
+def list_models(db: Session) -> list[ModelSummary]:
+    counts = {
+        model: (count, latest)
+        for model, count, latest in db.execute(
+            select(ModelVersion.model_name, func.count(), func.max(ModelVersion.version)).group_by(
+                ModelVersion.model_name
+            )
+        )
+    }
+    aliases = _aliases(db)
+    return [
+        ModelSummary(
+            name=model.name,
+            created_at=model.created_at,
+            versions=counts.get(model.name, (0, None))[0],
+            latest_version=counts.get(model.name, (0, None))[1],
+            aliases=aliases.get(model.name, {}),
+        )
+        for model in db.scalars(select(RegisteredModel).order_by(RegisteredModel.name))
+    ]
+
+
+def get_model(db: Session, *, settings: Settings, name: str) -> ModelDetail:
+    """A model with its aliases and every version's run and test metrics, newest first."""
+    model = _get_model(db, name=name)
+    aliases = _aliases(db, name).get(name, {})
+    by_version: dict[int, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(version, []).append(alias)
+    rows = db.execute(
+        select(ModelVersion, Run)
+        .join(Run, Run.id == ModelVersion.run_id)
+        .where(ModelVersion.model_name == name)
+        .order_by(ModelVersion.version.desc())
+    ).all()
+    versions = [
+        VersionDetail(
+            model_name=name,
+            version=version.version,
+            run_id=version.run_id,
+            created_at=version.created_at,
+            aliases=sorted(by_version.get(version.version, [])),
+            run=_run_brief(run),
+            test_metrics=_test_metrics(settings, run),
+        )
+        for version, run in rows
+    ]
+    return ModelDetail(
+        name=model.name, created_at=model.created_at, aliases=aliases, versions=versions
+    )
+
+
+def resolve(db: Session, *, name: str, ref: str) -> ModelVersion:
+    """A version by number, alias or `latest`."""
+    _get_model(db, name=name)
+    if ref.isdigit():
+        return _get_version(db, name=name, version=int(ref))
+    if ref == LATEST:
+        latest = db.scalar(
+            select(ModelVersion)
+            .where(ModelVersion.model_name == name)
+            .order_by(ModelVersion.version.desc())
+            .limit(1)
+        )
+        if latest is None:
+            raise NotFound(f"model {name!r} has no versions yet")
+        return latest
+    alias = db.get(ModelAlias, (name, ref))
+    if alias is None:
+        raise NotFound(
+            f"model {name!r} has no alias {ref!r}{_aliases_hint(db, name)}; a reference is a "
+            f"version number, an alias or {LATEST!r}"
+        )
+    return _get_version(db, name=name, version=alias.version)
+
+
+def coreml_model(db: Session, *, settings: Settings, name: str, ref: str) -> Path:
+    """The Core ML file of the referenced version: the same file as its run's."""
+    run = runs.get_run(db, run_id=resolve(db, name=name, ref=ref).run_id)
+    runs.require_succeeded(run)
+    return coreml_file(settings, run)
+
+
+def predict(
+    db: Session,
+    *,
+    settings: Settings,
+    name: str,
+    ref: str,
+    body: RowsBody,
+    options: PredictOptions,
+) -> bytes:
+    version = resolve(db, name=name, ref=ref)
+    run = runs.get_run(db, run_id=version.run_id)
+    header = {"model": {"name": name, "version": version.version}}
+    return predict_with_run(settings=settings, run=run, body=body, options=options, header=header)
+
+
+def _get_model(db: Session, *, name: str) -> RegisteredModel:
+    model = db.get(RegisteredModel, name)
+    if model is None:
+        raise NotFound(
+            f"model {name!r} is not registered; POST /v1/models/{name}/versions "
+            '{"run_id": …} registers a run as its first version'
+        )
+    return model
+
+
+def _get_version(db: Session, *, name: str, version: int) -> ModelVersion:
+    found = db.get(ModelVersion, (name, version))
+    if found is None:
+        _get_model(db, name=name)
+        latest = db.scalar(
+            select(func.max(ModelVersion.version)).where(ModelVersion.model_name == name)
+        )
+        raise NotFound(
+            f"model {name!r} has no version {version}"
+            + (f" (versions 1 to {latest})" if latest else " (no versions yet)")
+        )
+    return found
+
+
+def _aliases(db: Session, name: str | None = None) -> dict[str, dict[str, int]]:
+    query = select(ModelAlias).order_by(ModelAlias.alias)
+    if name is not None:
+        query = query.where(ModelAlias.model_name == name)
+    out: dict[str, dict[str, int]] = {}
+    for alias in db.scalars(query):
+        out.setdefault(alias.model_name, {})[alias.alias] = alias.version
+    return out
+
+
+def _aliases_hint(db: Session, name: str) -> str:
+    names = sorted(_aliases(db, name).get(name, {}))
+    return f" (aliases: {', '.join(names)})" if names else " (it has no aliases)"
+
+
+def _run_brief(run: Run) -> RunBrief:
+    params = run.params or {}
+    return RunBrief(
+        id=run.id,
+        experiment=run.experiment,
+        name=run.name,
+        engine=run.engine,
+        status=run.status,
+        target=params.get("target"),
+        features=params.get("features"),
+        prediction_window=params.get("prediction_window"),
+        data_fingerprint=run.data_fingerprint,
+        finished_at=run.finished_at,
+        summary=run.summary,
+    )
+
+
+def _test_metrics(settings: Settings, run: Run) -> dict[str, Any] | None:
+    try:
+        return read_metrics(settings, run).get("test")
+    except NotFound:
+        return None
+
+
+def _dialect_insert(db: Session):
+    """INSERT with ON CONFLICT: SQLite and PostgreSQL spell it the same in SQLAlchemy."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

@@ -1,0 +1,154 @@
+"""Prediction latency and throughput over HTTP against a real `motionlab serve`.
+
+Trains a small BasicMotions model (prediction_window 10, 2 iterations) with the server's own
+worker, then:
+* 8 concurrent clients, each on a keep-alive connection, POST one window (10 rows, JSON) per
+  request for 10 s: requests/s, p50 and p99 latency (targets: p50 < 10 ms, p99 < 50 ms);
+* one request with 100,000 rows (CSV, per_row classes): rows/s (target: under 1 s).
+The clients share the machine's cores with the server, as a load test on one box does.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.conftest import BASICMOTIONS_CSV, free_port
+
+FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
+PREDICTION_WINDOW = 10
+CLIENTS, DURATION_S, BIG_ROWS = 8, 10.0, 100_000
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "MOTIONLAB_HOME": str(home),
+        "MOTIONLAB_PORT": str(port),
+        "MOTIONLAB_WORKERS": "1",
+        "MOTIONLAB_POLL_INTERVAL_S": "0.1",
+        "MOTIONLAB_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, check=True)
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
+    for _ in range(400):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz")
+            return server
+        except httpx.TransportError:
+            time.sleep(0.05)
+    server.terminate()
+    raise RuntimeError("the server did not start")
+
+
+def train(api: httpx.Client) -> str:
+    response = api.post(
+        "/v1/sessions?sample_rate_hz=10",
+        content=BASICMOTIONS_CSV.read_bytes(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert response.status_code == 201, response.text
+    body = {"prediction_window": PREDICTION_WINDOW, "max_iterations": 2, "random_seed": 1}
+    run_id = api.post("/v1/runs", json=body).json()["id"]
+    deadline = time.monotonic() + 300
+    while api.get(f"/v1/runs/{run_id}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline, "training did not finish"
+        time.sleep(0.2)
+    return run_id
+
+
+def window_body(rng: np.random.Generator) -> bytes:
+    samples = rng.normal(size=(PREDICTION_WINDOW, len(FEATURES))).round(5).tolist()
+    return json.dumps({"columns": FEATURES, "samples": samples}).encode()
+
+
+def client_loop(port: int, path: str, body: bytes, stop_at: float, latencies: list) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Content-Type": "application/json"}
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        latencies.append(time.perf_counter() - started)
+    connection.close()
+
+
+def concurrent_single_windows(port: int, run_id: str) -> tuple[float, np.ndarray]:
+    path = f"/v1/runs/{run_id}/predict"
+    bodies = [window_body(np.random.default_rng(i)) for i in range(CLIENTS)]
+    client_loop(port, path, bodies[0], time.perf_counter() + 1.0, [])  # warm up
+    per_client: list[list[float]] = [[] for _ in range(CLIENTS)]
+    stop_at = time.perf_counter() + DURATION_S
+    threads = [
+        threading.Thread(target=client_loop, args=(port, path, body, stop_at, out))
+        for body, out in zip(bodies, per_client, strict=True)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies = np.concatenate([np.asarray(out) for out in per_client])
+    return len(latencies) / elapsed, latencies
+
+
+def big_request(api: httpx.Client, run_id: str) -> tuple[float, int]:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(BIG_ROWS, len(FEATURES))).round(5)
+    sessions = np.repeat(np.arange(BIG_ROWS // 1000), 1000)  # 100 sessions of 1,000 rows
+    lines = [f"sessionId,{','.join(FEATURES)}"]
+    lines += [f"s{s}," + ",".join(map(repr, row)) for s, row in zip(sessions, values.tolist())]
+    body = ("\n".join(lines) + "\n").encode()
+    started = time.perf_counter()
+    response = api.post(
+        f"/v1/runs/{run_id}/predict", content=body, headers={"Content-Type": "text/csv"}
+    )
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["num_rows"] == BIG_ROWS
+    return elapsed, len(body)
+
+
+def bench_predict() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        server = start_server(Path(tmp) / "home", port)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api:
+                run_id = train(api)
+                rate, latencies = concurrent_single_windows(port, run_id)
+                big_s, big_bytes = min(big_request(api, run_id) for _ in range(3))
+        finally:
+            server.terminate()
+            server.wait()
+
+    p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+    print(
+        f"\npredict: model prediction_window={PREDICTION_WINDOW}, {len(FEATURES)} features, "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"  {CLIENTS} clients x single-window JSON for {DURATION_S:.0f} s: {len(latencies):,} "
+        f"requests, {rate:,.0f} requests/s"
+    )
+    print(
+        f"  latency p50 {p50:.2f} ms (target < 10), p99 {p99:.2f} ms (target < 50), "
+        f"max {latencies.max() * 1000:.1f} ms"
+    )
+    print(
+        f"  one request of {BIG_ROWS:,} rows ({big_bytes / 2**20:.1f} MiB CSV, best of 3): "
+        f"{big_s:.3f} s = {BIG_ROWS / big_s:,.0f} rows/s (target < 1 s)"
+    )
