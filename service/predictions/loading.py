@@ -121,5 +121,16 @@ def _load_torch(run_dir) -> Predictor:
     return load_model(run_dir)
 
 
-# engine name → loader(run_dir). The Turi Create engine plugs its loader in here.
-_LOADERS: dict[str, Callable[[Any], Predictor]] = {"torch": _load_torch}
+def _load_turicreate(run_dir) -> Predictor:
+    from workers.engines.turicreate_engine import SUMMARY, load_model
+
+    if not (run_dir / SUMMARY).exists():
+        raise NotFound(f"run {run_dir.name} has no Turi Create model summary {SUMMARY}")
+    return load_model(run_dir)
+
+
+# engine name → loader(run_dir)
+_LOADERS: dict[str, Callable[[Any], Predictor]] = {
+    "torch": _load_torch,
+    "turicreate": _load_turicreate,
+}

@@ -51,3 +51,24 @@ def test_both_engines_train_basicmotions_with_the_same_metric_keys(api, settings
     assert mlmodel.headers["etag"] == f'"{hashlib.sha256(mlmodel.content).hexdigest()}"'
     native = api.get(f"/v1/runs/{tc_id}/model")
     assert native.status_code == 200 and native.content[:2] == b"PK"  # the zipped model dir
+
+    # Served like a torch run: predictions (through the Python 3.8 runner) and evaluation.
+    samples = api.get("/v1/sessions/test-003/samples").content
+    answer = api.post(
+        f"/v1/runs/{tc_id}/predict",
+        content=samples,
+        headers={"Content-Type": "text/csv"},
+        params={"output_frequency": "per_window", "output_type": "probability_vector"},
+    )
+    assert answer.status_code == 200, answer.text
+    windows = answer.json()["predictions"]
+    assert windows["window"] == list(range(10)) and windows["num_rows"] == [10] * 10
+    assert all(abs(sum(v) - 1) < 1e-6 for v in windows["probability_vector"])
+    evaluated = api.post(f"/v1/runs/{tc_id}/evaluate", json={"splits": ["test"]})
+    assert evaluated.status_code == 200, evaluated.text
+    for name in ("accuracy", "log_loss", "f1_score", "auc"):
+        assert evaluated.json()["metrics"][name] == pytest.approx(tc_metrics["test"][name])
+
+    # The registry takes Turi Create runs too.
+    assert api.post("/v1/models/Wrist/versions", json={"run_id": tc_id}).status_code in (200, 201)
+    assert api.get("/v1/models/Wrist/latest/model.mlmodel").content == mlmodel.content
