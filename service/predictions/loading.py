@@ -11,7 +11,8 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.errors import Conflict, NotFound
@@ -24,6 +25,7 @@ MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of m
 # threads): measured on 2 cores, 8 concurrent single-window calls did ~35% fewer per second
 # than the same calls 2 at a time.
 INFERENCE_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+SERVING_TORCH_THREADS = 1
 log = logging.getLogger("motionlab.predictions")
 
 
@@ -80,9 +82,20 @@ class ModelCache:
                 return self._items[key]
             return None
 
-    def keys(self) -> Sequence[Hashable]:
+    def __contains__(self, key: Hashable) -> bool:
         with self._lock:
-            return list(self._items)
+            return key in self._items
+
+
+@dataclass(frozen=True)
+class Loaded:
+    engine: str
+    model: Predictor
+
+    @property
+    def is_fast(self) -> bool:
+        """Cheap enough (about a millisecond for a few windows) to run on the event loop."""
+        return self.engine in FAST_ENGINES
 
 
 MODELS = ModelCache(MODEL_CACHE_SIZE)
@@ -99,10 +112,10 @@ def load_predictor(settings: Settings, run: Run) -> Predictor:
             f"model is at GET /v1/runs/{run.id}/model.mlmodel"
         )
     run_dir = settings.runs_dir / run.id
-    return MODELS.get(_key(settings, run.id), lambda: loader(run_dir))
+    return MODELS.get(_key(settings, run.id), lambda: Loaded(run.engine, loader(run_dir))).model
 
 
-def cached_predictor(settings: Settings, run_id: str) -> Predictor | None:
+def cached_predictor(settings: Settings, run_id: str) -> Loaded | None:
     """The model of `run_id` if it is loaded. Only succeeded runs are cached, and a succeeded
     run never changes, so a hit needs no database read."""
     return MODELS.peek(_key(settings, run_id))
@@ -113,8 +126,16 @@ def _key(settings: Settings, run_id: str) -> tuple[str, str]:
 
 
 def _load_torch(run_dir) -> Predictor:
+    import torch
+
     from workers.engines.torch_engine import CHECKPOINT, load_model
 
+    # Requests run side by side (INFERENCE_SLOTS), each on one core. torch's own intra-op
+    # threads would wait on each other at every op while the cores are busy: on 2 cores a
+    # single-window prediction took 0.6 to 8 ms with 2 threads, a steady 0.65 ms with 1.
+    # 100,000 rows still take well under a second on one thread. (Process-wide: this is
+    # the API process; training runs in worker processes.)
+    torch.set_num_threads(SERVING_TORCH_THREADS)
     if not (run_dir / CHECKPOINT).exists():
         raise NotFound(f"run {run_dir.name} has no checkpoint file {CHECKPOINT}")
     log.info("loading model run_id=%s", run_dir.name)
@@ -129,6 +150,9 @@ def _load_turicreate(run_dir) -> Predictor:
     return load_model(run_dir)
 
 
+# Engines whose models predict in-process in about a millisecond (Turi Create's go through a
+# Python 3.8 child process: seconds per call).
+FAST_ENGINES = frozenset({"torch"})
 # engine name → loader(run_dir)
 _LOADERS: dict[str, Callable[[Any], Predictor]] = {
     "torch": _load_torch,

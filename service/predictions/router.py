@@ -92,14 +92,10 @@ async def predict(
     request: Request, body: RowsBodyDep, options: PredictOptionsDep, run_id: str
 ) -> Response:
     """Predict on posted rows (CSV or JSON): per row or per window; class, probabilities, top-k."""
-    content = await in_unit_of_work(
-        request,
-        service.predict,
-        settings=app_settings(request),
-        run_id=run_id,
-        body=body,
-        options=options,
-    )
+    arguments = {"settings": app_settings(request), "run_id": run_id, "body": body}
+    content = service.predict_inline(**arguments, options=options)
+    if content is None:
+        content = await in_unit_of_work(request, service.predict, **arguments, options=options)
     return Response(content, media_type=JSON)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
             return server
         except httpx.TransportError:
             time.sleep(0.05)
-    server.terminate()
+    server.send_signal(signal.SIGINT)
     raise RuntimeError("the server did not start")
 
 
@@ -110,7 +111,10 @@ def big_request(api: httpx.Client, run_id: str) -> tuple[float, int]:
     values = rng.normal(size=(BIG_ROWS, len(FEATURES))).round(5)
     sessions = np.repeat(np.arange(BIG_ROWS // 1000), 1000)  # 100 sessions of 1,000 rows
     lines = [f"sessionId,{','.join(FEATURES)}"]
-    lines += [f"s{s}," + ",".join(map(repr, row)) for s, row in zip(sessions, values.tolist())]
+    lines += [
+        f"s{s}," + ",".join(map(repr, row))
+        for s, row in zip(sessions, values.tolist(), strict=True)
+    ]
     body = ("\n".join(lines) + "\n").encode()
     started = time.perf_counter()
     response = api.post(
@@ -132,7 +136,9 @@ def bench_predict() -> None:
                 rate, latencies = concurrent_single_windows(port, run_id)
                 big_s, big_bytes = min(big_request(api, run_id) for _ in range(3))
         finally:
-            server.terminate()
+            # SIGINT, not SIGTERM: uvicorn re-raises SIGTERM after its shutdown, which skips
+            # `serve`'s clean-up and leaves its worker process running.
+            server.send_signal(signal.SIGINT)
             server.wait()
 
     p50, p99 = np.percentile(latencies, [50, 99]) * 1000

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from service.predictions.loading import MODELS
+from service.predictions.service import INLINE_MAX_BYTES
 from tests.service.conftest import (
     FEATURES,
     basicmotions_rows,
@@ -132,7 +133,29 @@ def test_repeated_predictions_reuse_the_cached_model(served, served_api):
     for _ in range(5):
         predict(served_api, served.run_id, body)
     assert MODELS.loads == loads
-    assert (str(served.settings.runs_dir), served.run_id) in MODELS.keys()
+    assert (str(served.settings.runs_dir), served.run_id) in MODELS
+
+
+def test_small_and_large_bodies_answer_alike(served, served_api):
+    # Small bodies for a loaded model are answered on the event loop, large ones in a worker
+    # thread (INLINE_MAX_BYTES); the same rows padded with JSON whitespace take the other path.
+    table = basicmotions_rows(["test-009"])
+    samples = np.column_stack([table.column(f).to_numpy() for f in FEATURES]).tolist()
+    small = json.dumps({"columns": FEATURES, "samples": samples}).encode()
+    large = small + b" " * INLINE_MAX_BYTES
+    assert len(small) < INLINE_MAX_BYTES < len(large)
+    answers = [
+        predict(
+            served_api,
+            served.run_id,
+            body,
+            {"Content-Type": "application/json"},
+            output_frequency="per_window",
+            output_type="topk",
+        )
+        for body in (small, large)
+    ]
+    assert answers[0] == answers[1]
 
 
 def run_test_metrics(api, run_id) -> dict:

@@ -62,7 +62,7 @@ CASES = [
                 "columns": ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"],
                 "samples": [[1, 2, 3, 4, 5, 6], [1, 2, 3, "x", 5, 6]],
             }
-        ),  # fmt: skip
+        ),
         {},
         422,
         ["sample 2", "'rotX'", "not a number"],
@@ -118,25 +118,25 @@ def test_predict_and_evaluate_with_a_queued_run_are_409(served, served_api):
         assert "queued" in response.json()["detail"]
 
 
-def test_predict_with_a_turicreate_run_is_409_naming_the_engine(served, served_api):
-    # Such runs come from the Turi Create engine's worker; the row is all predict looks at.
+def test_predict_with_a_run_of_an_engine_without_a_model_loader_is_409(served, served_api):
+    # Runs of an engine this server cannot load models of (e.g. one added by a newer worker).
     source = served_api.get(f"/v1/runs/{served.run_id}").json()
     factory = make_session_factory(make_engine(served.settings.resolved_database_url))
     with unit_of_work(factory) as db:
         db.add(
             Run(
-                id="tc0000000000000a",
-                engine="turicreate",
+                id="ab0000000000000a",
+                engine="abacus",
                 status="succeeded",
                 params=source["params"],
                 data_fingerprint=source["data_fingerprint"],
             )
         )
     response = served_api.post(
-        "/v1/runs/tc0000000000000a/predict", content=HEADER + ROW, headers=CSV
+        "/v1/runs/ab0000000000000a/predict", content=HEADER + ROW, headers=CSV
     )
-    assert response.status_code == 409
-    assert "'turicreate' engine" in response.json()["detail"]
+    assert response.status_code == 409, response.text
+    assert "'abacus' engine" in response.json()["detail"]
 
 
 EVALUATE_CASES = [
