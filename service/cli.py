@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
+import sys
 
 from service.settings import get_settings
 
@@ -33,7 +36,7 @@ def start_workers(settings, count: int, engines: list[str] | None = None) -> lis
     processes = [
         context.Process(
             target=run_worker,
-            args=(settings.model_dump_json(), engines),
+            args=(settings.model_dump_json(), engines, os.getpid()),
             name=f"motionlab-worker-{i}",
         )
         for i in range(count)
@@ -59,6 +62,9 @@ def cmd_serve(args) -> None:
     from service.app import create_app
 
     settings = get_settings()
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with this handler in
+    # place that becomes SystemExit, so the `finally` below still stops the workers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     workers = start_workers(settings, settings.workers)
     try:
         uvicorn.run(

@@ -35,11 +35,11 @@ class Canceled(Exception):
     pass
 
 
-def _die_with_parent() -> None:
-    """If the worker dies (even by SIGKILL), the kernel kills this process too (Linux)."""
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """If the parent dies (even by SIGKILL), the kernel sends this process `signum` (Linux)."""
     # Elsewhere should_stop notices the re-parenting instead.
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signum)  # PR_SET_PDEATHSIG
 
 
 def _limit_threads(settings: Settings) -> None:
@@ -57,7 +57,7 @@ def write_json(path: Path, document: dict) -> None:
 def execute_run(run_id: str, settings_json: str) -> None:
     """Entry point of the child process."""
     parent = os.getppid()
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_CANCELED))
     settings = Settings.model_validate_json(settings_json)
     logging.basicConfig(

@@ -20,7 +20,7 @@ from pathlib import Path
 from service.db import make_engine, make_session_factory, unit_of_work
 from service.models import Run
 from service.settings import Settings
-from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, execute_run
+from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, die_with_parent, execute_run
 from workers.lifecycle import transition
 from workers.queue import claim_next_run, heartbeat, reap_stale_runs
 from workers.summary import overfit_report, summarize
@@ -161,8 +161,13 @@ def _failure(run_dir: Path, exit_code: int | None) -> tuple[str, str | None]:
     return f"the training process exited with code {exit_code} without a result", None
 
 
-def run_worker(settings_json: str, engines: list[str] | None = None) -> None:
-    """Entry point of a worker process (`motionlab worker`, or embedded by `serve`)."""
+def run_worker(settings_json: str, engines: list[str] | None, parent_pid: int) -> None:
+    """Entry point of a worker process embedded by `motionlab serve`."""
+    # However `serve` ends (even SIGKILL), its workers get SIGTERM and hand their runs back.
+    die_with_parent(signal.SIGTERM)
+    if os.getppid() != parent_pid:
+        return  # `serve` ended before this process could ask to be told
+
     settings = Settings.model_validate_json(settings_json)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -1,0 +1,61 @@
+"""`motionlab serve` as an operator runs it: the API with embedded workers, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+
+def children_of(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    return [int(p) for p in Path(path).read_text().split()] if os.path.exists(path) else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_sigterm_to_serve_stops_its_embedded_workers(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "MOTIONLAB_HOME": str(tmp_path),
+        "MOTIONLAB_PORT": str(port),
+        "MOTIONLAB_WORKERS": "2",
+        "MOTIONLAB_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, check=True)
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+        workers = [pid for pid in children_of(server.pid) if alive(pid)]
+        assert len(workers) >= 2
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        deadline = time.monotonic() + 20
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [Path(f"/proc/{p}/cmdline").read_text() for p in workers if alive(p)]
+        assert not left, f"worker processes outlived serve: {left}"
+    finally:
+        server.kill()
