@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -72,3 +75,28 @@ def server(settings: Settings) -> Iterator[LiveServer]:
 def api(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as client:
         yield client
+
+
+def start_serve_process(home: Path, port: int, **env: str) -> subprocess.Popen:
+    """`motionlab migrate` then `motionlab serve` as an operator runs them; returns once the
+    API answers /readyz. Extra MOTIONLAB_* settings come as keyword arguments."""
+    environment = {
+        **os.environ,
+        "MOTIONLAB_HOME": str(home),
+        "MOTIONLAB_PORT": str(port),
+        "MOTIONLAB_LOG_LEVEL": "WARNING",
+        **{f"MOTIONLAB_{name.upper()}": value for name, value in env.items()},
+    }
+    command = [sys.executable, "-m", "service.cli"]
+    subprocess.run([*command, "migrate"], env=environment, check=True)
+    server = subprocess.Popen([*command, "serve"], env=environment)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("motionlab serve did not start")

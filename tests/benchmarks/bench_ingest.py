@@ -7,9 +7,6 @@ growth while handling the upload) under 5x the file size.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tests.conftest import free_port
+from tests.conftest import free_port, start_serve_process
 
 SESSIONS, ROWS_PER_SESSION, FEATURES = 1000, 1000, 6
 
@@ -64,23 +61,9 @@ def bench_ingest() -> None:
         bare_s = time.perf_counter() - start
 
         home, port = Path(tmp) / "home", free_port()
-        env = {
-            **os.environ,
-            "MOTIONLAB_HOME": str(home),
-            "MOTIONLAB_PORT": str(port),
-            "MOTIONLAB_WORKERS": "0",
-            "MOTIONLAB_LOG_LEVEL": "WARNING",
-        }
-        subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, check=True)
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
+        server = start_serve_process(home, port, workers="0")
         try:
             url = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    httpx.get(f"{url}/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
             baseline_mb = rss_mb(server.pid)
             body = path.read_bytes()
             start = time.perf_counter()

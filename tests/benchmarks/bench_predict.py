@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.conftest import BASICMOTIONS_CSV, free_port
+from tests.conftest import BASICMOTIONS_CSV, free_port, start_serve_process
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 PREDICTION_WINDOW = 10
@@ -32,24 +31,7 @@ CLIENTS, DURATION_S, BIG_ROWS = 8, 10.0, 100_000
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "MOTIONLAB_HOME": str(home),
-        "MOTIONLAB_PORT": str(port),
-        "MOTIONLAB_WORKERS": "1",
-        "MOTIONLAB_POLL_INTERVAL_S": "0.1",
-        "MOTIONLAB_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, check=True)
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
-    for _ in range(400):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz")
-            return server
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.send_signal(signal.SIGINT)
-    raise RuntimeError("the server did not start")
+    return start_serve_process(home, port, workers="1", poll_interval_s="0.1")
 
 
 def train(api: httpx.Client) -> str:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
-
-from tests.conftest import free_port
+from tests.conftest import free_port, start_serve_process
 
 
 def children_of(pid: int) -> list[int]:
@@ -28,26 +24,8 @@ def alive(pid: int) -> bool:
 
 
 def test_sigterm_to_serve_stops_its_embedded_workers(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "MOTIONLAB_HOME": str(tmp_path),
-        "MOTIONLAB_PORT": str(port),
-        "MOTIONLAB_WORKERS": "2",
-        "MOTIONLAB_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, check=True)
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
+    server = start_serve_process(tmp_path, free_port(), workers="2")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not come up"
-            time.sleep(0.1)
         workers = [pid for pid in children_of(server.pid) if alive(pid)]
         assert len(workers) >= 2
         server.send_signal(signal.SIGTERM)
