@@ -14,7 +14,9 @@ from service.sessions.parsing import (
     Payload,
     UploadOptions,
     check_session_id,
+    check_values,
     finish_session,
+    samples_table,
 )
 
 
@@ -87,14 +89,6 @@ def _float_column(table: pa.Table, name: str) -> pa.ChunkedArray:
     return column.cast(pa.float64())
 
 
-def _as_numpy(column: pa.ChunkedArray) -> np.ndarray:
-    """Zero-copy when the slice lies in one chunk (the usual case)."""
-    chunks = column.chunks
-    if len(chunks) == 1:
-        return chunks[0].to_numpy(zero_copy_only=False)
-    return column.to_numpy()
-
-
 def _first_non_numeric(column: pa.ChunkedArray, name: str) -> str:
     # Error path only: find the offending cell for the message.
     for row, value in enumerate(column.to_pylist()):
@@ -143,25 +137,21 @@ def parse_csv(payload: Payload, options: UploadOptions, source: str | None = Non
     if not feature_names:
         raise InvalidInput("the CSV has no feature columns: add numeric sensor columns")
     features = [_float_column(table, name) for name in feature_names]
-    empty = np.column_stack([c.is_null().to_numpy(zero_copy_only=False) for c in features])
-    for name, column in zip(feature_names, features, strict=True):
-        infinite = np.flatnonzero(pc.is_inf(column).fill_null(False).to_numpy(zero_copy_only=False))
-        if infinite.size:
-            raise InvalidInput(
-                f"{line(int(infinite[0]))}, column {name!r}: {column[int(infinite[0])]} is not a "
-                "finite number"
-            )
     timestamps = None
     if o.timestamp_column in table.column_names:
         timestamps = _float_column(table, o.timestamp_column)
-        missing = np.flatnonzero(timestamps.is_null().to_numpy(zero_copy_only=False))
-        if missing.size:
-            raise InvalidInput(f"{line(int(missing[0]))} has an empty timestamp; fill it in")
+        if timestamps.null_count:
+            missing = int(np.flatnonzero(timestamps.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InvalidInput(f"{line(missing)} has an empty timestamp; fill it in")
+    samples = samples_table(feature_names, features, timestamps)
+    del table, features, timestamps
 
     # Group rows by session: sessions in order of first appearance, rows in file order.
     # Files are usually sorted by session already: then no row moves and nothing is copied.
     contiguous = bool(np.all(ids.codes[1:] >= ids.codes[:-1]))
     order = np.arange(ids.codes.size) if contiguous else np.argsort(ids.codes, kind="stable")
+    if not contiguous:
+        samples = samples.take(pa.array(order))
     counts = np.bincount(ids.codes, minlength=len(ids.distinct))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sessions = [str(value) for value in ids.distinct]
@@ -170,26 +160,19 @@ def parse_csv(payload: Payload, options: UploadOptions, source: str | None = Non
     activity = _one_value_per_session(labels, order, starts, sessions, "activity")
     subject = _one_value_per_session(subjects, order, starts, sessions, "subject")
     split = _one_value_per_session(splits, order, starts, sessions, "split")
-    if not contiguous:
-        take = pa.array(order)
-        features = [column.take(take) for column in features]
-        timestamps = None if timestamps is None else timestamps.take(take)
-        empty = empty[order]
-    empty_counts = np.add.reduceat(empty.astype(np.int64), starts, axis=0)  # (S, F)
-
+    offset = samples.num_columns - len(feature_names)  # the timestamp column comes first
+    present = _present_features(samples, offset, feature_names, sessions, starts, counts, order)
+    check_values(
+        sessions,
+        starts,
+        feature_names,
+        samples.columns[offset:],
+        samples.column(0) if offset else None,
+        where=lambda position: f", {line(int(order[position]))}",
+    )
     parsed: list[ParsedSession] = []
     for s, session_id in enumerate(sessions):
-        start, count = int(starts[s]), int(counts[s])
-        partial = np.flatnonzero((empty_counts[s] > 0) & (empty_counts[s] < count))
-        if partial.size:
-            j = int(partial[0])
-            row = int(order[start + np.flatnonzero(empty[start : start + count, j])[0]])
-            raise InvalidInput(
-                f"session {session_id!r}, {line(row)}: column {feature_names[j]!r} is empty or "
-                "NaN here but filled in other rows of the session; rows of one session must "
-                "have the same feature columns"
-            )
-        present = [j for j in range(len(features)) if empty_counts[s, j] == 0]
+        columns = present[s]
         parsed.append(
             finish_session(
                 session_id=session_id,
@@ -197,12 +180,38 @@ def parse_csv(payload: Payload, options: UploadOptions, source: str | None = Non
                 subject=subject[s],
                 split=split[s],
                 sample_rate_hz=o.sample_rate_hz,
-                features=[feature_names[j] for j in present],
-                columns=[_as_numpy(features[j].slice(start, count)) for j in present],
-                timestamps=None
-                if timestamps is None
-                else _as_numpy(timestamps.slice(start, count)),
+                features=[feature_names[j - offset] for j in columns[offset:]],
+                samples=samples.slice(int(starts[s]), int(counts[s])).select(columns),
                 source=source,
             )
         )
     return parsed
+
+
+def _present_features(samples, offset, feature_names, sessions, starts, counts, order):
+    """Per session, the indexes of the sample columns it stores: a feature left empty in every
+    row of a session is not one of its features; empty in only some rows is an error."""
+    every = list(range(samples.num_columns))
+    with_gaps = [j for j in range(offset, samples.num_columns) if samples.column(j).null_count]
+    if not with_gaps:  # the usual case: nothing to look at per session
+        return [every] * len(sessions)
+    empty = np.column_stack(
+        [samples.column(j).is_null().to_numpy(zero_copy_only=False) for j in with_gaps]
+    )
+    empty_counts = np.add.reduceat(empty.astype(np.int64), starts, axis=0)  # (S, gaps)
+    present = []
+    for s, session_id in enumerate(sessions):
+        partial = np.flatnonzero((empty_counts[s] > 0) & (empty_counts[s] < counts[s]))
+        if partial.size:
+            k = int(partial[0])
+            start = int(starts[s])
+            row = int(order[start + np.flatnonzero(empty[start : start + counts[s], k])[0]])
+            raise InvalidInput(
+                f"session {session_id!r}, {line(row)}: column "
+                f"{feature_names[with_gaps[k] - offset]!r} is empty or NaN here but filled in "
+                "other rows of the session; rows of one session must have the same feature "
+                "columns"
+            )
+        dropped = {with_gaps[k] for k in np.flatnonzero(empty_counts[s] == counts[s])}
+        present.append([j for j in every if j not in dropped])
+    return present

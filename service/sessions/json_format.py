@@ -7,9 +7,17 @@ import json
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from service.errors import InvalidInput, MalformedBody
-from service.sessions.parsing import ParsedSession, Payload, UploadOptions, finish_session
+from service.sessions.parsing import (
+    ParsedSession,
+    Payload,
+    UploadOptions,
+    check_values,
+    finish_session,
+    samples_table,
+)
 
 
 def parse_json(payload: Payload, options: UploadOptions, source: str | None = None):
@@ -62,6 +70,9 @@ def _parse_session(
         value = item.get(key)
         if value is not None and not isinstance(value, str):
             raise InvalidInput(f'{where}: "{key}" must be a string')
+    columns = [pa.array(matrix[:, j]) for j in range(matrix.shape[1])]
+    ts = None if timestamps is None else pa.array(timestamps)
+    check_values([session_id], np.zeros(1, dtype=np.int64), features, columns, ts)
     return finish_session(
         session_id=session_id,
         activity=item.get("activity", options.activity),
@@ -69,8 +80,7 @@ def _parse_session(
         split=item.get("split", options.split),
         sample_rate_hz=None if rate is None else float(rate),
         features=features,
-        columns=[np.ascontiguousarray(matrix[:, j]) for j in range(matrix.shape[1])],
-        timestamps=timestamps,
+        samples=samples_table(features, columns, ts),
         source=source,
     )
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from service.errors import InvalidInput
 from service.models import SPLITS
@@ -47,30 +47,49 @@ class ParsedSession:
     split: str | None
     sample_rate_hz: float | None
     features: list[str]
-    columns: list[np.ndarray]  # one (rows,) float64 array per feature; views where possible
-    timestamps: np.ndarray | None  # (rows,) float64
+    # The stored samples: "timestamp" first when the upload had one, then the features; float64
+    # without missing values. Usually zero-copy slices of the parsed upload.
+    samples: pa.Table
     source: str | None = None
+    _sha256: str | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def sha256(self) -> str:
-        """Content address of the samples: names, then each column's float64 bytes."""
-        digest = hashlib.sha256(json.dumps([self.features, self.timestamps is not None]).encode())
-        for column in (*self.columns, *(() if self.timestamps is None else (self.timestamps,))):
-            digest.update(memoryview(np.ascontiguousarray(column, dtype=np.float64)))
-        return digest.hexdigest()
+        """Content address of the samples: names, then each feature's float64 bytes, then the
+        timestamps'. Safe to compute from several threads (hashlib releases the GIL)."""
+        if self._sha256 is None:
+            digest = hashlib.sha256(json.dumps([self.features, self.has_timestamps]).encode())
+            offset = int(self.has_timestamps)
+            order = [*range(offset, self.samples.num_columns), *range(offset)]
+            for index in order:
+                for chunk in self.samples.column(index).chunks:
+                    digest.update(chunk.to_numpy(zero_copy_only=False))
+            self._sha256 = digest.hexdigest()
+        return self._sha256
+
+    @property
+    def has_timestamps(self) -> bool:
+        return self.samples.num_columns > len(self.features)
 
     @property
     def rows(self) -> int:
-        return int(self.columns[0].shape[0])
+        return self.samples.num_rows
 
     @property
     def duration_s(self) -> float | None:
         return self.rows / self.sample_rate_hz if self.sample_rate_hz else None
 
-    def to_table(self) -> pa.Table:
-        columns = {} if self.timestamps is None else {TIMESTAMP: self.timestamps}
-        columns.update(zip(self.features, self.columns, strict=True))
-        return pa.table(columns)
+
+def samples_table(features: list[str], columns: list, timestamps=None) -> pa.Table:
+    """The stored layout of a session's samples (see `ParsedSession.samples`)."""
+    if timestamps is None:
+        return pa.table(columns, names=features)
+    if TIMESTAMP in features:
+        raise InvalidInput(
+            f"a feature column is named {TIMESTAMP!r} while another column holds the "
+            f"timestamps; rename that feature"
+        )
+    return pa.table([timestamps, *columns], names=[TIMESTAMP, *features])
 
 
 class Payload:
@@ -111,6 +130,42 @@ def check_sample_rate(rate: float | None, session_id: str) -> float | None:
     return rate
 
 
+def check_values(
+    sessions: list[str],
+    starts: np.ndarray,
+    features: list[str],
+    columns: list,
+    timestamps=None,
+    where=lambda position: "",
+) -> None:
+    """Every present feature value is finite and timestamps never go backwards within a
+    session: one vectorised pass over the sessions stacked in `columns` (Arrow arrays, sessions
+    starting at `starts`). Missing values are skipped: each format decides what they mean.
+    `where(position)` adds the format's own name for a row to the message."""
+
+    def sample(position: int) -> str:
+        s = int(np.searchsorted(starts, position, side="right")) - 1
+        return f"session {sessions[s]!r}, sample {position - int(starts[s]) + 1}{where(position)}"
+
+    for name, column in zip(features, columns, strict=True):
+        position = pc.index(pc.is_finite(column), False).as_py()
+        if position >= 0:
+            raise InvalidInput(
+                f"{sample(position)}, column {name!r}: value {column[position]} is not a finite "
+                "number (NaN / inf / missing); fix or drop it"
+            )
+    if timestamps is not None:
+        values = np.asarray(timestamps)
+        backwards = np.diff(values) < 0
+        backwards[np.asarray(starts[1:]) - 1] = False  # a new session may start earlier
+        if backwards.any():
+            position = int(np.argmax(backwards)) + 1
+            raise InvalidInput(
+                f"{sample(position)}: timestamp {values[position]} goes backwards (previous "
+                f"{values[position - 1]}); rows of a session must be in time order"
+            )
+
+
 def finish_session(
     *,
     session_id: str,
@@ -119,34 +174,18 @@ def finish_session(
     split: str | None,
     sample_rate_hz: float | None,
     features: list[str],
-    columns: list[np.ndarray],
-    timestamps: np.ndarray | None,
+    samples: pa.Table,
     source: str | None,
 ) -> ParsedSession:
-    """Checks shared by every format, then the immutable parsed session."""
+    """Checks of a session's labels shared by every format (values: `check_values`), then the
+    parsed session."""
     check_session_id(session_id)
     if activity is None or activity == "":
         raise InvalidInput(f"session {session_id!r} has no activity label; give it one")
     if not features:
         raise InvalidInput(f"session {session_id!r} has no feature columns with values")
-    if columns[0].shape[0] == 0:
+    if samples.num_rows == 0:
         raise InvalidInput(f"session {session_id!r} is empty: it has no sample rows")
-    for name, column in zip(features, columns, strict=True):
-        bad = np.flatnonzero(~np.isfinite(column))
-        if bad.size:
-            raise InvalidInput(
-                f"session {session_id!r}, sample {bad[0] + 1}, column {name!r}: value "
-                f"{column[bad[0]]} is not a finite number (NaN / inf / missing); fix or drop it"
-            )
-    if timestamps is not None:
-        backwards = np.flatnonzero(np.diff(timestamps) < 0)
-        if backwards.size:
-            row = int(backwards[0]) + 1
-            raise InvalidInput(
-                f"session {session_id!r}, sample {row + 1}: timestamp "
-                f"{timestamps[row]} goes backwards (previous {timestamps[row - 1]}); "
-                "rows of a session must be in time order"
-            )
     return ParsedSession(
         id=session_id,
         activity=activity,
@@ -154,7 +193,6 @@ def finish_session(
         split=check_split(split, session_id),
         sample_rate_hz=check_sample_rate(sample_rate_hz, session_id),
         features=features,
-        columns=columns,
-        timestamps=timestamps,
+        samples=samples,
         source=source,
     )
