@@ -31,7 +31,9 @@ def test_promote_fetch_by_alias_then_move_the_alias(served, served_api):
     api, name = served_api, "GestureClassifier"
     assert register(api, name, served.run_id) == 1
     assert register(api, name, served.other_run_id) == 2
-    assert set_alias(api, name, "production", 1)["version"] == 1
+    alias = set_alias(api, name, "production", 1)
+    assert alias["version"] == 1
+    assert alias["updated_at"].endswith(("Z", "+00:00")), alias  # UTC, like every timestamp
     run_file = api.get(f"/v1/runs/{served.run_id}/model.mlmodel").content
     other_file = api.get(f"/v1/runs/{served.other_run_id}/model.mlmodel").content
     assert sha256(run_file) != sha256(other_file)

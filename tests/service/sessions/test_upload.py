@@ -46,6 +46,7 @@ def test_stacked_csv_of_basicmotions_stores_every_session(api):
     detail = api.get("/v1/sessions/test-007").json()
     assert detail["split"] == "test" and detail["duration_s"] == 10.0
     assert detail["has_timestamp"] is True
+    assert detail["created_at"].endswith(("Z", "+00:00")), detail  # read back from the DB as UTC
 
 
 def test_one_session_file_takes_id_and_labels_from_query(api):
