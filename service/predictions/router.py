@@ -99,25 +99,37 @@ async def predict(
     return Response(content, media_type=JSON)
 
 
+def evaluate_options(
+    session_column: str = "sessionId",
+    label_column: Annotated[str | None, Query(description="Default: the model's target")] = None,
+) -> dict[str, str | None]:
+    return {"session_column": session_column, "label_column": label_column}
+
+
+EvaluateOptionsDep = Annotated[dict, Depends(evaluate_options)]
+
+
+async def evaluate_in_request(
+    request: Request, evaluate: Callable[..., dict], body: RowsBody, options: dict, **target
+) -> Evaluation:
+    """Run `evaluate` (of a run or of a registry reference) on the request's rows or selection."""
+    result = await in_unit_of_work(
+        request,
+        evaluate,
+        settings=app_settings(request),
+        store=request.app.state.blob_store,
+        body=body,
+        **options,
+        **target,
+    )
+    return Evaluation(**result)
+
+
 @router.post(
     "/runs/{run_id}/evaluate", response_model=Evaluation, responses=ERRORS, openapi_extra=ROWS_BODY
 )
 async def evaluate(
-    request: Request,
-    body: RowsBodyDep,
-    run_id: str,
-    session_column: str = "sessionId",
-    label_column: Annotated[str | None, Query(description="Default: the run's target")] = None,
+    request: Request, body: RowsBodyDep, options: EvaluateOptionsDep, run_id: str
 ) -> Evaluation:
     """The run's metric set on posted labelled rows or on stored sessions ({"splits": […]}…)."""
-    result = await in_unit_of_work(
-        request,
-        service.evaluate,
-        settings=app_settings(request),
-        store=request.app.state.blob_store,
-        run_id=run_id,
-        body=body,
-        session_column=session_column,
-        label_column=label_column,
-    )
-    return Evaluation(**result)
+    return await evaluate_in_request(request, service.evaluate, body, options, run_id=run_id)

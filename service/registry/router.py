@@ -12,12 +12,14 @@ from service.predictions.router import ERRORS as PREDICT_ERRORS
 from service.predictions.router import (
     JSON,
     ROWS_BODY,
+    EvaluateOptionsDep,
     PredictOptionsDep,
     RowsBodyDep,
     app_settings,
+    evaluate_in_request,
     in_unit_of_work,
 )
-from service.predictions.schemas import Prediction
+from service.predictions.schemas import Evaluation, Prediction
 from service.registry import service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -118,3 +120,20 @@ async def predict(
         options=options,
     )
     return Response(content, media_type=JSON)
+
+
+@router.post(
+    "/models/{name}/{ref}/evaluate",
+    response_model=Evaluation,
+    responses=PREDICT_ERRORS,
+    openapi_extra=ROWS_BODY,
+)
+async def evaluate(
+    request: Request,
+    body: RowsBodyDep,
+    options: EvaluateOptionsDep,
+    name: ModelName,
+    ref: Reference,
+) -> Evaluation:
+    """Metrics of a version / alias / latest, exactly as POST /v1/runs/{id}/evaluate."""
+    return await evaluate_in_request(request, service.evaluate, body, options, name=name, ref=ref)

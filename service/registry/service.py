@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.errors import InvalidInput, NotFound
 from service.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
 from service.predictions.schemas import PredictOptions, RowsBody
+from service.predictions.service import evaluate as evaluate_run
 from service.predictions.service import predict_with_run
 from service.registry.schemas import LATEST, ModelDetail, ModelSummary, RunBrief, VersionDetail
 from service.runs import service as runs
@@ -165,6 +166,13 @@ def predict(
     run = runs.get_run(db, run_id=version.run_id)
     header = {"model": {"name": name, "version": version.version}}
     return predict_with_run(settings=settings, run=run, body=body, options=options, header=header)
+
+
+def evaluate(db: Session, *, name: str, ref: str, **arguments) -> dict[str, Any]:
+    """Metrics of a version / alias / latest, exactly as the evaluate of its run."""
+    version = resolve(db, name=name, ref=ref)
+    result = evaluate_run(db, run_id=version.run_id, **arguments)
+    return {**result, "model": {"name": name, "version": version.version}}
 
 
 def _get_model(db: Session, *, name: str) -> RegisteredModel:

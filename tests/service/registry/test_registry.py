@@ -102,6 +102,23 @@ def test_predict_by_alias_answers_like_the_run_and_names_the_version(served, ser
     assert by_alias.json()["predictions"] == by_run["predictions"]
 
 
+def test_evaluate_by_alias_answers_like_the_run_and_names_the_version(served, served_api):
+    api, name = served_api, "evaluate-model"
+    register(api, name, served.run_id)
+    register(api, name, served.other_run_id)
+    set_alias(api, name, "production", 2)
+    selection = {"splits": ["test"]}
+
+    by_alias = api.post(f"/v1/models/{name}/production/evaluate", json=selection)
+    assert by_alias.status_code == 200, by_alias.text
+    by_run = api.post(f"/v1/runs/{served.other_run_id}/evaluate", json=selection).json()
+    assert by_alias.json()["model"] == {"name": name, "version": 2}
+    assert by_alias.json()["run_id"] == served.other_run_id
+    assert by_alias.json()["metrics"] == by_run["metrics"]
+    missing = api.post(f"/v1/models/{name}/staging/evaluate", json=selection)
+    assert missing.status_code == 404 and "staging" in missing.json()["detail"]
+
+
 def test_concurrent_registrations_get_distinct_consecutive_versions(served, served_api):
     def register_once(_):
         with served.client() as client:
