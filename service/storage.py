@@ -26,9 +26,6 @@ class BlobStore:
         # Plain strings: pathlib costs ~40 µs per blob, which shows when an upload has 1,000.
         return os.path.join(self.root, sha256[:2], f"{sha256}.parquet")
 
-    def exists(self, sha256: str) -> bool:
-        return os.path.exists(self.path(sha256))
-
     def put_tables(self, tables: dict[str, pa.Table]) -> list[str]:
         """Store each table under its sha256 unless that blob exists. Returns the hashes written;
         if a write fails, those written before it are removed again and the error is raised."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -51,21 +52,17 @@ class ParsedSession:
     # without missing values. Usually zero-copy slices of the parsed upload.
     samples: pa.Table
     source: str | None = None
-    _sha256: str | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         """Content address of the samples: names, then each feature's float64 bytes, then the
-        timestamps'. Safe to compute from several threads (hashlib releases the GIL)."""
-        if self._sha256 is None:
-            digest = hashlib.sha256(json.dumps([self.features, self.has_timestamps]).encode())
-            offset = int(self.has_timestamps)
-            order = [*range(offset, self.samples.num_columns), *range(offset)]
-            for index in order:
-                for chunk in self.samples.column(index).chunks:
-                    digest.update(chunk.to_numpy(zero_copy_only=False))
-            self._sha256 = digest.hexdigest()
-        return self._sha256
+        timestamps'."""
+        digest = hashlib.sha256(json.dumps([self.features, self.has_timestamps]).encode())
+        offset = int(self.has_timestamps)
+        for index in (*range(offset, self.samples.num_columns), *range(offset)):
+            for chunk in self.samples.column(index).chunks:
+                digest.update(chunk.to_numpy(zero_copy_only=False))
+        return digest.hexdigest()
 
     @property
     def has_timestamps(self) -> bool:
