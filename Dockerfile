@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
+COPY core ./core
 COPY service ./service
 COPY workers ./workers
 COPY migrations ./migrations

@@ -7,16 +7,16 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from core.db import make_engine, make_session_factory
+from core.settings import Settings, get_settings
+from core.storage import BlobStore
 from service import __version__
-from service.db import make_engine, make_session_factory
 from service.errors import install_error_handlers
 from service.observability import install_metrics
 from service.predictions.router import router as predictions_router
 from service.registry.router import router as registry_router
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
-from service.settings import Settings, get_settings
-from service.storage import BlobStore
 
 log = logging.getLogger("motionlab")
 

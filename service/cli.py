@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from service.settings import get_settings
+from core.settings import get_settings
 
 
 def configure_logging(level: str) -> None:
@@ -18,7 +18,7 @@ def configure_logging(level: str) -> None:
 
 
 def cmd_migrate(_args) -> None:
-    from service.migrate import upgrade
+    from core.migrate import upgrade
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)

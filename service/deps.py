@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from service.db import unit_of_work
-from service.settings import Settings
-from service.storage import BlobStore
+from core.db import unit_of_work
+from core.settings import Settings
+from core.storage import BlobStore
 
 
 def get_settings_dep(request: Request) -> Settings:

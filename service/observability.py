@@ -9,8 +9,8 @@ from collections import defaultdict
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
 
-from service.db import unit_of_work
-from service.models import MotionSession, Run
+from core.db import unit_of_work
+from core.models import MotionSession, Run
 
 
 class RequestMetrics:

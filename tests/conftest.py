@@ -15,9 +15,9 @@ import httpx
 import pytest
 import uvicorn
 
+from core.migrate import upgrade
+from core.settings import Settings
 from service.app import create_app
-from service.migrate import upgrade
-from service.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"

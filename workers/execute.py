@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from service.db import make_engine, make_session_factory, unit_of_work
-from service.models import Run, RunProgress
-from service.settings import Settings
-from service.storage import BlobStore, write_bytes_atomic
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.models import Run, RunProgress
+from core.settings import Settings
+from core.storage import BlobStore, write_bytes_atomic
 from workers.engines.registry import RunContext, get_engine
 from workers.run_data import load_parts, run_sessions
 
@@ -87,12 +87,12 @@ def execute_run(run_id: str, settings_json: str) -> None:
 
 def _execute(run_id: str, run_dir: Path, factory, store: BlobStore, parent: int) -> dict:
     with unit_of_work(factory) as db:
-        run = db.get(Run, run_id)
-        params, engine_name = dict(run.params), run.engine
+        run = db.get_one(Run, run_id)
+        params, engine_name = run.run_params, run.engine  # parsed once, here
         sessions = run_sessions(db, run_id)
         db.execute(delete(RunProgress).where(RunProgress.run_id == run_id))  # earlier attempt
     (run_dir / f"attempt-{os.getpid()}.started").touch()
-    parts = load_parts(store, sessions, features=params["features"], target=params["target"])
+    parts = load_parts(store, sessions, features=params.features, target=params.target)
     log.info("run started run_id=%s engine=%s parts=%s", run_id, engine_name, sorted(parts))
 
     def on_iteration(report: dict) -> None:

@@ -6,9 +6,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import RunSession
-from service.storage import BlobStore
-from workers.engines.torch.data import MotionData
+from core.models import RunSession
+from core.storage import BlobStore
+from workers.motion_data import MotionData
 
 SESSION_COLUMN = "session_id"
 PARTS = ("train", "valid", "test")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.params import RunParams
+
 SUMMARY_METRICS = ("accuracy", "precision", "recall", "f1_score", "log_loss", "auc")
 OVERFIT_ACCURACY = 0.99
 
@@ -17,13 +19,12 @@ def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     }
 
 
-def overfit_report(params: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
-    check = params.get("overfit_check")
-    if not check:
+def overfit_report(params: RunParams, summary: dict[str, Any]) -> dict[str, Any] | None:
+    if params.overfit_check is None:
         return None
     accuracy = summary.get("train_accuracy")
     return {
-        "sessions": check["sessions"],
+        "sessions": params.overfit_check.sessions,
         "train_accuracy": accuracy,
         "threshold": OVERFIT_ACCURACY,
         "reached": accuracy is not None and accuracy >= OVERFIT_ACCURACY,

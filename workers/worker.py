@@ -17,12 +17,11 @@ import threading
 import time
 from pathlib import Path
 
-from service.db import make_engine, make_session_factory, unit_of_work
-from service.models import Run
-from service.settings import Settings
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.models import Run, RunStatus
+from core.runs import claim_next_run, finish_run, hand_back_run, heartbeat, reap_stale_runs
+from core.settings import Settings
 from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, die_with_parent, execute_run
-from workers.lifecycle import transition
-from workers.queue import claim_next_run, heartbeat, reap_stale_runs
 from workers.summary import overfit_report, summarize
 
 log = logging.getLogger("motionlab.worker")
@@ -109,42 +108,41 @@ class Worker:
             child.join()
 
     def _record(self, run_id: str, exit_code: int | None, outcome) -> None:
-        run_dir = self.settings.runs_dir / run_id
         with unit_of_work(self.factory) as db:
-            run = db.get(Run, run_id)
-            if run.status != "running" or run.claimed_by != self.id:
-                log.warning("run no longer ours run_id=%s status=%s", run_id, run.status)
-                return
-            kind, message = outcome or (None, None)
-            if kind == "canceled":
-                transition(db, run, "canceled", exit_code=exit_code)
-            elif kind == "handed back":
-                transition(db, run, "queued", attempts=max(run.attempts - 1, 0))
-            elif kind == "failed":
-                transition(db, run, "failed", exit_code=exit_code, error_message=message)
-            elif exit_code == 0 and (run_dir / RESULT_FILE).exists():
-                result = json.loads((run_dir / RESULT_FILE).read_text())
-                summary = summarize(result["metrics"])
-                transition(
-                    db,
-                    run,
-                    "succeeded",
-                    exit_code=0,
-                    summary=summary,
-                    versions={**(run.versions or {}), **result["versions"]},
-                    overfit=overfit_report(run.params, summary),
-                )
+            if outcome and outcome[0] == "handed back":
+                recorded = hand_back_run(db, run_id=run_id, worker_id=self.id)
+                status = RunStatus.QUEUED
             else:
-                message, trace = _failure(run_dir, exit_code)
-                transition(
-                    db,
-                    run,
-                    "failed",
-                    exit_code=exit_code,
-                    error_message=message,
-                    error_traceback=trace,
-                )
-            log.info("run finished run_id=%s status=%s exit_code=%s", run_id, run.status, exit_code)
+                status, values = self._outcome(db.get_one(Run, run_id), exit_code, outcome)
+                recorded = finish_run(db, run_id=run_id, worker_id=self.id, status=status, **values)
+        if not recorded:
+            log.warning("run no longer ours run_id=%s", run_id)
+            return
+        log.info("run finished run_id=%s status=%s exit_code=%s", run_id, status, exit_code)
+
+    def _outcome(self, run: Run, exit_code: int | None, outcome) -> tuple[RunStatus, dict]:
+        """The final status of an executed run and the columns to record with it."""
+        run_dir = self.settings.runs_dir / run.id
+        kind, message = outcome or (None, None)
+        if kind == "canceled":
+            return RunStatus.CANCELED, {"exit_code": exit_code}
+        if kind == "failed":
+            return RunStatus.FAILED, {"exit_code": exit_code, "error_message": message}
+        if exit_code == 0 and (run_dir / RESULT_FILE).exists():
+            result = json.loads((run_dir / RESULT_FILE).read_text())
+            summary = summarize(result["metrics"])
+            return RunStatus.SUCCEEDED, {
+                "exit_code": 0,
+                "summary": summary,
+                "versions": {**(run.versions or {}), **result["versions"]},
+                "overfit": overfit_report(run.run_params, summary),
+            }
+        message, trace = _failure(run_dir, exit_code)
+        return RunStatus.FAILED, {
+            "exit_code": exit_code,
+            "error_message": message,
+            "error_traceback": trace,
+        }
 
 
 def _failure(run_dir: Path, exit_code: int | None) -> tuple[str, str | None]:

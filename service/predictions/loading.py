@@ -15,10 +15,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.models import Run
+from core.settings import Settings
 from service.errors import Conflict, NotFound
-from service.models import Run
 from service.runs.service import require_succeeded
-from service.settings import Settings
 
 MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of models warm
 # Inference running at once. More than one per core only adds contention (GIL, torch's own

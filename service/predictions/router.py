@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from service.db import unit_of_work
+from core.db import unit_of_work
+from core.settings import Settings
 from service.predictions import service
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import Evaluation, Prediction, PredictOptions, RowsBody
 from service.sessions.decoding import maybe_gunzip, media_type
 from service.sessions.router import read_body
-from service.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
 ERRORS = {

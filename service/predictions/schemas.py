@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from service.runs.schemas import DataSelection
+from core.params import DataSelection
 
 OUTPUT_FREQUENCIES = ("per_row", "per_window")
 OUTPUT_TYPES = ("class", "probability_vector", "topk")

@@ -10,8 +10,11 @@ import numpy as np
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from core.models import Run, RunSession
+from core.params import DataSelection
+from core.settings import Settings
+from core.storage import BlobStore
 from service.errors import InvalidInput
-from service.models import Run, RunSession
 from service.predictions.encoding import prediction_json
 from service.predictions.loading import (
     INFERENCE_SLOTS,
@@ -22,9 +25,6 @@ from service.predictions.loading import (
 from service.predictions.rows import RowFormat, Rows, load_json, rows_from_csv, rows_from_json
 from service.predictions.schemas import EvaluateSelection, PredictOptions, RowsBody
 from service.runs import service as runs
-from service.runs.schemas import RunCreate
-from service.settings import Settings
-from service.storage import BlobStore
 from workers.engines.torch import MotionData, MotionDataError
 from workers.run_data import run_sessions, stack_sessions
 
@@ -184,7 +184,8 @@ def _stored_data(
 
 def _selected_sessions(db: Session, selection: EvaluateSelection, model) -> list[RunSession]:
     # The same selection rules as a run's (order, unknown ids, nothing matching).
-    found = runs._select_sessions(db, RunCreate(data=selection.model_dump(exclude={"part"})))
+    filters = DataSelection(**selection.model_dump(exclude={"part"}))
+    found = runs.select_sessions(db, selection=filters)
     chosen = []
     for session in found:
         missing = [name for name in model.features if name not in session.features]

@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
+from core.settings import Settings
 from service.errors import InvalidInput, NotFound
-from service.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
 from service.predictions.schemas import PredictOptions, RowsBody
 from service.predictions.service import evaluate as evaluate_run
 from service.predictions.service import predict_with_run
 from service.registry.schemas import LATEST, ModelDetail, ModelSummary, RunBrief, VersionDetail
 from service.runs import service as runs
 from service.runs.artifacts import coreml_file, read_metrics
-from service.settings import Settings
 
 
 def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
@@ -215,16 +215,16 @@ def _aliases_hint(db: Session, name: str) -> str:
 
 
 def _run_brief(run: Run) -> RunBrief:
-    params = run.params or {}
+    params = run.run_params
     return RunBrief(
         id=run.id,
         experiment=run.experiment,
         name=run.name,
         engine=run.engine,
         status=run.status,
-        target=params.get("target"),
-        features=params.get("features"),
-        prediction_window=params.get("prediction_window"),
+        target=params.target,
+        features=params.features,
+        prediction_window=params.prediction_window,
         data_fingerprint=run.data_fingerprint,
         finished_at=run.finished_at,
         summary=run.summary,

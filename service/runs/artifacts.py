@@ -8,10 +8,10 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
+from core.models import Run
+from core.settings import Settings
+from core.storage import atomic_path
 from service.errors import NotFound
-from service.models import Run
-from service.settings import Settings
-from service.storage import atomic_path
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -54,15 +54,15 @@ def coreml_file(settings: Settings, run: Run) -> Path:
     from workers.coreml.export import export_model
     from workers.engines.torch_engine import load_model
 
-    model_info = run.params.get("model") or {}
+    model_info = run.run_params.model
     export_model(
         load_model(run_dir(settings, run)),
         path,
         run_id=run.id,
-        short_description=model_info.get("short_description"),
-        author=model_info.get("author"),
-        license=model_info.get("license"),
-        version_string=model_info.get("version"),
+        short_description=model_info.short_description,
+        author=model_info.author,
+        license=model_info.license,
+        version_string=model_info.version,
     )
     return path
 
@@ -83,4 +83,4 @@ def native_model_file(settings: Settings, run: Run) -> Path:
 
 
 def model_filename(run: Run) -> str:
-    return f"{(run.params.get('model') or {}).get('name') or 'GestureClassifier'}.mlmodel"
+    return f"{run.run_params.model.name}.mlmodel"

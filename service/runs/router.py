@@ -11,9 +11,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 
-from service.db import unit_of_work
+from core.db import unit_of_work
+from core.models import Run
+from core.runs import FINISHED
 from service.deps import SessionDep, SettingsDep
-from service.models import Run
 from service.runs import service
 from service.runs.artifacts import (
     coreml_file,
@@ -24,7 +25,6 @@ from service.runs.artifacts import (
 )
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
-from workers.lifecycle import FINISHED
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 EVENT_POLL_S = 0.5
@@ -103,7 +103,7 @@ def download_checkpoint(request: Request, db: SessionDep, settings: SettingsDep,
     run = service.get_run(db, run_id=run_id)
     service.require_succeeded(run)
     path = native_model_file(settings, run)
-    return file_response(request, path, f"{run.params['model']['name']}-{run.id}{path.suffix}")
+    return file_response(request, path, f"{run.run_params.model.name}-{run.id}{path.suffix}")
 
 
 @router.get(

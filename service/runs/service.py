@@ -6,17 +6,17 @@ import hashlib
 import json
 import secrets
 from collections import Counter
-from typing import Any
 
-from sqlalchemy import func, nulls_last, select, update
+from sqlalchemy import func, nulls_last, select
 from sqlalchemy.orm import Session
 
+from core import runs as state
+from core.models import MotionSession, Run, RunProgress, RunSession, RunStatus
+from core.params import DataSelection, RunParams
+from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
-from service.models import MotionSession, Run, RunProgress, RunSession, utcnow
 from service.runs.schemas import RunCreate
 from workers.engines.registry import base_versions, engines
-from workers.lifecycle import FINISHED, TRANSITIONS
-from workers.splits import SessionRef, assign_parts
 
 TARGETS = ("activity", "subject")
 
@@ -25,8 +25,8 @@ def new_run_id() -> str:
     return secrets.token_hex(8)
 
 
-def _select_sessions(db: Session, request: RunCreate) -> list[MotionSession]:
-    selection = request.data
+def select_sessions(db: Session, *, selection: DataSelection) -> list[MotionSession]:
+    """The stored sessions a data selection names, in order; 422 when none or unknown ids."""
     query = select(MotionSession)
     for column, values in (
         (MotionSession.activity, selection.activities),
@@ -96,7 +96,7 @@ def create_run(db: Session, *, request: RunCreate, remote_engines: set[str] = fr
     _check_engine(request.engine, remote_engines)
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
-    sessions = _select_sessions(db, request)
+    sessions = select_sessions(db, selection=request.data)
     features = _resolve_features(sessions, request.features)
     seed = request.random_seed if request.random_seed is not None else secrets.randbelow(2**31)
     labels = [_label(s, request.target) for s in sessions]
@@ -119,12 +119,11 @@ def create_run(db: Session, *, request: RunCreate, remote_engines: set[str] = fr
         parts = ["train"] * len(keep)
     _check_parts(parts, labels, split.strategy)
 
-    params: dict[str, Any] = {
-        **request.model_dump(exclude={"engine", "experiment", "name"}),
-        "features": features,
-        "random_seed": seed,
-        "session_column": "session_id",
-    }
+    params = RunParams(
+        **request.model_dump(exclude={"engine", "experiment", "name", "features", "random_seed"}),
+        features=features,
+        random_seed=seed,
+    )
     frozen = [
         (s.id, s.blob_sha256, label, s.subject, part)
         for s, label, part in zip(sessions, labels, parts, strict=True)
@@ -137,8 +136,8 @@ def create_run(db: Session, *, request: RunCreate, remote_engines: set[str] = fr
         experiment=request.experiment,
         name=request.name,
         engine=request.engine,
-        status="queued",
-        params=params,
+        status=RunStatus.QUEUED,
+        params=params.model_dump(mode="json"),
         data_fingerprint=fingerprint,
         versions=base_versions(),
         attempts=0,
@@ -229,25 +228,10 @@ def list_runs(
 
 def cancel_run(db: Session, *, run_id: str) -> Run:
     """Cancel a queued run at once; ask the worker to stop a running one."""
-    assert "canceled" in TRANSITIONS["queued"]
     run = get_run(db, run_id=run_id)
-    if run.status in FINISHED:
+    if run.status in state.FINISHED:
         raise Conflict(f"run {run_id} already ended ({run.status}); nothing to cancel")
-    # Conditional: a worker may claim the run between our read and this write.
-    canceled_while_queued = db.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status == "queued")
-        .values(status="canceled", finished_at=utcnow(), error_message="canceled before it started")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not canceled_while_queued:
-        # Running: the worker watching it stops the child within a heartbeat or two.
-        db.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status == "running")
-            .values(cancel_requested=True)
-            .execution_options(synchronize_session=False)
-        )
+    state.cancel_run(db, run_id=run_id)
     db.refresh(run)
     return run
 
@@ -265,5 +249,5 @@ def require_succeeded(run: Run) -> None:
     if run.status != "succeeded":
         raise Conflict(
             f"run {run.id} is {run.status}; this needs a succeeded run"
-            + (" (wait for it to finish)" if run.status in ("queued", "running") else "")
+            + ("" if run.status in state.FINISHED else " (wait for it to finish)")
         )

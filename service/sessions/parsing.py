@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.models import SPLITS
 from service.errors import InvalidInput
-from service.models import SPLITS
 
 MAX_ID_LENGTH = 128
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")

@@ -8,12 +8,12 @@ import pyarrow as pa
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from service.db import after_commit, after_rollback
+from core.db import after_commit, after_rollback
+from core.models import MotionSession, Run, RunSession
+from core.storage import BlobStore
 from service.errors import Conflict, InvalidInput, NotFound
-from service.models import MotionSession, Run, RunSession
 from service.sessions.parsing import ParsedSession
 from service.sessions.schemas import GroupStats, SessionStored, Stats
-from service.storage import BlobStore
 
 IMBALANCE_RATIO = 2.0
 

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from service.migrate import upgrade
-from service.settings import Settings
+from core.migrate import upgrade
+from core.settings import Settings
 from tests.conftest import BASICMOTIONS_CSV, LiveServer
 from tests.service.runs.conftest import (
     FAST,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from service.db import make_engine
-from service.migrate import check, upgrade
+from core.db import make_engine
+from core.migrate import check, upgrade
 
 
 def test_models_and_migrations_do_not_drift(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.splits import SessionRef, assign_parts, auto_train_fraction
+from core.splits import SessionRef, assign_parts, auto_train_fraction
 
 
 def refs(n: int, subjects: int = 10) -> list[SessionRef]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from workers.engines.torch.data import MotionData
+from core.params import RunParams
+from workers.motion_data import MotionData
 
 
 @dataclass
@@ -17,7 +18,7 @@ class RunContext:
     """Everything an engine needs to execute one run."""
 
     run_id: str
-    params: dict[str, Any]  # the run's frozen parameters
+    params: RunParams  # the run's frozen parameters
     parts: dict[str, MotionData]  # 'train' always; 'valid' / 'test' when the split made them
     run_dir: Path
     on_iteration: Callable[[dict[str, Any]], None]

@@ -24,10 +24,10 @@ class TorchEngine:
     def run(self, context: RunContext) -> RunResult:
         params = context.params
         hyperparameters = Hyperparameters(
-            prediction_window=params["prediction_window"],
-            max_iterations=params["max_iterations"],
-            batch_size=params["batch_size"],
-            random_seed=params["random_seed"],
+            prediction_window=params.prediction_window,
+            max_iterations=params.max_iterations,
+            batch_size=params.batch_size,
+            random_seed=params.random_seed,
         )
         parts = context.parts
         model = train(

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from service.db import make_engine, make_session_factory, unit_of_work
-from service.models import Run
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.models import Run
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
+from core.settings import Settings
 from service.cli import start_workers, stop_workers
-from service.settings import Settings
 from tests.conftest import BASICMOTIONS_CSV
 
 FAST = {
@@ -22,7 +22,7 @@ FAST = {
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    from service.migrate import upgrade
+    from core.migrate import upgrade
 
     settings = Settings(home=tmp_path / "home", workers=0, **FAST)
     settings.home.mkdir()

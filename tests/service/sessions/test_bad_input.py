@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from service.settings import Settings
+from core.settings import Settings
 from tests.conftest import LiveServer
 
 CSV = {"Content-Type": "text/csv"}
@@ -93,7 +93,7 @@ def test_bad_upload_is_rejected_with_a_precise_error(api, settings, headers, bod
 
 
 def test_body_over_the_size_limit_is_413(tmp_path):
-    from service.migrate import upgrade
+    from core.migrate import upgrade
 
     settings = Settings(home=tmp_path, max_upload_bytes=1000)
     upgrade(settings.resolved_database_url)

@@ -7,10 +7,10 @@ model.predict(new_data, output_frequency="per_window")
 """
 
 from workers.engines.torch.classifier import ActivityClassifier
-from workers.engines.torch.data import MotionData, MotionDataError
 from workers.engines.torch.params import Hyperparameters, IterationReport
 from workers.engines.torch.train import TrainingCanceled, train
 from workers.engines.torch.validation import auto_validation_split
+from workers.motion_data import MotionData, MotionDataError
 
 __all__ = [
     "ActivityClassifier",

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from workers.engines.torch import predict
-from workers.engines.torch.data import Columns, MotionData, MotionDataError
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.params import Hyperparameters, IterationReport
 from workers.engines.torch.windows import make_chunks, window_table
 from workers.metrics import classification_metrics
+from workers.motion_data import Columns, MotionData, MotionDataError
 
 # Metric fields Turi Create keeps as training_<m> / validation_<m> (spec §5.2, minus roc_curve).
 METRIC_FIELDS = (

@@ -30,13 +30,13 @@ import torch.nn.functional as F
 
 from workers.engines.torch import predict
 from workers.engines.torch.classifier import ActivityClassifier
-from workers.engines.torch.data import MotionData, MotionDataError
 from workers.engines.torch.model import WINDOWS_PER_CHUNK, ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.params import Hyperparameters, IterationReport
 from workers.engines.torch.validation import split_validation
 from workers.engines.torch.windows import Chunks, class_list, encode_labels, make_chunks
 from workers.metrics import classification_metrics
+from workers.motion_data import MotionData, MotionDataError
 
 logger = logging.getLogger(__name__)
 # log=None: a logger outside the logging registry, so no logging config can re-enable it.

@@ -1,9 +1,9 @@
 """Which rows validate: Turi Create's 'auto' session split (spec §1.4), None, or given data.
 
-The 'auto' rule keeps Turi Create's session-count thresholds and train fractions, but each
-distinct session id draws its uniform number from NumPy's PCG64 seeded with random_seed (ids
-in sorted order) instead of Turi Create's hash-seeded C++ engine, which cannot be reproduced.
-As in Turi Create, all rows of an id land on the same side and the fraction holds only in
+The 'auto' rule is core.splits' (Turi Create's session-count thresholds and train fractions;
+each distinct session id draws a stable uniform number from (seed, id)), the same rule the API
+applies to a run with split strategy 'auto': one seed, one split, wherever it is made. As in
+Turi Create, all rows of an id land on the same side and the fraction holds only in
 expectation.
 """
 
@@ -13,11 +13,10 @@ import logging
 
 import numpy as np
 
-from workers.engines.torch.data import MotionData, MotionDataError
+from core.splits import AUTO_MIN_SESSIONS, auto_in_train
+from workers.motion_data import MotionData, MotionDataError
 
 logger = logging.getLogger(__name__)
-
-MIN_SESSIONS_FOR_SPLIT = 50  # Turi Create's code; its docs say 100
 
 
 def auto_validation_split(
@@ -25,22 +24,14 @@ def auto_validation_split(
 ) -> tuple[MotionData, MotionData | None]:
     """Turi Create's 'auto' rule: hold out whole sessions when there are at least 50."""
     unique_ids, session_of_row = np.unique(data.session_ids, return_inverse=True)
-    num_ids = len(unique_ids)
-    if num_ids >= 200_000:
-        train_fraction = 10_000 / num_ids  # Turi Create's inverted fraction, kept (spec §1.4)
-    elif num_ids >= 200:
-        train_fraction = 0.95
-    elif num_ids >= MIN_SESSIONS_FOR_SPLIT:
-        train_fraction = 0.90
-    else:
+    if len(unique_ids) < AUTO_MIN_SESSIONS:
         log.info(
             "no validation split: sessions=%d is below the minimum of %d for 'auto'",
-            num_ids,
-            MIN_SESSIONS_FOR_SPLIT,
+            len(unique_ids),
+            AUTO_MIN_SESSIONS,
         )
         return data, None
-    draws = np.random.default_rng(seed % 2**64).random(num_ids)  # one per distinct id
-    in_train = (draws < train_fraction)[session_of_row]  # (N,) every row of an id together
+    in_train = auto_in_train(unique_ids.tolist(), seed)[session_of_row]  # (N,) per row
     if in_train.all():
         return data, None
     if not in_train.any():

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workers.engines.torch.data import MotionData, MotionDataError
 from workers.engines.torch.model import WINDOWS_PER_CHUNK
+from workers.motion_data import MotionData, MotionDataError
 
 
 @dataclass(frozen=True, eq=False)

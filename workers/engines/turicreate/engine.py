@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from workers.engines.torch.data import MotionData
+from core.params import RunParams
 from workers.engines.turicreate.exchange import (
     Probabilities,
     read_probabilities_csv,
@@ -32,6 +32,7 @@ from workers.engines.turicreate.exchange import (
 )
 from workers.engines.turicreate.process import run_runner
 from workers.engines.turicreate.results import TrainResult
+from workers.motion_data import MotionData
 
 ITERATION_KEYS = (
     "iteration",
@@ -58,11 +59,17 @@ class TrainParams:
     validation: Literal["split", "auto", "none"] = "split"
 
     @classmethod
-    def from_run_params(cls, params: Mapping[str, Any]) -> TrainParams:
-        """From a run's frozen params (extra keys ignored); the worker already split the data."""
-        known = {f.name for f in fields(cls)} - {"features", "validation"}
-        given = {key: value for key, value in params.items() if key in known}
-        return cls(features=tuple(params["features"]), validation="split", **given)
+    def from_run_params(cls, params: RunParams) -> TrainParams:
+        """From a run's frozen params; the worker already split the data."""
+        return cls(
+            features=tuple(params.features),
+            target=params.target,
+            prediction_window=params.prediction_window,
+            max_iterations=params.max_iterations,
+            batch_size=params.batch_size,
+            random_seed=params.random_seed,
+            validation="split",
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "features": list(self.features)}

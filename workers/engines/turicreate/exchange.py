@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.engines.torch.data import MotionData
+from workers.motion_data import MotionData
 
 PART_COLUMN = "part"
 PARTS = ("train", "valid", "test")

@@ -20,7 +20,6 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from workers.coreml.evaluate import CoreMLEvaluator
-from workers.engines.torch.data import MotionData
 from workers.engines.turicreate import (
     RunnerCanceled,
     TrainParams,
@@ -31,6 +30,7 @@ from workers.engines.turicreate import (
     train,
     train_parts,
 )
+from workers.motion_data import MotionData
 
 REPO = Path(__file__).resolve().parents[4]
 BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workers.engines.torch.data import MotionData
 from workers.engines.turicreate import environment
 from workers.engines.turicreate.environment import availability
 from workers.engines.turicreate.exchange import read_probabilities_csv, write_rows_csv
 from workers.engines.turicreate.process import RUNNER
+from workers.motion_data import MotionData
 
 # What Turi Create 6.4.1 printed to stdout while training (Keras bars included, \r and \b
 # as they come), then "Training complete".

@@ -2,6 +2,8 @@
 
 Resolved once, when a run is created, and frozen with it. Whole sessions (or whole subjects)
 always land on one side: keeping one person's data out of the set it is tested on is the point.
+Turi Create's 'auto' rule lives here once, for the API and for the torch library alike: the
+same ids and seed give the same split everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 STRATEGIES = ("column", "session", "subject", "auto", "none")
 
 # Turi Create's 'auto' validation rule (spec §1.4): session-count thresholds → train fraction.
-AUTO_MIN_SESSIONS = 50
+AUTO_MIN_SESSIONS = 50  # Turi Create's code; its docs say 100
 AUTO_TYPICAL_SESSIONS = 200
 AUTO_HUGE_SESSIONS = 200_000
 
@@ -38,14 +40,21 @@ def auto_train_fraction(num_sessions: int) -> float:
     return 1.0
 
 
-def _uniform(key: str, seed: int) -> float:
-    """A stable draw in [0, 1) per (key, seed): the same key lands on the same side."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+def uniform_draws(keys: Sequence[object], seed: int) -> np.ndarray:
+    """A stable draw in [0, 1) per (key, seed): a key lands on the same side whatever other
+    keys are drawn with it (adding a session never moves the others)."""
+    digests = (hashlib.sha256(f"{seed}:{key}".encode()).digest() for key in keys)
+    return np.fromiter((int.from_bytes(d[:8], "big") / 2**64 for d in digests), float, len(keys))
+
+
+def auto_in_train(session_ids: Sequence[object], seed: int) -> np.ndarray:
+    """Turi Create's 'auto' rule over distinct session ids: True where a session trains."""
+    fraction = auto_train_fraction(len(session_ids))
+    return uniform_draws(session_ids, seed) < fraction
 
 
 def _by_group(keys: Sequence[str], valid_fraction: float, test_fraction: float, seed: int):
-    draws = np.array([_uniform(key, seed) for key in keys])
+    draws = uniform_draws(keys, seed)
     return np.where(
         draws < test_fraction,
         "test",
@@ -67,8 +76,9 @@ def assign_parts(
     if strategy == "column":
         return [s.split or "train" for s in sessions]
     if strategy == "auto":
-        fraction = auto_train_fraction(len({s.id for s in sessions}))
-        return list(_by_group([s.id for s in sessions], 1.0 - fraction, 0.0, seed))
+        distinct = list(dict.fromkeys(s.id for s in sessions))
+        trains = dict(zip(distinct, auto_in_train(distinct, seed), strict=True))
+        return ["train" if trains[s.id] else "valid" for s in sessions]
     if strategy == "session":
         return list(_by_group([s.id for s in sessions], valid_fraction, test_fraction, seed))
     if strategy == "subject":
@@ -79,9 +89,9 @@ def assign_parts(
                 f"{len(missing)} have none (e.g. {missing[0]!r}); upload them with a subject "
                 "or use strategy 'session'"
             )
-        subjects = sorted({s.subject for s in sessions})
+        subjects = sorted({s.subject for s in sessions if s.subject})
         part_of = dict(
             zip(subjects, _by_group(subjects, valid_fraction, test_fraction, seed), strict=True)
         )
-        return [str(part_of[s.subject]) for s in sessions]
+        return [str(part_of[s.subject]) for s in sessions if s.subject]
     raise ValueError(f"unknown split strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")

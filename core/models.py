@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.params import RunParams
+
 # Named constraints so Alembic batch mode (SQLite) can alter them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,8 +32,17 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 SPLITS = ("train", "valid", "test")
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life; core/runs.py holds the edges between them."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
 
 
 def utcnow() -> datetime:
@@ -88,7 +100,7 @@ class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'canceled')",
+            f"status IN ({', '.join(repr(str(status)) for status in RunStatus)})",
             name="status_valid",
         ),
         Index("ix_runs_status_created_at", "status", "created_at"),
@@ -99,7 +111,7 @@ class Run(Base):
     experiment: Mapped[str] = mapped_column(String(256), default="default")
     name: Mapped[str | None] = mapped_column(String(256))
     engine: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     data_fingerprint: Mapped[str] = mapped_column(String(64))
     versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -115,6 +127,11 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+    @property
+    def run_params(self) -> RunParams:
+        """The frozen parameters, typed (the column holds their JSON)."""
+        return RunParams.model_validate(self.params)
 
 
 class RunSession(Base):

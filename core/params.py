@@ -1,0 +1,88 @@
+"""A run's parameters: typed, validated once when the run is created, frozen with it.
+
+`RunParams` is what a worker, an engine and a download read; the API's `RunCreate`
+(service/runs/schemas.py) shares the same fields and limits through `TrainingFields`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.splits import STRATEGIES
+
+SPLIT_NAMES = Literal["train", "valid", "test"]
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+
+
+class DataSelection(BaseModel):
+    """Which stored sessions a run uses; every given filter must match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    activities: list[str] | None = None
+    subjects: list[str] | None = None
+    sessions: list[str] | None = Field(None, description="Session ids, in the order to use")
+    splits: list[SPLIT_NAMES] | None = None
+
+
+class SplitStrategy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: Literal[STRATEGIES] = Field(  # type: ignore[valid-type]
+        "column",
+        description="column: each session's stored split; session / subject: seeded random "
+        "split of whole sessions / subjects; auto: Turi Create's rule; none: all training",
+    )
+    valid_fraction: float = Field(0.0, ge=0, lt=1)
+    test_fraction: float = Field(0.0, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _fractions_leave_training(self) -> SplitStrategy:
+        if self.valid_fraction + self.test_fraction >= 1:
+            raise ValueError("valid_fraction + test_fraction must be below 1 (training needs data)")
+        return self
+
+
+class OverfitCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sessions: int = Field(..., ge=1, le=1000, description="Train on this many sessions only")
+
+
+class ModelInfo(BaseModel):
+    """How the exported model describes itself (Core ML metadata, download file name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("GestureClassifier", pattern=MODEL_NAME_PATTERN)
+    short_description: str | None = None
+    author: str | None = None
+    license: str | None = None
+    version: str | None = None
+
+
+class TrainingFields(BaseModel):
+    """The fields a run request and the frozen run share, with their limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = Field("activity", description="activity or subject")
+    prediction_window: int = Field(100, ge=1, le=400)
+    max_iterations: int = Field(10, ge=1, le=10_000)
+    batch_size: int = Field(32, ge=1, le=4096)
+    data: DataSelection = DataSelection()
+    split: SplitStrategy = SplitStrategy()
+    overfit_check: OverfitCheck | None = None
+    model: ModelInfo = ModelInfo()
+
+
+class RunParams(TrainingFields):
+    """A queued run's parameters, resolved: the feature columns and the seed are decided."""
+
+    # Rows stored by older versions carry keys that are no longer used (session_column).
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    features: list[str] = Field(..., min_length=1)
+    random_seed: int = Field(..., ge=0, lt=2**31)

@@ -1,0 +1,191 @@
+"""The run state machine: every status change of a run is one guarded UPDATE built here.
+
+    queued ──claim──▶ running ──finish──▶ succeeded | failed | canceled
+       │                 │ ──hand back / reap──▶ queued
+       └──cancel / reap──┴──────────────────────▶ canceled | failed
+
+Each change is `UPDATE runs SET status = <to> … WHERE id = … AND status = <from> [AND …]`:
+the database decides who wins when a worker, a reaper and a cancel request race, and a change
+that lost the race changes nothing (the caller sees False / None). The edge is checked against
+TRANSITIONS before the statement is built (an exception, not an `assert`: it holds under -O).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy.orm import Session
+
+from core.models import Run, RunStatus, utcnow
+
+log = logging.getLogger("motionlab.runs")
+
+TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELED, RunStatus.FAILED}),
+    # back to queued: handed back by a stopping worker, or reclaimed from a dead one
+    RunStatus.RUNNING: frozenset(
+        {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELED, RunStatus.QUEUED}
+    ),
+    RunStatus.SUCCEEDED: frozenset(),
+    RunStatus.FAILED: frozenset(),
+    RunStatus.CANCELED: frozenset(),
+}
+FINISHED = frozenset(status for status, edges in TRANSITIONS.items() if not edges)
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+def _move(
+    db: Session,
+    *,
+    source: RunStatus,
+    to: RunStatus,
+    where: Sequence[ColumnElement[bool]],
+    values: dict[str, Any] | None = None,
+):
+    """UPDATE runs SET status = to, <timestamps>, <values> WHERE status = source AND <where>."""
+    if to not in TRANSITIONS[source]:
+        raise IllegalTransition(f"a run cannot go from {source} to {to}")
+    now = utcnow()
+    stamps: dict[str, Any]
+    if to == RunStatus.RUNNING:
+        stamps = {"heartbeat_at": now, "started_at": now}
+    elif to == RunStatus.QUEUED:
+        stamps = {"heartbeat_at": None, "claimed_by": None}
+    else:
+        stamps = {"heartbeat_at": None, "finished_at": now}
+    return (
+        update(Run)
+        .where(Run.status == source, *where)
+        .values(status=to, **stamps, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_next_run(db: Session, *, worker_id: str, engines: list[str] | None = None) -> str | None:
+    """Take the oldest queued run (of the given engines) for `worker_id`; its id, or None.
+
+    A read first, so an idle worker polling an empty queue never takes SQLite's write lock;
+    then one UPDATE … WHERE status = 'queued' … RETURNING: two workers can never both win.
+    The caller commits at once; no transaction is held while the run executes.
+    """
+    queued = select(Run.id).where(Run.status == RunStatus.QUEUED)
+    if engines:
+        queued = queued.where(Run.engine.in_(engines))
+    if not db.scalar(select(exists(queued))):
+        return None
+    oldest = queued.order_by(Run.created_at, Run.id).limit(1).scalar_subquery()
+    statement = _move(
+        db,
+        source=RunStatus.QUEUED,
+        to=RunStatus.RUNNING,
+        where=[Run.id == oldest],
+        values={"claimed_by": worker_id, "attempts": Run.attempts + 1, "exit_code": None},
+    )
+    return db.execute(statement.returning(Run.id)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    still_ours: bool
+    cancel_requested: bool
+
+
+def heartbeat(db: Session, *, run_id: str, worker_id: str) -> Heartbeat:
+    """Refresh the run's heartbeat if this worker still owns it; report cancel requests."""
+    row = db.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.claimed_by == worker_id, Run.status == RunStatus.RUNNING)
+        .values(heartbeat_at=utcnow())
+        .returning(Run.cancel_requested)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return Heartbeat(still_ours=row is not None, cancel_requested=bool(row and row[0]))
+
+
+def finish_run(
+    db: Session, *, run_id: str, worker_id: str, status: RunStatus, **values: Any
+) -> bool:
+    """Record the end of a run this worker executed (or hand it back: status QUEUED).
+
+    False when the run is no longer this worker's (reaped, reclaimed): nothing is written.
+    """
+    statement = _move(
+        db,
+        source=RunStatus.RUNNING,
+        to=status,
+        where=[Run.id == run_id, Run.claimed_by == worker_id],
+        values=values,
+    )
+    return db.execute(statement).rowcount == 1
+
+
+def hand_back_run(db: Session, *, run_id: str, worker_id: str) -> bool:
+    """A stopping worker returns its run to the queue; the interrupted attempt is not counted."""
+    return finish_run(
+        db, run_id=run_id, worker_id=worker_id, status=RunStatus.QUEUED, attempts=Run.attempts - 1
+    )
+
+
+def reap_stale_runs(db: Session, *, timeout_s: float, max_attempts: int) -> list[str]:
+    """Runs whose worker stopped heart-beating: re-queued, or failed after `max_attempts`.
+
+    Each change is guarded (still running, still stale), so two reapers, or a reaper and a
+    worker that just claimed the run again, cannot both act on it.
+    """
+    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    stale = db.execute(
+        select(Run.id, Run.claimed_by, Run.attempts).where(
+            Run.status == RunStatus.RUNNING, Run.heartbeat_at < cutoff
+        )
+    ).all()
+    reaped = []
+    for run_id, owner, attempts in stale:
+        where = [Run.id == run_id, Run.heartbeat_at < cutoff]
+        if attempts >= max_attempts:
+            message = (
+                f"worker {owner} stopped responding (no heartbeat for {timeout_s:g}s) and "
+                f"the run has used all {max_attempts} attempts"
+            )
+            to = RunStatus.FAILED
+            statement = _move(
+                db, source=RunStatus.RUNNING, to=to, where=where, values={"error_message": message}
+            )
+        else:
+            to = RunStatus.QUEUED
+            statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
+        if db.execute(statement).rowcount:
+            reaped.append(run_id)
+            log.warning("reaped stale run run_id=%s worker=%s status=%s", run_id, owner, to)
+    return reaped
+
+
+def cancel_run(db: Session, *, run_id: str) -> bool:
+    """Cancel a queued run at once (True), or ask the worker to stop a running one (False).
+
+    Conditional both ways: a worker may claim the run between the caller's read and this.
+    """
+    statement = _move(
+        db,
+        source=RunStatus.QUEUED,
+        to=RunStatus.CANCELED,
+        where=[Run.id == run_id],
+        values={"error_message": "canceled before it started"},
+    )
+    if db.execute(statement).rowcount:
+        return True
+    # Running: the worker watching it stops the child within a heartbeat or two.
+    db.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING)
+        .values(cancel_requested=True)
+        .execution_options(synchronize_session=False)
+    )
+    return False
