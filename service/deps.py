@@ -1,19 +1,25 @@
-"""Annotated dependency aliases, defined once."""
+"""Annotated dependency aliases, defined once: what a route declares it needs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
+from core.models import Run
 from core.settings import Settings
 from core.storage import BlobStore
+from service.http import read_body
+from service.predictions.rows import check_media_type, check_not_empty
+from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
+from service.runs.service import get_run, require_succeeded
+from service.sessions.decoding import maybe_gunzip, media_type
 
 
-def get_settings_dep(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -27,6 +33,60 @@ def get_blob_store(request: Request) -> BlobStore:
     return request.app.state.blob_store
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+
+
+def succeeded_run(db: SessionDep, run_id: str) -> Run:
+    """The run of the path: 404 when unknown, 409 until it has succeeded."""
+    run = get_run(db, run_id=run_id)
+    require_succeeded(run)
+    return run
+
+
+SucceededRunDep = Annotated[Run, Depends(succeeded_run)]
+
+
+async def rows_body(request: Request) -> RowsBody:
+    """The body's rows: 415 before reading a byte, gunzipped, 400 when empty."""
+    kind = check_media_type(media_type(request.headers.get("content-type")))
+    limit = app_settings(request).max_upload_bytes
+    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+    data = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
+    check_not_empty(data)
+    return RowsBody(data, kind)
+
+
+async def predict_options(
+    output_frequency: Literal["per_row", "per_window"] = "per_row",
+    output_type: Literal["class", "probability_vector", "topk"] = "class",
+    k: Annotated[int, Query(ge=1, le=1000, description="Classes per entry with topk")] = 3,
+    session_column: Annotated[
+        str, Query(description="Session id column of CSV rows; absent: one session")
+    ] = "sessionId",
+) -> PredictOptions:
+    return PredictOptions(output_frequency, output_type, k, session_column)
+
+
+async def evaluate_options(
+    session_column: str = "sessionId",
+    label_column: Annotated[str | None, Query(description="Default: the model's target")] = None,
+) -> EvaluateOptions:
+    return EvaluateOptions(session_column, label_column)
+
+
+def evaluate_arguments(request: Request, body: RowsBody, options: EvaluateOptions) -> dict:
+    """The keyword arguments of an evaluate service function, from the request."""
+    return {
+        "settings": app_settings(request),
+        "store": request.app.state.blob_store,
+        "body": body,
+        "options": options,
+    }
+
+
+# Async dependencies: the predict hot path makes no thread hop before its one real one.
+RowsBodyDep = Annotated[RowsBody, Depends(rows_body)]
+PredictOptionsDep = Annotated[PredictOptions, Depends(predict_options)]
+EvaluateOptionsDep = Annotated[EvaluateOptions, Depends(evaluate_options)]

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
 from service.sessions.csv_format import TextColumn, line, read_csv_table
-from service.sessions.json_format import _sample_matrix
+from service.sessions.json_format import sample_matrix
 from service.sessions.parsing import UploadOptions
 
 MEDIA_TYPES = ("text/csv", "application/json")
@@ -139,7 +139,7 @@ def _json_session(item: Any, where: str, fmt: RowFormat) -> tuple[np.ndarray, st
             f'{where}: "samples" must be a non-empty list of rows (lists of numbers)'
         )
     _require_columns(columns, fmt, where, label_in_columns=False)
-    matrix = _sample_matrix(samples, len(columns), where, columns)  # (n, columns) float64
+    matrix = sample_matrix(samples, len(columns), where, columns)  # (n, columns) float64
     block = matrix[:, [columns.index(name) for name in fmt.features]].astype(np.float32)
     _check_finite(block, fmt.features, lambda row: f"{where}, sample {row + 1}")
     label = None

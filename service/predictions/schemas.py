@@ -9,6 +9,16 @@ from pydantic import BaseModel, Field
 
 from core.params import DataSelection
 
+# The error responses of predict and evaluate routes (of runs and of registered models).
+PREDICTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Empty or malformed body"},
+    404: {"description": "Unknown run"},
+    409: {"description": "The run has not succeeded, or its engine is not served"},
+    413: {"description": "Body too large"},
+    415: {"description": "Unsupported content type"},
+    422: {"description": "Missing feature columns, non-numeric values, bad parameters"},
+}
+
 OUTPUT_FREQUENCIES = ("per_row", "per_window")
 OUTPUT_TYPES = ("class", "probability_vector", "topk")
 
@@ -21,6 +31,14 @@ class PredictOptions:
     output_type: Literal["class", "probability_vector", "topk"] = "class"
     k: int = 3
     session_column: str = "sessionId"
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """Query parameters of the evaluate routes (for posted rows)."""
+
+    session_column: str = "sessionId"
+    label_column: str | None = None  # None: the model's target
 
 
 @dataclass(frozen=True)

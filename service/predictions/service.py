@@ -23,7 +23,12 @@ from service.predictions.loading import (
     load_predictor,
 )
 from service.predictions.rows import RowFormat, Rows, load_json, rows_from_csv, rows_from_json
-from service.predictions.schemas import EvaluateSelection, PredictOptions, RowsBody
+from service.predictions.schemas import (
+    EvaluateOptions,
+    EvaluateSelection,
+    PredictOptions,
+    RowsBody,
+)
 from service.runs import service as runs
 from workers.engines.torch import MotionData, MotionDataError
 from workers.run_data import run_sessions, stack_sessions
@@ -108,8 +113,7 @@ def evaluate(
     store: BlobStore,
     run_id: str,
     body: RowsBody,
-    session_column: str,
-    label_column: str | None,
+    options: EvaluateOptions,
 ) -> dict[str, Any]:
     """Metrics on posted labelled rows, or on stored sessions picked by a data selection."""
     run = runs.get_run(db, run_id=run_id)
@@ -118,7 +122,8 @@ def evaluate(
     if _is_selection(document):
         data = _stored_data(db, store, run, model, _selection(document))
     else:
-        fmt = RowFormat(tuple(model.features), session_column, label_column or model.target)
+        label_column = options.label_column or model.target
+        fmt = RowFormat(tuple(model.features), options.session_column, label_column)
         rows = parse_rows(body, fmt, document=document)
         data = motion_data(model, rows)
     with _as_invalid_input(), INFERENCE_SLOTS:

@@ -7,19 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
-from service.deps import SessionDep, SettingsDep
-from service.predictions.router import ERRORS as PREDICT_ERRORS
-from service.predictions.router import (
-    JSON,
-    ROWS_BODY,
+from service.deps import (
     EvaluateOptionsDep,
     PredictOptionsDep,
     RowsBodyDep,
+    SessionDep,
+    SettingsDep,
     app_settings,
-    evaluate_in_request,
-    in_unit_of_work,
+    evaluate_arguments,
 )
-from service.predictions.schemas import Evaluation, Prediction
+from service.http import DOWNLOAD, JSON, ROWS_BODY, file_response, in_unit_of_work
+from service.predictions.schemas import PREDICTION_ERRORS, Evaluation, Prediction
 from service.registry import service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -31,7 +29,6 @@ from service.registry.schemas import (
     VersionCreate,
     VersionRead,
 )
-from service.runs.router import file_response
 
 router = APIRouter(prefix="/v1", tags=["models"])
 ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="Registered model name")]
@@ -90,7 +87,7 @@ def get_model(db: SessionDep, settings: SettingsDep, name: str) -> ModelDetail:
 @router.get(
     "/models/{name}/{ref}/model.mlmodel",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+    responses={**DOWNLOAD, 404: {}},
 )
 def download_coreml(
     request: Request, db: SessionDep, settings: SettingsDep, name: str, ref: Reference
@@ -103,7 +100,7 @@ def download_coreml(
 @router.post(
     "/models/{name}/{ref}/predict",
     response_class=Response,
-    responses={200: {"model": Prediction, "content": {JSON: {}}}, **PREDICT_ERRORS},
+    responses={200: {"model": Prediction, "content": {JSON: {}}}, **PREDICTION_ERRORS},
     openapi_extra=ROWS_BODY,
 )
 async def predict(
@@ -125,7 +122,7 @@ async def predict(
 @router.post(
     "/models/{name}/{ref}/evaluate",
     response_model=Evaluation,
-    responses=PREDICT_ERRORS,
+    responses=PREDICTION_ERRORS,
     openapi_extra=ROWS_BODY,
 )
 async def evaluate(
@@ -136,4 +133,7 @@ async def evaluate(
     ref: Reference,
 ) -> Evaluation:
     """Metrics of a version / alias / latest, exactly as POST /v1/runs/{id}/evaluate."""
-    return await evaluate_in_request(request, service.evaluate, body, options, name=name, ref=ref)
+    result = await in_unit_of_work(
+        request, service.evaluate, **evaluate_arguments(request, body, options), name=name, ref=ref
+    )
+    return Evaluation(**result)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-from functools import lru_cache
 from pathlib import Path
 
 from core.models import Run
@@ -23,20 +21,6 @@ def read_metrics(settings: Settings, run) -> dict:
     if not path.exists():
         raise NotFound(f"run {run.id} has no metrics file")
     return json.loads(path.read_text())
-
-
-def file_etag(path: Path) -> str:
-    stat = path.stat()
-    return _sha256(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=256)
-def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 COREML_FILE = "model.mlmodel"

@@ -14,15 +14,10 @@ from fastapi.responses import FileResponse, StreamingResponse
 from core.db import unit_of_work
 from core.models import Run
 from core.runs import FINISHED
-from service.deps import SessionDep, SettingsDep
+from service.deps import SessionDep, SettingsDep, SucceededRunDep
+from service.http import DOWNLOAD, file_response
 from service.runs import service
-from service.runs.artifacts import (
-    coreml_file,
-    file_etag,
-    model_filename,
-    native_model_file,
-    read_metrics,
-)
+from service.runs.artifacts import coreml_file, model_filename, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
 
@@ -85,23 +80,19 @@ def get_progress(db: SessionDep, run_id: str) -> list[ProgressRead]:
 
 
 @router.get("/runs/{run_id}/metrics", responses={404: {}, 409: {}})
-def get_metrics(db: SessionDep, settings: SettingsDep, run_id: str) -> dict:
+def get_metrics(run: SucceededRunDep, settings: SettingsDep) -> dict:
     """Train / validation / test metrics of a succeeded run."""
-    run = service.get_run(db, run_id=run_id)
-    service.require_succeeded(run)
     return read_metrics(settings, run)
 
 
 @router.get(
     "/runs/{run_id}/model",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 409: {}},
+    responses={**DOWNLOAD, 404: {}, 409: {}},
 )
-def download_checkpoint(request: Request, db: SessionDep, settings: SettingsDep, run_id: str):
+def download_checkpoint(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The native model of a succeeded run: torch a .pt checkpoint, Turi Create a zipped
     model directory (turicreate.load_model after unzipping)."""
-    run = service.get_run(db, run_id=run_id)
-    service.require_succeeded(run)
     path = native_model_file(settings, run)
     return file_response(request, path, f"{run.run_params.model.name}-{run.id}{path.suffix}")
 
@@ -109,22 +100,11 @@ def download_checkpoint(request: Request, db: SessionDep, settings: SettingsDep,
 @router.get(
     "/runs/{run_id}/model.mlmodel",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 409: {}},
+    responses={**DOWNLOAD, 404: {}, 409: {}},
 )
-def download_coreml(request: Request, db: SessionDep, settings: SettingsDep, run_id: str):
+def download_coreml(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The Core ML model (Turi Create's interface); ETag = sha256, 304 on If-None-Match."""
-    run = service.get_run(db, run_id=run_id)
-    service.require_succeeded(run)
     return file_response(request, coreml_file(settings, run), model_filename(run))
-
-
-def file_response(request: Request, path, filename: str) -> Response:
-    etag = f'"{file_etag(path)}"'
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers={"ETag": etag})
-    return FileResponse(
-        path, filename=filename, headers={"ETag": etag}, media_type="application/octet-stream"
-    )
 
 
 @router.get("/runs/{run_id}/events", responses={200: {"content": {"text/event-stream": {}}}})

@@ -55,7 +55,7 @@ def _parse_session(
         raise InvalidInput(f'{where}: "columns" names a column twice')
     if not isinstance(samples, list):
         raise InvalidInput(f'{where}: "samples" must be a list of rows (lists of numbers)')
-    matrix = _sample_matrix(samples, len(columns), where, columns)
+    matrix = sample_matrix(samples, len(columns), where, columns)
     timestamps = None
     features = list(columns)
     if options.timestamp_column in columns:
@@ -85,7 +85,7 @@ def _parse_session(
     )
 
 
-def _sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> np.ndarray:
+def sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> np.ndarray:
     if not samples:
         return np.empty((0, width))
     try:

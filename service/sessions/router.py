@@ -15,13 +15,14 @@ from starlette.datastructures import UploadFile
 
 from service.deps import BlobStoreDep, SessionDep, SettingsDep
 from service.errors import BadRequest, PayloadTooLarge
+from service.http import Responses, read_body
 from service.sessions import service
 from service.sessions.decoding import maybe_gunzip, media_type, parser_for
 from service.sessions.parsing import Payload, UploadOptions
 from service.sessions.schemas import SessionPage, SessionRead, Stats, UploadResult
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
-ERRORS = {
+ERRORS: Responses = {
     400: {"description": "Malformed body"},
     409: {"description": "A session exists with different content"},
     413: {"description": "Body too large"},
@@ -43,18 +44,6 @@ def upload_options(
     sample_rate_hz: Annotated[float | None, Query(gt=0)] = None,
 ) -> UploadOptions:
     return UploadOptions(**locals())
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body ({declared} bytes) exceeds the limit of {limit} bytes")
-    body = bytearray()  # grows in place: no second copy of the body at the end
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
-    return body
 
 
 async def read_parts(request: Request, limit: int) -> list[tuple[bytes, object, str | None]]:

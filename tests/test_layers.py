@@ -1,0 +1,58 @@
+"""The dependency direction service → workers → core holds, and the check really guards it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    """import-linter over the packages of `tree`, with the contracts of its pyproject.toml."""
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def copy_of_tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for package in ("core", "service", "workers"):
+        shutil.copytree(REPO / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tree)
+    return tree
+
+
+def test_the_layers_hold():
+    result = lint_imports(REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "reverse_import"),
+    [
+        ("core/runs.py", "import workers.metrics"),  # core must not know the workers
+        ("workers/metrics.py", "from service.errors import NotFound"),  # nor workers the API
+        ("workers/worker.py", "import fastapi"),  # nor the ML side the web framework
+    ],
+)
+def test_a_reverse_import_fails_the_check(tmp_path, module, reverse_import):
+    tree = copy_of_tree(tmp_path)
+    target = tree / module
+    # Inside a function, where the old code hid its reverse imports: the check still sees it.
+    target.write_text(target.read_text() + f"\n\ndef _sneaky():\n    {reverse_import}\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout
