@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -48,6 +49,11 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rows_changed(db: Session, statement: Executable) -> int:
+    """Execute an UPDATE / DELETE and return how many rows it changed."""
+    return cast(CursorResult, db.execute(statement)).rowcount
 
 
 def after_commit(session: Session, callback) -> None:

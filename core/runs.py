@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session
 
+from core.db import rows_changed
 from core.models import Run, RunStatus, utcnow
 
 log = logging.getLogger("motionlab.runs")
@@ -124,7 +125,7 @@ def finish_run(
         where=[Run.id == run_id, Run.claimed_by == worker_id],
         values=values,
     )
-    return db.execute(statement).rowcount == 1
+    return rows_changed(db, statement) == 1
 
 
 def hand_back_run(db: Session, *, run_id: str, worker_id: str) -> bool:
@@ -161,7 +162,7 @@ def reap_stale_runs(db: Session, *, timeout_s: float, max_attempts: int) -> list
         else:
             to = RunStatus.QUEUED
             statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
-        if db.execute(statement).rowcount:
+        if rows_changed(db, statement):
             reaped.append(run_id)
             log.warning("reaped stale run run_id=%s worker=%s status=%s", run_id, owner, to)
     return reaped
@@ -179,7 +180,7 @@ def cancel_run(db: Session, *, run_id: str) -> bool:
         where=[Run.id == run_id],
         values={"error_message": "canceled before it started"},
     )
-    if db.execute(statement).rowcount:
+    if rows_changed(db, statement):
         return True
     # Running: the worker watching it stops the child within a heartbeat or two.
     db.execute(

@@ -35,8 +35,7 @@ class BlobStore:
                 if self.put_table(sha, table):
                     written.append(sha)
         except BaseException:
-            for sha in written:
-                self.delete(sha)
+            self.delete_all(written)
             raise
         return written
 
@@ -63,6 +62,10 @@ class BlobStore:
     def delete(self, sha256: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(sha256))
+
+    def delete_all(self, hashes: list[str]) -> None:
+        for sha256 in hashes:
+            self.delete(sha256)
 
 
 _counter = itertools.count()

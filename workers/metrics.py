@@ -52,8 +52,12 @@ def classification_metrics(
     false_positive = confusion.sum(axis=0) - true_positive
     false_negative = confusion.sum(axis=1) - true_positive
 
-    precision = [_ratio(tp, tp + fp) for tp, fp in zip(true_positive, false_positive, strict=True)]
-    recall = [_ratio(tp, tp + fn) for tp, fn in zip(true_positive, false_negative, strict=True)]
+    precision = [
+        _ratio(int(tp), int(tp + fp)) for tp, fp in zip(true_positive, false_positive, strict=True)
+    ]
+    recall = [
+        _ratio(int(tp), int(tp + fn)) for tp, fn in zip(true_positive, false_negative, strict=True)
+    ]
     f1 = [_f1(p, r) for p, r in zip(precision, recall, strict=True)]
 
     return {

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Columns = Mapping[str, Any] | pa.Table
+Columns: TypeAlias = Mapping[str, Any] | pa.Table
 
 
 class MotionDataError(ValueError):
@@ -113,6 +113,16 @@ class MotionData:
         return np.diff(np.r_[self.session_starts, self.num_rows])
 
     @property
+    def labels(self) -> np.ndarray:
+        """(N,) the class label of each row; raises when the data has no target column."""
+        if self.targets is None:
+            name = f" {self.target_column!r}" if self.target_column else ""
+            raise MotionDataError(
+                f"the data has no target column{name}; training and evaluation need a label per row"
+            )
+        return self.targets
+
+    @property
     def num_sessions(self) -> int:
         return len(self.session_starts)
 
@@ -181,7 +191,7 @@ def _column(columns: Columns, name: str) -> np.ndarray:
     if array.ndim != 1:
         raise MotionDataError(f"column {name!r} must be one-dimensional; got shape {array.shape}")
     if array.dtype.kind == "O":
-        missing = np.flatnonzero(np.equal(array, None))
+        missing = np.flatnonzero(_is_none(array))
         if len(missing):
             raise _missing_value(name, int(missing[0]), len(missing))
     return array
@@ -209,7 +219,7 @@ def _label_array(values: Any, column: str, role: str) -> np.ndarray:
     if kind in "US":
         return array.astype(str, copy=False)
     if kind == "O":
-        missing = np.flatnonzero(np.equal(array, None))
+        missing = np.flatnonzero(_is_none(array))
         if len(missing):
             raise _missing_value(column, int(missing[0]), len(missing))
         return array.astype(str)
@@ -241,3 +251,8 @@ def _check_finite(features: np.ndarray, names: tuple[str, ...]) -> None:
         f"{what} in feature column {names[cols[0]]!r} at row {rows[0]} ({len(rows)} value(s) "
         "in all); drop or fill those rows first"
     )
+
+
+def _is_none(array: np.ndarray) -> np.ndarray:
+    """(N,) bool: which entries of an object array are None (vectorised)."""
+    return np.equal(array, None)  # type: ignore[call-overload]  # NumPy's stubs omit None

@@ -75,7 +75,7 @@ class Worker:
         )
         child.start()
         started = time.monotonic()
-        outcome = None
+        outcome: tuple[str, str | None] | None = None
         while child.is_alive():
             child.join(self.settings.heartbeat_interval_s)
             if not child.is_alive():

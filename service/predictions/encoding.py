@@ -13,7 +13,7 @@ import numpy as np
 
 from service.predictions.rows import Rows
 
-COMPACT = {"separators": (",", ":")}
+COMPACT: dict[str, Any] = {"separators": (",", ":")}
 WINDOW_COLUMNS = ("session_id", "window", "prediction_id", "first_row", "num_rows")
 
 

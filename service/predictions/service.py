@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from pydantic import ValidationError
@@ -148,7 +148,7 @@ def motion_data(model: Predictor, rows: Rows) -> MotionData:
     )
 
 
-def _is_selection(document: Any) -> bool:
+def _is_selection(document: Any) -> TypeGuard[dict]:
     """A JSON object naming stored sessions, not carrying samples."""
     if not isinstance(document, dict) or "samples" in document:
         return False

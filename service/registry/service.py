@@ -7,12 +7,15 @@ locked (SELECT … FOR UPDATE). The (model, version) primary key backs this up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.db import rows_changed
 from core.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
 from core.settings import Settings
 from service.errors import InvalidInput, NotFound
@@ -58,14 +61,14 @@ def set_alias(db: Session, *, name: str, alias: str, version: int) -> ModelAlias
             index_elements=["model_name", "alias"], set_={"version": version, "updated_at": now}
         )
     )
-    return db.get(ModelAlias, (name, alias), populate_existing=True)
+    return db.get_one(ModelAlias, (name, alias), populate_existing=True)
 
 
 def delete_alias(db: Session, *, name: str, alias: str) -> None:
     _get_model(db, name=name)
-    deleted = db.execute(
-        delete(ModelAlias).where(ModelAlias.model_name == name, ModelAlias.alias == alias)
-    ).rowcount
+    deleted = rows_changed(
+        db, delete(ModelAlias).where(ModelAlias.model_name == name, ModelAlias.alias == alias)
+    )
     if not deleted:
         raise NotFound(f"model {name!r} has no alias {alias!r}{_aliases_hint(db, name)}")
 
@@ -238,10 +241,8 @@ def _test_metrics(settings: Settings, run: Run) -> dict[str, Any] | None:
         return None
 
 
-def _dialect_insert(db: Session):
+def _dialect_insert(db: Session) -> Callable[..., Any]:
     """INSERT with ON CONFLICT: SQLite and PostgreSQL spell it the same in SQLAlchemy."""
     if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        return postgresql.insert
+    return sqlite.insert

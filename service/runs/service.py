@@ -79,7 +79,7 @@ def _label(session: MotionSession, target: str) -> str:
     return label
 
 
-def _check_engine(name: str, remote_engines: set[str]) -> None:
+def _check_engine(name: str, remote_engines: frozenset[str]) -> None:
     available = engines()
     if name not in available:
         raise InvalidInput(f"unknown engine {name!r}; available: {', '.join(available)}")
@@ -88,7 +88,9 @@ def _check_engine(name: str, remote_engines: set[str]) -> None:
         raise InvalidInput(f"engine {name!r} is not available on this server: {status.detail}")
 
 
-def create_run(db: Session, *, request: RunCreate, remote_engines: set[str] = frozenset()) -> Run:
+def create_run(
+    db: Session, *, request: RunCreate, remote_engines: frozenset[str] = frozenset()
+) -> Run:
     """Resolve the selection, split and features now and freeze them with the queued run.
 
     remote_engines: accepted although not installed on this host (workers elsewhere run them).

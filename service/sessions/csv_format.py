@@ -50,7 +50,7 @@ def read_csv_table(data: bytes | bytearray, options: UploadOptions) -> pa.Table:
 class TextColumn:
     """A text column as integer codes (in order of first appearance) and their values."""
 
-    def __init__(self, codes: np.ndarray, distinct: list[str]):
+    def __init__(self, codes: np.ndarray, distinct: list[str | None]):
         self.codes = codes  # (rows,) index into distinct; len(distinct) marks an empty cell
         self.distinct = distinct
         self.values = [*distinct, None]

@@ -37,7 +37,7 @@ def parser_for(kind: str, filename: str | None = None) -> Parser:
         ) from None
 
 
-def gunzip(data: bytes, limit: int, what: str = "body") -> bytes:
+def gunzip(data: bytes | bytearray, limit: int, what: str = "body") -> bytes:
     """Decompress with a ceiling, so a small bomb cannot expand past the upload limit."""
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
@@ -51,5 +51,7 @@ def gunzip(data: bytes, limit: int, what: str = "body") -> bytes:
     return out
 
 
-def maybe_gunzip(data: bytes, *, gzipped: bool, limit: int, what: str = "body") -> bytes:
+def maybe_gunzip(
+    data: bytes | bytearray, *, gzipped: bool, limit: int, what: str = "body"
+) -> bytes | bytearray:
     return gunzip(data, limit, what) if gzipped or data[:2] == GZIP_MAGIC else data

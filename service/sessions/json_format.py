@@ -100,6 +100,11 @@ def sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> 
                     f"{len(sample) if isinstance(sample, list) else 'no list of'} values but "
                     f"columns names {width}; rows of one session must have the same columns"
                 )
+        if matrix is None or matrix.ndim != 2:
+            raise InvalidInput(
+                f"{where}: each sample must be a flat list of {width} numbers; "
+                "found nested lists inside a sample"
+            )
     if matrix.dtype.kind not in "iuf":
         for row, sample in enumerate(samples):
             for j, value in enumerate(sample):

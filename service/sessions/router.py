@@ -17,7 +17,7 @@ from service.deps import BlobStoreDep, SessionDep, SettingsDep
 from service.errors import BadRequest, PayloadTooLarge
 from service.http import Responses, read_body
 from service.sessions import service
-from service.sessions.decoding import maybe_gunzip, media_type, parser_for
+from service.sessions.decoding import Parser, maybe_gunzip, media_type, parser_for
 from service.sessions.parsing import Payload, UploadOptions
 from service.sessions.schemas import SessionPage, SessionRead, Stats, UploadResult
 
@@ -46,7 +46,9 @@ def upload_options(
     return UploadOptions(**locals())
 
 
-async def read_parts(request: Request, limit: int) -> list[tuple[bytes, object, str | None]]:
+async def read_parts(
+    request: Request, limit: int
+) -> list[tuple[bytes | bytearray, Parser, str | None]]:
     """(bytes, parser, source name) for each file of the request."""
     kind = media_type(request.headers.get("content-type"))
     if kind != "multipart/form-data":

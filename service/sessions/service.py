@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 import pyarrow as pa
 from sqlalchemy import func, insert, select
@@ -73,7 +74,7 @@ def store_sessions(
     to_write = [s for s in parsed if s.id not in existing or s.id in conflicts]
     # Serially: measured faster than a thread pool here (Python-bound encoding, small files).
     written = store.put_tables({s.sha256: s.samples for s in to_write})
-    after_rollback(db, lambda: [store.delete(sha) for sha in written])
+    after_rollback(db, lambda: store.delete_all(written))
     replaced_blobs = [existing[i].blob_sha256 for i in conflicts]
     for session_id in conflicts:
         for key, value in _columns(seen[session_id]).items():
@@ -100,7 +101,7 @@ def forget_blobs(db: Session, *, store: BlobStore, hashes: list[str]) -> None:
     """Remove, once the transaction commits, those blobs that nothing references any more."""
     orphans = [sha for sha in set(hashes) if not blob_is_referenced(db, sha)]
     if orphans:
-        after_commit(db, lambda: [store.delete(sha) for sha in orphans])
+        after_commit(db, lambda: store.delete_all(orphans))
 
 
 def blob_is_referenced(db: Session, sha256: str) -> bool:
@@ -180,7 +181,7 @@ def session_stats(db: Session) -> Stats:
     warnings = []
     counts = {name: g.sessions for name, g in by["activity"].items()}
     if len(counts) >= 2 and max(counts.values()) > IMBALANCE_RATIO * min(counts.values()):
-        most, least = max(counts, key=counts.get), min(counts, key=counts.get)
+        most, least = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
         warnings.append(
             f"classes are imbalanced: {most!r} has {counts[most]} sessions, {least!r} only "
             f"{counts[least]} (more than {IMBALANCE_RATIO:g}x); record more {least!r} sessions"
@@ -197,7 +198,7 @@ def session_stats(db: Session) -> Stats:
     )
 
 
-def _group(members: list) -> GroupStats:
+def _group(members: Sequence) -> GroupStats:
     durations = [m.duration_s for m in members]
     known = all(d is not None for d in durations) and durations
     return GroupStats(

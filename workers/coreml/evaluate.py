@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 from coremltools.models.utils import load_spec
-from coremltools.proto import FeatureTypes_pb2, Model_pb2, NeuralNetwork_pb2
+from coremltools.proto import FeatureTypes_pb2, Model_pb2
+from coremltools.proto import NeuralNetwork_pb2 as NN
 
 from workers.coreml.export import STATE_INPUT, STATE_OUTPUT
 
 Blob = np.ndarray  # (C, H, W), float64
 LayerFn = Callable[[list[Blob]], list[Blob]]
-NN = NeuralNetwork_pb2
 
 
 class UnsupportedSpecError(ValueError):
@@ -259,10 +259,12 @@ def _lstm(params: NN.UniDirectionalLSTMLayerParams, where: str) -> LayerFn:
     matrix_fields = [f"{g}WeightMatrix" for g in gates] + [f"{g}RecursionMatrix" for g in gates]
     bias_fields = [f"{g}BiasVector" for g in gates] if params.params.hasBiasVectors else []
     _only(w, set(matrix_fields + bias_fields), where)  # peephole vectors are not modelled
-    w_in = [_floats(getattr(w, f"{g}WeightMatrix"), n_out * n_in, where) for g in gates]
-    w_rec = [_floats(getattr(w, f"{g}RecursionMatrix"), n_out * n_out, where) for g in gates]
-    w_in = np.stack(w_in).reshape(4 * n_out, n_in)  # (4·200, 64), rows [i, f, z, o]
-    w_rec = np.stack(w_rec).reshape(4 * n_out, n_out)  # (4·200, 200)
+    w_in = np.stack(
+        [_floats(getattr(w, f"{g}WeightMatrix"), n_out * n_in, where) for g in gates]
+    ).reshape(4 * n_out, n_in)  # (4·200, 64), rows [i, f, z, o]
+    w_rec = np.stack(
+        [_floats(getattr(w, f"{g}RecursionMatrix"), n_out * n_out, where) for g in gates]
+    ).reshape(4 * n_out, n_out)  # (4·200, 200)
     bias = np.zeros(4 * n_out)
     if bias_fields:
         bias = np.concatenate([_floats(getattr(w, f), n_out, where) for f in bias_fields])

@@ -26,6 +26,8 @@ from workers.engines.torch.model import (
     LSTM_HIDDEN,
     STATE_SIZE,
     ActivityNet,
+    lstm_parameters,
+    tensor,
 )
 
 if TYPE_CHECKING:  # the classifier module pulls in metrics and data; only its type is needed
@@ -279,22 +281,22 @@ def _network_weights(net: ActivityNet) -> dict[str, np.ndarray]:
     tensors: dict[str, torch.Tensor] = {
         # Conv1d (64, F, pw) → Core ML [64][F][1][pw]: the height axis is 1.
         "conv.weight": net.conv.weight.unsqueeze(2),
-        "conv.bias": net.conv.bias,
+        "conv.bias": tensor(net.conv.bias),
         "dense0.weight": net.dense0.weight,  # (128, 200): Core ML's [out][in] already
         "dense0.bias": net.dense0.bias,
         "bn.gamma": net.bn.weight,
         "bn.beta": net.bn.bias,
-        "bn.mean": net.bn.running_mean,
-        "bn.variance": net.bn.running_var,
+        "bn.mean": tensor(net.bn.running_mean),
+        "bn.variance": tensor(net.bn.running_var),
         "dense1.weight": net.dense1.weight,  # (C, 128)
     }
-    lstm = net.lstm
+    weight_ih, weight_hh, bias_ih, bias_hh = lstm_parameters(net.lstm)
     # PyTorch stacks the gates (i, f, g, o) along dim 0 of (800, ·); Core ML keeps one
     # [200][in] matrix per gate, with g called the block input. Core ML has one bias per gate.
     gates = ("inputGate", "forgetGate", "blockInput", "outputGate")
-    input_weights = lstm.weight_ih_l0.chunk(4, dim=0)  # 4 × (200, 64)
-    recurrent_weights = lstm.weight_hh_l0.chunk(4, dim=0)  # 4 × (200, 200)
-    biases = (lstm.bias_ih_l0 + lstm.bias_hh_l0).chunk(4, dim=0)  # 4 × (200,)
+    input_weights = weight_ih.chunk(4, dim=0)  # 4 × (200, 64)
+    recurrent_weights = weight_hh.chunk(4, dim=0)  # 4 × (200, 200)
+    biases = (bias_ih + bias_hh).chunk(4, dim=0)  # 4 × (200,)
     for gate, w_in, w_rec, bias in zip(
         gates, input_weights, recurrent_weights, biases, strict=True
     ):

@@ -55,15 +55,16 @@ class ActivityNet(nn.Module):
     def reset_parameters(self) -> None:
         """Glorot-uniform weights and zero biases, as Turi Create's init_model (spec §2.2)."""
         nn.init.xavier_uniform_(self.conv.weight)  # fan_in F·pw, fan_out 64·pw
-        nn.init.zeros_(self.conv.bias)
+        nn.init.zeros_(tensor(self.conv.bias))
         # Turi Create draws each LSTM gate matrix on its own (fan 64+200 or 200+200), not the
         # stacked (800, ·) matrix PyTorch keeps.
-        for stacked in (self.lstm.weight_ih_l0, self.lstm.weight_hh_l0):
+        weight_ih, weight_hh, bias_ih, bias_hh = lstm_parameters(self.lstm)
+        for stacked in (weight_ih, weight_hh):
             for gate in stacked.chunk(4, dim=0):
                 bound = math.sqrt(6.0 / (gate.shape[0] + gate.shape[1]))
                 gate.uniform_(-bound, bound)
-        nn.init.zeros_(self.lstm.bias_ih_l0)
-        nn.init.zeros_(self.lstm.bias_hh_l0)  # forget bias 0, not 1
+        nn.init.zeros_(bias_ih)
+        nn.init.zeros_(bias_hh)  # forget bias 0, not 1
         nn.init.xavier_uniform_(self.dense0.weight)
         nn.init.zeros_(self.dense0.bias)
         nn.init.xavier_uniform_(self.dense1.weight)
@@ -85,3 +86,17 @@ class ActivityNet(nn.Module):
         x = self.bn(x.reshape(batch * steps, channels)).reshape(batch, steps, channels)
         x = self.dense_dropout(torch.relu(x))
         return self.dense1(x), state  # (B, T, C)
+
+
+def tensor(value: torch.Tensor | nn.Module | None) -> torch.Tensor:
+    """A parameter or buffer that this network always has (torch types them loosely)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"expected a tensor, got {type(value).__name__}")
+    return value
+
+
+def lstm_parameters(lstm: nn.LSTM) -> tuple[torch.Tensor, ...]:
+    """(weight_ih (800, in), weight_hh (800, 200), bias_ih (800,), bias_hh (800,)), gates
+    stacked i, f, g, o."""
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    return tuple(tensor(getattr(lstm, name)) for name in names)

@@ -75,7 +75,7 @@ def train(
         raise MotionDataError("training data needs a target column")
 
     train_data, validation_data = split_validation(data, validation, seed, log)
-    classes = class_list(train_data.targets)
+    classes = class_list(train_data.labels)
     train_chunks = _labelled_chunks(train_data, classes, params.prediction_window)
     validation_chunks = None
     if validation_data is not None:
@@ -162,7 +162,7 @@ def train(
 
 
 def _labelled_chunks(data: MotionData, classes: list, prediction_window: int) -> Chunks:
-    labels = encode_labels(data.targets, classes, column=data.target_column)
+    labels = encode_labels(data.labels, classes, column=data.target_column)
     return make_chunks(data, prediction_window, labels, len(classes))
 
 
@@ -272,7 +272,7 @@ def _correct_rows(logits: torch.Tensor, class_counts: torch.Tensor) -> torch.Ten
 
 def _final_metrics(net: ActivityNet, data: MotionData, chunks: Chunks, classes: list) -> dict:
     probabilities = predict.per_row(predict.window_probabilities(net, chunks), chunks)
-    return classification_metrics(data.targets, probabilities, classes)
+    return classification_metrics(data.labels, probabilities, classes)
 
 
 @contextlib.contextmanager

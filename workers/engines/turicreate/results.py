@@ -80,6 +80,8 @@ class TrainResult:
         scores = {}
         for part in self.parts:
             data = self.probabilities(part)
+            if data.targets is None:
+                raise ValueError(f"the runner's {part!r} probabilities carry no labels")
             scores[METRIC_PARTS[part]] = classification_metrics(
                 data.targets, data.probabilities, data.classes
             )
