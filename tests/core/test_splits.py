@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.splits import SessionRef, assign_parts, auto_train_fraction
+from workers.engines.torch import auto_validation_split
+from workers.motion_data import MotionData
 
 
 def refs(n: int, subjects: int = 10) -> list[SessionRef]:
@@ -61,3 +64,23 @@ def test_column_split_uses_the_stored_split_and_defaults_to_train():
 def test_subject_split_needs_subjects():
     with pytest.raises(ValueError, match="needs a subject"):
         assign_parts([SessionRef("a", None, None)], strategy="subject", seed=0)
+
+
+def test_one_seed_gives_one_auto_split_in_the_api_and_in_the_library():
+    """POST /v1/runs (assign_parts) and the torch library's validation='auto' agree."""
+    ids = [f"rec-{i:03d}" for i in range(120)]
+    for seed in (0, 7, 2**31 - 1):
+        parts = assign_parts([SessionRef(i, None, None) for i in ids], strategy="auto", seed=seed)
+        rows_per_session = 4
+        data = MotionData(
+            session_ids=np.repeat(ids, rows_per_session),
+            features=np.zeros((len(ids) * rows_per_session, 1)),
+            feature_names=("x",),
+            targets=np.repeat(["walk", "run"] * (len(ids) // 2), rows_per_session),
+        )
+        train, valid = auto_validation_split(data, seed=seed)
+        assert valid is not None
+        api_train = {i for i, part in zip(ids, parts, strict=True) if part == "train"}
+        assert set(np.unique(train.session_ids)) == api_train
+        assert set(np.unique(valid.session_ids)) == set(ids) - api_train
+        assert 0 < len(api_train) < len(ids)

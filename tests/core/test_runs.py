@@ -1,0 +1,136 @@
+"""The run state machine: every status change is one guarded UPDATE, and races lose cleanly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.models import Run, RunStatus, utcnow
+from core.params import RunParams
+from core.runs import (
+    FINISHED,
+    TRANSITIONS,
+    cancel_run,
+    claim_next_run,
+    finish_run,
+    hand_back_run,
+    heartbeat,
+    reap_stale_runs,
+)
+
+PARAMS = RunParams(features=["x"], random_seed=1).model_dump(mode="json")
+
+
+@pytest.fixture
+def factory(settings):
+    return make_session_factory(make_engine(settings.resolved_database_url))
+
+
+def queue(factory, *run_ids: str, engine: str = "torch") -> None:
+    with unit_of_work(factory) as db:
+        for run_id in run_ids:
+            db.add(Run(id=run_id, engine=engine, params=PARAMS, data_fingerprint="f" * 64))
+
+
+def status_of(factory, run_id: str) -> Run:
+    with unit_of_work(factory) as db:
+        return db.get_one(Run, run_id)
+
+
+def claim(factory, worker_id: str = "w1", engines=None) -> str | None:
+    with unit_of_work(factory) as db:
+        return claim_next_run(db, worker_id=worker_id, engines=engines)
+
+
+def test_a_run_is_claimed_once_oldest_first_and_only_by_engines_the_worker_has(factory):
+    queue(factory, "a", "b")
+    queue(factory, "c", engine="turicreate")
+    assert claim(factory, "w1", engines=["turicreate"]) == "c"
+    assert [claim(factory, "w1"), claim(factory, "w2"), claim(factory, "w3")] == ["a", "b", None]
+    run = status_of(factory, "a")
+    assert (run.status, run.claimed_by, run.attempts) == (RunStatus.RUNNING, "w1", 1)
+    assert run.started_at is not None and run.heartbeat_at is not None
+
+
+def test_only_the_owner_records_the_end_and_a_finished_run_stays_finished(factory):
+    queue(factory, "a")
+    claim(factory, "w1")
+    with unit_of_work(factory) as db:
+        assert not finish_run(db, run_id="a", worker_id="w2", status=RunStatus.SUCCEEDED)
+        assert not heartbeat(db, run_id="a", worker_id="w2").still_ours
+        assert finish_run(db, run_id="a", worker_id="w1", status=RunStatus.FAILED, exit_code=1)
+        # A second end (e.g. a late reply of a stopped child) changes nothing.
+        assert not finish_run(db, run_id="a", worker_id="w1", status=RunStatus.SUCCEEDED)
+    run = status_of(factory, "a")
+    assert (run.status, run.exit_code, run.heartbeat_at) == (RunStatus.FAILED, 1, None)
+    assert run.finished_at is not None
+
+
+def test_cancel_ends_a_queued_run_at_once_and_asks_a_running_one_to_stop(factory):
+    queue(factory, "running", "queued")
+    assert claim(factory, "w1") == "running"
+    with unit_of_work(factory) as db:
+        assert cancel_run(db, run_id="queued") is True
+        assert cancel_run(db, run_id="running") is False  # asked, not done
+        assert heartbeat(db, run_id="running", worker_id="w1").cancel_requested
+    assert status_of(factory, "queued").status == RunStatus.CANCELED
+    assert status_of(factory, "running").status == RunStatus.RUNNING
+    assert claim(factory) is None  # a canceled run is never claimed
+
+
+def test_a_stopping_worker_hands_its_run_back_without_using_an_attempt(factory):
+    queue(factory, "a")
+    claim(factory, "w1")
+    with unit_of_work(factory) as db:
+        assert hand_back_run(db, run_id="a", worker_id="w1")
+    run = status_of(factory, "a")
+    assert (run.status, run.claimed_by, run.attempts) == (RunStatus.QUEUED, None, 0)
+    assert claim(factory, "w2") == "a"
+
+
+def test_a_silent_worker_loses_its_run_and_the_last_attempt_fails_it(factory):
+    queue(factory, "a")
+    for attempt in (1, 2):
+        assert claim(factory, f"w{attempt}") == "a"
+        with unit_of_work(factory) as db:
+            db.get_one(Run, "a").heartbeat_at = utcnow() - timedelta(seconds=60)
+        with unit_of_work(factory) as db:
+            assert reap_stale_runs(db, timeout_s=30, max_attempts=2) == ["a"]
+    run = status_of(factory, "a")
+    assert run.status == RunStatus.FAILED
+    assert "stopped responding" in run.error_message and "all 2 attempts" in run.error_message
+    with unit_of_work(factory) as db:  # the dead worker's late report is refused
+        assert not finish_run(db, run_id="a", worker_id="w2", status=RunStatus.SUCCEEDED)
+
+
+def test_the_edges_are_the_documented_ones():
+    assert {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELED} == FINISHED
+    assert TRANSITIONS[RunStatus.QUEUED] == {
+        RunStatus.RUNNING,
+        RunStatus.CANCELED,
+        RunStatus.FAILED,
+    }
+
+
+def test_an_illegal_edge_raises_even_under_python_dash_o(settings):
+    """The guard is an exception, not an assert: `python -O` keeps it."""
+    script = f"""
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.models import RunStatus
+from core.runs import IllegalTransition, finish_run
+factory = make_session_factory(make_engine({settings.resolved_database_url!r}))
+with unit_of_work(factory) as db:
+    try:
+        finish_run(db, run_id="x", worker_id="w", status=RunStatus.RUNNING)
+    except IllegalTransition as exc:
+        print("refused:", exc)
+"""
+    result = subprocess.run(
+        [sys.executable, "-O", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused: a run cannot go from running to running" in result.stdout
