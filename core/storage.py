@@ -72,10 +72,15 @@ _counter = itertools.count()
 
 
 class atomic_path:
-    """Yield a temp path beside `target`; on success rename it over `target`, else remove it."""
+    """Yield a temp path beside `target`; on success rename it over `target`, else remove it.
 
-    def __init__(self, target: str | os.PathLike):
+    The one way motionlab writes a file that others read: blobs, checkpoints, models, results.
+    `suffix`: for writers that insist on a file extension (coremltools wants .mlmodel).
+    """
+
+    def __init__(self, target: str | os.PathLike, *, suffix: str = ".tmp"):
         self.target = os.fspath(target)
+        self.suffix = suffix
 
     def __enter__(self) -> str:
         parent, name = os.path.split(self.target)
@@ -83,7 +88,7 @@ class atomic_path:
             os.makedirs(parent, exist_ok=True)
         # Unique per process and thread; the writer creates it (one open, not mkstemp's two).
         unique = f"{os.getpid()}.{threading.get_ident()}.{next(_counter)}"
-        self.tmp = os.path.join(parent, f".{name}.{unique}.tmp")
+        self.tmp = os.path.join(parent, f".{name}.{unique}{self.suffix}")
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -20,6 +19,7 @@ import torch
 from coremltools.models.utils import save_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2, NeuralNetwork_pb2
 
+from core.storage import atomic_path
 from workers.engines.torch.model import (
     CONV_CHANNELS,
     DENSE_HIDDEN,
@@ -223,22 +223,11 @@ def export_model(
 
 def save_spec_atomically(spec: Model_pb2.Model, path: str | os.PathLike[str]) -> Path:
     """A reader (or a crashed writer) never sees half a file: temp file, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # save_spec wants a .mlmodel suffix; auto_set_specification_version stays off so the
     # file keeps version 1 (with it on, coremltools would rewrite the version).
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".mlmodel")
-    os.close(handle)
-    try:
-        save_spec(spec, temp_name, auto_set_specification_version=False)
-        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; the service and users read the file
-        with open(temp_name, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path, suffix=".mlmodel") as temporary:
+        save_spec(spec, temporary, auto_set_specification_version=False)
+    return Path(path)
 
 
 def _validate(

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from core.storage import atomic_path
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.params import Hyperparameters, IterationReport
@@ -51,15 +50,8 @@ def save_checkpoint(model: ActivityClassifier, path: str | os.PathLike[str]) -> 
             "python": platform.python_version(),
         },
     }
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary:
+        torch.save(payload, temporary)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> ActivityClassifier:
