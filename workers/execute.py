@@ -23,7 +23,8 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunProgress
 from core.settings import Settings
 from core.storage import BlobStore, write_bytes_atomic
-from workers.engines.registry import RunContext, get_engine
+from workers.engines.base import RunContext
+from workers.engines.registry import get_engine
 from workers.run_data import load_parts, run_sessions
 
 RESULT_FILE, ERROR_FILE = "result.json", "error.json"
