@@ -63,13 +63,14 @@ def model_files_found() -> Iterator[None]:
 
 
 def coreml_file(settings: Settings, run: Run) -> Path:
-    """The run's Core ML model: exported once by its engine, then served from disk."""
+    """The run's Core ML model, written by the worker when the run finished."""
     path = run_dir(settings, run) / COREML_FILE
-    if path.exists():
-        return path
-    engine = run_engine(run)
-    with model_files_found():
-        return engine.export_coreml(run_dir(settings, run), run.run_params, run_id=run.id)
+    if not path.is_file():
+        raise NotFound(
+            f"run {run.id} has no Core ML model file {COREML_FILE}: the worker writes it when "
+            "the run finishes, so this run predates that or lost the file; run it again"
+        )
+    return path
 
 
 def native_model_file(settings: Settings, run: Run) -> Path:

@@ -12,19 +12,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from coremltools.models.utils import load_spec
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
 from core.params import RunParams
 from core.settings import Settings
-from tests.service.runs.conftest import FAST
+from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
+from tests.workers.coreml.conftest import session_rows, torch_stream
+from workers.coreml.evaluate import CoreMLEvaluator
 from workers.engines import registry
-from workers.engines.base import Engine, EngineStatus, ModelFileMissing, Predictor
+from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMissing, Predictor
 from workers.engines.classifier import TrainedClassifier
 from workers.engines.registry import UnknownEngine, engines, get_engine
 from workers.engines.torch.params import Hyperparameters
 from workers.engines.turicreate.engine import TuriCreateEngine
 from workers.motion_data import MotionData
+from workers.worker import Worker
 
 REPO = Path(__file__).resolve().parents[3]
 CONTRACT_METHODS = ("status", "run", "export_coreml", "native_file", "load_model")
@@ -76,6 +80,70 @@ def test_the_torch_library_imports_without_the_run_machinery():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert answer.stdout.strip() == "[]"
+
+
+def test_a_torch_run_leaves_a_core_ml_model_that_predicts_like_its_checkpoint(api, settings):
+    upload_tiny(api)
+    run_id = start_run(
+        api,
+        prediction_window=5,
+        max_iterations=2,
+        random_seed=3,
+        model={"name": "Tiny", "author": "contract tests", "license": "MIT"},
+    )
+    with running_workers(settings, 1):
+        run = wait_for(api, run_id, {"succeeded", "failed"})
+    assert run["status"] == "succeeded", run["error_message"]
+
+    # Written by the worker with the run: no download has asked for it yet.
+    run_dir = settings.runs_dir / run_id
+    path = run_dir / COREML_FILE
+    assert path.is_file()
+    metadata = load_spec(str(path)).description.metadata
+    assert metadata.userDefined["motionlab.run_id"] == run_id
+    assert (metadata.author, metadata.license) == ("contract tests", "MIT")
+
+    checkpoint = get_engine("torch").load_model(run_dir)
+    rows = session_rows(23, len(checkpoint.features))  # not a whole number of windows
+    streamed = CoreMLEvaluator(path).predict_session(rows)
+    expected, state = torch_stream(checkpoint.step, rows, checkpoint.prediction_window)
+    np.testing.assert_allclose(streamed.probabilities, expected, atol=1e-5)
+    np.testing.assert_allclose(streamed.state, state, atol=1e-5)
+    assert api.get(f"/v1/runs/{run_id}/model.mlmodel").content == path.read_bytes()
+
+
+def test_a_run_whose_model_cannot_be_exported_fails_with_the_reason(api, settings):
+    # 'conv' also names a layer of the Core ML network, so the export must refuse the feature.
+    sessions = [
+        {
+            "id": f"c{i}",
+            "activity": "ab"[i % 2],
+            "split": "train",
+            "columns": ["conv", "y"],
+            "samples": [[3.0 * (i % 2) + 0.1 * j, 1.0] for j in range(10)],
+        }
+        for i in range(4)
+    ]
+    assert api.post("/v1/sessions", json={"sessions": sessions}).status_code in (200, 201)
+    run_id = start_run(api, prediction_window=5, max_iterations=1, random_seed=1)
+    with running_workers(settings, 1):
+        run = wait_for(api, run_id, {"succeeded", "failed"})
+    assert run["status"] == "failed"
+    assert "reserved by the Core ML network" in run["error_message"]
+    assert "conv" in run["error_message"]
+
+
+def test_a_run_without_its_model_files_does_not_succeed(settings):
+    run = Run(id="f11e5000000000aa", engine="torch", params=PARAMS.model_dump())
+    run_dir = settings.runs_dir / run.id
+    run_dir.mkdir(parents=True)
+    (run_dir / "result.json").write_text(json.dumps({"metrics": {"train": {}}, "versions": {}}))
+    status, values = Worker(settings)._outcome(run, 0, None)
+    assert status == RunStatus.FAILED
+    assert values["error_message"] == (
+        "the run finished without its model files: no Core ML model model.mlmodel; "
+        f"run {run.id} has no checkpoint file model.pt"
+    )
 
 
 class Constant(TrainedClassifier):
@@ -146,6 +214,9 @@ def test_serving_and_downloads_ask_the_engine_not_its_name(api, settings, monkey
     assert answer.json()["predictions"] == {"class": ["b", "b"]}
     native = api.get(f"/v1/runs/{run_id}/model")
     assert native.status_code == 200 and native.content == b"slate model"
+    coreml = api.get(f"/v1/runs/{run_id}/model.mlmodel")  # never exported on a download
+    assert coreml.status_code == 404
+    assert f"run {run_id} has no Core ML model file model.mlmodel" in coreml.json()["detail"]
 
 
 def fake_turicreate_run(run_dir: Path) -> Path:
