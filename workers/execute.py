@@ -23,7 +23,8 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunProgress
 from core.settings import Settings
 from core.storage import BlobStore, write_bytes_atomic
-from workers.engines.registry import RunContext, get_engine
+from workers.engines.base import RunContext
+from workers.engines.registry import get_engine
 from workers.run_data import load_parts, run_sessions
 
 RESULT_FILE, ERROR_FILE = "result.json", "error.json"
@@ -106,6 +107,11 @@ def _execute(run_id: str, run_dir: Path, factory, store: BlobStore, parent: int)
         return False
 
     context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop)
-    result = get_engine(engine_name).run(context)
+    engine = get_engine(engine_name)
+    result = engine.run(context)
+    # The model files are part of the run: a download only serves them (and a model that
+    # cannot be exported fails the run, with the reason, instead of its first download).
+    engine.export_coreml(run_dir, params, run_id=run_id)
+    engine.native_file(run_dir)
     write_json(run_dir / "metrics.json", result.metrics)
     return {"metrics": result.metrics, "versions": result.versions, "artifacts": result.artifacts}

@@ -21,6 +21,8 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
 from core.runs import claim_next_run, finish_run, hand_back_run, heartbeat, reap_stale_runs
 from core.settings import Settings
+from workers.engines.base import missing_model_files
+from workers.engines.registry import get_engine
 from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, die_with_parent, execute_run
 from workers.summary import overfit_report, summarize
 
@@ -129,6 +131,10 @@ class Worker:
         if kind == "failed":
             return RunStatus.FAILED, {"exit_code": exit_code, "error_message": message}
         if exit_code == 0 and (run_dir / RESULT_FILE).exists():
+            missing = missing_model_files(get_engine(run.engine), run_dir)
+            if missing:
+                message = f"the run finished without its model files: {'; '.join(missing)}"
+                return RunStatus.FAILED, {"exit_code": exit_code, "error_message": message}
             result = json.loads((run_dir / RESULT_FILE).read_text())
             summary = summarize(result["metrics"])
             return RunStatus.SUCCEEDED, {

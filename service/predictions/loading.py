@@ -1,4 +1,4 @@
-"""Trained models for serving: one loading point per engine, behind a small LRU cache.
+"""Trained models for serving, loaded by their engine (Engine.load_model), behind a small LRU.
 
 A succeeded run never changes, so a loaded model stays valid for as long as it is cached.
 The key holds the runs directory as well as the run id: several apps (tests) may share one
@@ -13,12 +13,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
 from core.models import Run
 from core.settings import Settings
-from service.errors import Conflict, NotFound
+from service.runs.artifacts import model_files_found, run_engine
 from service.runs.service import require_succeeded
+from workers.engines.base import Engine, Predictor
 
 MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of models warm
 # Inference running at once. More than one per core only adds contention (GIL, torch's own
@@ -27,20 +29,6 @@ MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of m
 INFERENCE_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 SERVING_TORCH_THREADS = 1
 log = logging.getLogger("motionlab.predictions")
-
-
-class Predictor(Protocol):
-    """What serving needs from a trained model (ActivityClassifier has it all)."""
-
-    classes: list[Any]
-    features: list[str]
-    target: str
-
-    def predict(self, data, output_type: str, output_frequency: str) -> Any: ...
-
-    def predict_topk(self, data, output_type: str, k: int, output_frequency: str) -> Any: ...
-
-    def evaluate(self, data) -> dict[str, Any]: ...
 
 
 class ModelCache:
@@ -89,13 +77,8 @@ class ModelCache:
 
 @dataclass(frozen=True)
 class Loaded:
-    engine: str
     model: Predictor
-
-    @property
-    def is_fast(self) -> bool:
-        """Cheap enough (about a millisecond for a few windows) to run on the event loop."""
-        return self.engine in FAST_ENGINES
+    serves_inline: bool  # cheap enough to run on the event loop (Engine.serves_inline)
 
 
 MODELS = ModelCache(MODEL_CACHE_SIZE)
@@ -104,15 +87,9 @@ MODELS = ModelCache(MODEL_CACHE_SIZE)
 def load_predictor(settings: Settings, run: Run) -> Predictor:
     """The one place a run's trained model is loaded for serving: 409 unless it can be."""
     require_succeeded(run)
-    loader = _LOADERS.get(run.engine)
-    if loader is None:
-        raise Conflict(
-            f"run {run.id} was trained with the {run.engine!r} engine; predict and evaluate "
-            f"serve runs of the {', '.join(map(repr, _LOADERS))} engine(s) so far. Its Core ML "
-            f"model is at GET /v1/runs/{run.id}/model.mlmodel"
-        )
+    engine = run_engine(run)
     run_dir = settings.runs_dir / run.id
-    return MODELS.get(_key(settings, run.id), lambda: Loaded(run.engine, loader(run_dir))).model
+    return MODELS.get(_key(settings, run.id), lambda: _load(engine, run_dir)).model
 
 
 def cached_predictor(settings: Settings, run_id: str) -> Loaded | None:
@@ -125,10 +102,15 @@ def _key(settings: Settings, run_id: str) -> tuple[str, str]:
     return (str(settings.runs_dir), run_id)
 
 
-def _load_torch(run_dir) -> Predictor:
-    import torch
+def _load(engine: Engine, run_dir: Path) -> Loaded:
+    _serve_on_one_thread()
+    log.info("loading model run_id=%s engine=%s", run_dir.name, engine.name)
+    with model_files_found():
+        return Loaded(engine.load_model(run_dir), engine.serves_inline)
 
-    from workers.engines.torch_engine import CHECKPOINT, load_model
+
+def _serve_on_one_thread() -> None:
+    import torch
 
     # Requests run side by side (INFERENCE_SLOTS), each on one core. torch's own intra-op
     # threads would wait on each other at every op while the cores are busy: on 2 cores a
@@ -136,25 +118,3 @@ def _load_torch(run_dir) -> Predictor:
     # 100,000 rows still take well under a second on one thread. (Process-wide: this is
     # the API process; training runs in worker processes.)
     torch.set_num_threads(SERVING_TORCH_THREADS)
-    if not (run_dir / CHECKPOINT).exists():
-        raise NotFound(f"run {run_dir.name} has no checkpoint file {CHECKPOINT}")
-    log.info("loading model run_id=%s", run_dir.name)
-    return load_model(run_dir)
-
-
-def _load_turicreate(run_dir) -> Predictor:
-    from workers.engines.turicreate_engine import SUMMARY, load_model
-
-    if not (run_dir / SUMMARY).exists():
-        raise NotFound(f"run {run_dir.name} has no Turi Create model summary {SUMMARY}")
-    return load_model(run_dir)
-
-
-# Engines whose models predict in-process in about a millisecond (Turi Create's go through a
-# Python 3.8 child process: seconds per call).
-FAST_ENGINES = frozenset({"torch"})
-# engine name → loader(run_dir)
-_LOADERS: dict[str, Callable[[Any], Predictor]] = {
-    "torch": _load_torch,
-    "turicreate": _load_turicreate,
-}

@@ -16,12 +16,7 @@ from core.settings import Settings
 from core.storage import BlobStore
 from service.errors import InvalidInput
 from service.predictions.encoding import prediction_json
-from service.predictions.loading import (
-    INFERENCE_SLOTS,
-    Predictor,
-    cached_predictor,
-    load_predictor,
-)
+from service.predictions.loading import INFERENCE_SLOTS, cached_predictor, load_predictor
 from service.predictions.rows import RowFormat, Rows, load_json, rows_from_csv, rows_from_json
 from service.predictions.schemas import (
     EvaluateOptions,
@@ -30,7 +25,8 @@ from service.predictions.schemas import (
     RowsBody,
 )
 from service.runs import service as runs
-from workers.engines.torch import MotionData, MotionDataError
+from workers.engines.base import Predictor
+from workers.motion_data import MotionData, MotionDataError
 from workers.run_data import run_sessions, stack_sessions
 
 # Bodies up to this size, for a model already loaded, are answered on the event loop.
@@ -53,7 +49,8 @@ def predict(
 def predict_inline(
     *, settings: Settings, run_id: str, body: RowsBody, options: PredictOptions
 ) -> bytes | None:
-    """The answer, computed right away when that is cheap: a small body, a loaded torch model.
+    """The answer, computed right away when that is cheap: a small body, a loaded model whose
+    engine serves inline.
 
     Meant for the event loop: ~1 ms of CPU, less than a hop to a worker thread and the GIL
     hand-offs around it cost under load. None: call `predict` in a worker thread instead.
@@ -61,7 +58,7 @@ def predict_inline(
     if len(body.data) > INLINE_MAX_BYTES:
         return None
     loaded = cached_predictor(settings, run_id)
-    if loaded is None or not loaded.is_fast:
+    if loaded is None or not loaded.serves_inline:
         return None
     return _predict(loaded.model, body, options, {"run_id": run_id}, slot=False)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.models import Run
 from core.settings import Settings
-from core.storage import atomic_path
-from service.errors import NotFound
+from service.errors import Conflict, NotFound
+from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
+from workers.engines.registry import UnknownEngine, get_engine
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -23,47 +25,43 @@ def read_metrics(settings: Settings, run) -> dict:
     return json.loads(path.read_text())
 
 
-COREML_FILE = "model.mlmodel"
+def run_engine(run: Run) -> Engine:
+    """The engine that trained `run`: 409 when this server does not have it."""
+    try:
+        return get_engine(run.engine)
+    except UnknownEngine as error:
+        raise Conflict(
+            f"run {run.id} was trained with the {run.engine!r} engine, which this server does "
+            f"not have (it has {', '.join(map(repr, error.known))}). Its Core ML model is at "
+            f"GET /v1/runs/{run.id}/model.mlmodel"
+        ) from None
+
+
+@contextmanager
+def model_files_found() -> Iterator[None]:
+    """A model file the engine expected and did not find is a 404, with its message."""
+    try:
+        yield
+    except ModelFileMissing as error:
+        raise NotFound(str(error)) from None
 
 
 def coreml_file(settings: Settings, run: Run) -> Path:
-    """The run's Core ML model: exported once from the checkpoint, then served from disk.
-
-    Turi Create runs leave the file Turi Create itself exported; torch runs export on the
-    first request (atomically, so concurrent first requests are harmless).
-    """
+    """The run's Core ML model, written by the worker when the run finished."""
     path = run_dir(settings, run) / COREML_FILE
-    if path.exists():
-        return path
-    from workers.coreml.export import export_model
-    from workers.engines.torch_engine import load_model
-
-    model_info = run.run_params.model
-    export_model(
-        load_model(run_dir(settings, run)),
-        path,
-        run_id=run.id,
-        short_description=model_info.short_description,
-        author=model_info.author,
-        license=model_info.license,
-        version_string=model_info.version,
-    )
+    if not path.is_file():
+        raise NotFound(
+            f"run {run.id} has no Core ML model file {COREML_FILE}: the worker writes it when "
+            "the run finishes, so this run predates that or lost the file; run it again"
+        )
     return path
 
 
 def native_model_file(settings: Settings, run: Run) -> Path:
-    directory = run_dir(settings, run)
-    if run.engine == "torch":
-        path = directory / "model.pt"
-    else:  # Turi Create saves a directory: zip it once
-        path = directory / "model.zip"
-        if not path.exists() and (directory / "model").is_dir():
-            with atomic_path(path) as tmp:
-                shutil.make_archive(str(tmp), "zip", directory, "model")
-                Path(f"{tmp}.zip").replace(tmp)
-    if not path.exists():
-        raise NotFound(f"run {run.id} has no native model file")
-    return path
+    """The engine's own model file (a torch checkpoint, a zipped Turi Create model)."""
+    engine = run_engine(run)
+    with model_files_found():
+        return engine.native_file(run_dir(settings, run))
 
 
 def model_filename(run: Run) -> str:

@@ -16,7 +16,8 @@ from core.params import DataSelection, RunParams
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
-from workers.engines.registry import base_versions, engines
+from workers.engines.base import base_versions
+from workers.engines.registry import engines
 
 TARGETS = ("activity", "subject")
 

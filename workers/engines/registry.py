@@ -1,68 +1,33 @@
-"""Training engines behind one small interface, and what this server has available."""
+"""Engine names → engines (the contract is base.py)."""
 
 from __future__ import annotations
 
-import importlib.metadata
-import platform
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
-
-from core.params import RunParams
-from workers.motion_data import MotionData
+from workers.engines.base import Engine
 
 
-@dataclass
-class RunContext:
-    """Everything an engine needs to execute one run."""
+class UnknownEngine(KeyError):
+    """No engine of that name on this host."""
 
-    run_id: str
-    params: RunParams  # the run's frozen parameters
-    parts: dict[str, MotionData]  # 'train' always; 'valid' / 'test' when the split made them
-    run_dir: Path
-    on_iteration: Callable[[dict[str, Any]], None]
-    should_stop: Callable[[], bool]
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(name)
+        self.name, self.known = name, known
 
-
-@dataclass
-class RunResult:
-    metrics: dict[str, dict[str, Any]]  # part → the full metric set
-    versions: dict[str, str]
-    artifacts: dict[str, str] = field(default_factory=dict)  # name → file name in run_dir
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    name: str
-    available: bool
-    version: str | None
-    device: str | None
-    detail: str  # how to enable it, when not available
-
-
-class Engine(Protocol):
-    name: str
-
-    def status(self) -> EngineStatus: ...
-
-    def run(self, context: RunContext) -> RunResult: ...
-
-
-def base_versions() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "motionlab": importlib.metadata.version("motionlab"),
-        "numpy": importlib.metadata.version("numpy"),
-    }
+    def __str__(self) -> str:  # KeyError's own would print the repr of the name only
+        return f"unknown engine {self.name!r}; this server has {', '.join(map(repr, self.known))}"
 
 
 def engines() -> dict[str, Engine]:
-    from workers.engines.torch_engine import TorchEngine
-    from workers.engines.turicreate_engine import TuriCreateEngine
+    """Every engine this code knows, available on this host or not (see Engine.status)."""
+    # Imported here: each adapter pulls in its engine's libraries.
+    from workers.engines.torch.engine import TorchEngine
+    from workers.engines.turicreate.engine import TuriCreateEngine
 
-    return {engine.name: engine for engine in (TorchEngine(), TuriCreateEngine())}
+    known: list[Engine] = [TorchEngine(), TuriCreateEngine()]
+    return {engine.name: engine for engine in known}
 
 
 def get_engine(name: str) -> Engine:
-    return engines()[name]
+    known = engines()
+    if name not in known:
+        raise UnknownEngine(name, list(known))
+    return known[name]

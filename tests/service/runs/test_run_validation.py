@@ -50,8 +50,8 @@ def test_invalid_run_request_is_a_precise_422(api, body, words):
 
 
 def test_engine_that_is_not_available_says_how_to_enable_it(api, monkeypatch):
-    from workers.engines.registry import EngineStatus
-    from workers.engines.torch_engine import TorchEngine
+    from workers.engines.base import EngineStatus
+    from workers.engines.torch.engine import TorchEngine
 
     # The boundary we do not own here: whether a GPU / interpreter exists on this host.
     monkeypatch.setattr(

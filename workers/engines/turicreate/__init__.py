@@ -1,12 +1,6 @@
-"""The real Turi Create 6.4.1 as an engine, run in its own Python 3.8 env (see engine.py)."""
+"""The real Turi Create 6.4.1, run in its own Python 3.8 env: the runner client (runner_client.py)
+and what it reads and writes. The engine adapter is engine.py, its served model model.py."""
 
-from workers.engines.turicreate.engine import (
-    TrainParams,
-    predict,
-    predict_data,
-    train,
-    train_parts,
-)
 from workers.engines.turicreate.environment import Availability, availability
 from workers.engines.turicreate.exchange import (
     Probabilities,
@@ -15,6 +9,13 @@ from workers.engines.turicreate.exchange import (
 )
 from workers.engines.turicreate.process import EngineUnavailable, RunnerCanceled, TuricreateError
 from workers.engines.turicreate.results import TrainResult
+from workers.engines.turicreate.runner_client import (
+    TrainParams,
+    predict,
+    predict_data,
+    train,
+    train_parts,
+)
 
 __all__ = [
     "Availability",

@@ -1,152 +1,86 @@
-"""The `turicreate` engine, worker side: Turi Create 6.4.1 in its own Python 3.8 env.
-
-This interpreter never imports turicreate. It writes the inputs (exchange.py), starts
-runner.py with the env's python as a child process in a process group of its own, turns the
-runner's JSON lines into progress callbacks, and reads the outputs back:
-
-    result = train_parts(parts=context.parts, params=TrainParams.from_run_params(run.params),
-                         out_dir=context.run_dir, on_iteration=context.on_iteration,
-                         should_stop=context.should_stop)
-    result.metrics()       # {"train" | "validation" | "test": workers.metrics schema}
-    result.artifacts(context.run_dir)  # model/, model.mlmodel, tc_evaluation.json, summary.json
-    predict_data(model_dir=result.model_dir, data=rows, output_frequency="per_window")
-
-The env is `MOTIONLAB_TURICREATE_VENV`, else the repository's `.venv-turicreate`, built by
-scripts/turicreate_env.sh (`make turicreate-env`).
-"""
+"""The real Turi Create 6.4.1 behind the engine contract (its Python 3.8 runner as a child
+process; see runner_client.py)."""
 
 from __future__ import annotations
 
-import json
-import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+import shutil
 from pathlib import Path
-from typing import Any, Literal
 
 from core.params import RunParams
-from workers.engines.turicreate.exchange import (
-    Probabilities,
-    read_probabilities_csv,
-    write_rows_csv,
+from core.storage import atomic_path
+from workers.engines.base import (
+    COREML_FILE,
+    EngineStatus,
+    ModelFileMissing,
+    RunContext,
+    RunResult,
+    base_versions,
 )
-from workers.engines.turicreate.process import run_runner
-from workers.engines.turicreate.results import TrainResult
-from workers.motion_data import MotionData
+from workers.engines.turicreate.environment import availability
+from workers.engines.turicreate.model import SUMMARY, TuriCreateModel
+from workers.engines.turicreate.runner_client import TrainParams, train_parts
 
-ITERATION_KEYS = (
-    "iteration",
-    "train_accuracy",
-    "validation_accuracy",
-    "train_loss",  # Turi Create's create() does not print losses: always None
-    "validation_loss",
-    "elapsed_s",
+MODEL_DIR = "model"  # turicreate's model.save() directory (results.py)
+MODEL_ZIP = "model.zip"  # that directory zipped: the native download
+ENABLE_HINT = (
+    "create its Python 3.8 environment with `make turicreate-env` (needs a Python 3.8: "
+    "MOTIONLAB_TURICREATE_PYTHON, python3.8 on PATH, or pyenv), or point "
+    "MOTIONLAB_TURICREATE_VENV at one"
 )
 
 
-@dataclass(frozen=True)
-class TrainParams:
-    """runner.py's params.json. Defaults are Turi Create's (spec §1.1)."""
+class TuriCreateEngine:
+    name = "turicreate"
+    serves_inline = False  # each prediction starts the Python 3.8 runner: seconds
 
-    features: tuple[str, ...]
-    target: str = "activity"
-    session_id: str = "sessionId"
-    prediction_window: int = 100
-    max_iterations: int = 10
-    batch_size: int = 32
-    random_seed: int | None = None
-    # split: the rows' `part` column decides; auto: Turi Create's own split; none: no validation
-    validation: Literal["split", "auto", "none"] = "split"
-
-    @classmethod
-    def from_run_params(cls, params: RunParams) -> TrainParams:
-        """From a run's frozen params; the worker already split the data."""
-        return cls(
-            features=tuple(params.features),
-            target=params.target,
-            prediction_window=params.prediction_window,
-            max_iterations=params.max_iterations,
-            batch_size=params.batch_size,
-            random_seed=params.random_seed,
-            validation="split",
+    def status(self) -> EngineStatus:
+        found = availability()
+        detail = "Turi Create 6.4.1 in its own Python 3.8 environment (CPU)"
+        if not found.available:
+            detail = f"{found.reason}; {ENABLE_HINT}"
+        return EngineStatus(
+            self.name, found.available, found.version, "cpu" if found.available else None, detail
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "features": list(self.features)}
+    def run(self, context: RunContext) -> RunResult:
+        result = train_parts(
+            parts=context.parts,
+            params=TrainParams.from_run_params(context.params),
+            out_dir=context.run_dir,
+            on_iteration=context.on_iteration,
+            should_stop=context.should_stop,
+        )
+        engine_versions = {
+            ("python_turicreate" if key == "python" else key): value
+            for key, value in result.versions.items()
+            if value is not None
+        }
+        return RunResult(
+            metrics=result.metrics(),
+            versions={**base_versions(), **engine_versions},
+            artifacts=result.artifacts(context.run_dir),
+        )
 
+    def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
+        # The runner already wrote Turi Create's own export: the reference interface.
+        path = run_dir / COREML_FILE
+        if not path.is_file():
+            raise ModelFileMissing(f"Turi Create left no Core ML model {COREML_FILE} in {run_dir}")
+        return path
 
-def train(
-    *,
-    data_csv: Path,
-    params: TrainParams,
-    out_dir: Path,
-    on_iteration: Callable[[dict[str, Any]], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    timeout_s: float | None = None,
-    venv: Path | None = None,
-) -> TrainResult:
-    """Train from a rows CSV (exchange.py); every output lands in out_dir (see results.py)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params_path = out_dir / "params.json"
-    params_path.write_text(json.dumps(params.to_json(), indent=1))
-    iterations: list[dict[str, Any]] = []
+    def native_file(self, run_dir: Path) -> Path:
+        """The saved model directory, zipped once (atomically: concurrent callers agree)."""
+        path = run_dir / MODEL_ZIP
+        if path.is_file():
+            return path
+        if not (run_dir / MODEL_DIR).is_dir():
+            raise ModelFileMissing(f"run {run_dir.name} has no Turi Create model directory")
+        with atomic_path(path) as tmp:
+            shutil.make_archive(tmp, "zip", run_dir, MODEL_DIR)  # writes tmp + ".zip"
+            Path(f"{tmp}.zip").replace(tmp)
+        return path
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event.get("event") == "iteration":
-            report = {key: event.get(key) for key in ITERATION_KEYS}
-            iterations.append(report)
-            if on_iteration is not None:
-                on_iteration(report)
-
-    args = ["train", "--data", data_csv, "--params", params_path, "--out", out_dir]
-    summary = run_runner(
-        args, on_event=on_event, should_stop=should_stop, timeout_s=timeout_s, venv=venv
-    )
-    return TrainResult(out_dir=out_dir, summary=summary, iterations=iterations)
-
-
-def train_parts(
-    *, parts: Mapping[str, MotionData], params: TrainParams, out_dir: Path, **options: Any
-) -> TrainResult:
-    """train() on in-memory parts ('train', 'valid', 'test'); options as for train().
-
-    The columns (features, session id, target) are the data's own names.
-    """
-    first = parts["train"] if "train" in parts else next(iter(parts.values()))
-    params = replace(
-        params,
-        features=tuple(first.feature_names),
-        session_id=first.session_column,
-        target=first.target_column or params.target,
-    )
-    with tempfile.TemporaryDirectory(prefix="motionlab-tc-rows-") as tmp:
-        rows_csv = Path(tmp) / "rows.csv"
-        write_rows_csv(rows_csv, parts=parts)
-        return train(data_csv=rows_csv, params=params, out_dir=out_dir, **options)
-
-
-def predict(
-    *,
-    model_dir: Path,
-    data_csv: Path,
-    out_csv: Path,
-    output_frequency: Literal["per_row", "per_window"] = "per_row",
-    should_stop: Callable[[], bool] | None = None,
-    timeout_s: float | None = None,
-    venv: Path | None = None,
-) -> Probabilities:
-    """Class probabilities of a saved Turi Create model, per row or per window."""
-    args = ["predict", "--model", model_dir, "--data", data_csv, "--out", out_csv]
-    args += ["--output-frequency", output_frequency]
-    run_runner(
-        args, on_event=lambda event: None, should_stop=should_stop, timeout_s=timeout_s, venv=venv
-    )
-    return read_probabilities_csv(out_csv)
-
-
-def predict_data(*, model_dir: Path, data: MotionData, **options: Any) -> Probabilities:
-    """predict() on in-memory rows; options as for predict() (without data_csv / out_csv)."""
-    with tempfile.TemporaryDirectory(prefix="motionlab-tc-predict-") as tmp:
-        rows_csv, out_csv = Path(tmp) / "rows.csv", Path(tmp) / "probabilities.csv"
-        write_rows_csv(rows_csv, parts={"test": data})
-        return predict(model_dir=model_dir, data_csv=rows_csv, out_csv=out_csv, **options)
+    def load_model(self, run_dir: Path) -> TuriCreateModel:
+        if not (run_dir / SUMMARY).is_file():
+            raise ModelFileMissing(f"run {run_dir.name} has no Turi Create model summary {SUMMARY}")
+        return TuriCreateModel(run_dir)

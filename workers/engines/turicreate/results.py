@@ -4,7 +4,7 @@ The names do not clash with the worker's own (result.json, metrics.json, error.j
 output directory can be the run directory itself.
 
 summary.json                      the runner's final summary (also its 'done' line)
-params.json                       the parameters it was given (engine.train writes it)
+params.json                       the parameters it was given (runner_client.train writes it)
 probabilities_<part>.csv          per-row probabilities of train / valid / test (exchange.py)
 tc_evaluation.json                Turi Create's own evaluate() per part, for reference
 windows_<part>_first_session.json per-window probabilities of the test part's first session
@@ -77,15 +77,14 @@ class TrainResult:
 
     def metrics(self) -> dict[str, dict[str, Any]]:
         """motionlab's metrics (workers.metrics) per part: 'train', 'validation', 'test'."""
-        scores = {}
-        for part in self.parts:
-            data = self.probabilities(part)
-            if data.targets is None:
-                raise ValueError(f"the runner's {part!r} probabilities carry no labels")
-            scores[METRIC_PARTS[part]] = classification_metrics(
-                data.targets, data.probabilities, data.classes
-            )
-        return scores
+        return {METRIC_PARTS[part]: self.part_metrics(part) for part in self.parts}
+
+    def part_metrics(self, part: str) -> dict[str, Any]:
+        """motionlab's metrics of one part ('train', 'valid', 'test') from its probabilities."""
+        data = self.probabilities(part)
+        if data.targets is None:
+            raise ValueError(f"the runner's {part!r} probabilities carry no labels")
+        return classification_metrics(data.targets, data.probabilities, data.classes)
 
     def artifacts(self, relative_to: Path) -> dict[str, str]:
         """Artifact name → path relative to `relative_to` (e.g. the run directory)."""

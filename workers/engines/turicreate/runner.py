@@ -1,7 +1,7 @@
 """Turi Create 6.4.1 runner: the child process of motionlab's `turicreate` engine.
 
 Runs under the Python 3.8 env (`make turicreate-env`); standard library + turicreate only.
-The worker side is engine.py beside it; exchange.py and results.py describe the files.
+The worker side is runner_client.py beside it; exchange.py and results.py describe the files.
 
     runner.py train   --data rows.csv --params params.json --out DIR
     runner.py predict --model DIR --data rows.csv --out FILE [--output-frequency per_row|per_window]

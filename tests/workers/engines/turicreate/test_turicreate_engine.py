@@ -13,12 +13,14 @@ import itertools
 import os
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow.csv as pa_csv
 import pytest
 
+from core.params import RunParams
 from workers.coreml.evaluate import CoreMLEvaluator
 from workers.engines.turicreate import (
     RunnerCanceled,
@@ -30,6 +32,7 @@ from workers.engines.turicreate import (
     train,
     train_parts,
 )
+from workers.engines.turicreate.engine import TuriCreateEngine
 from workers.motion_data import MotionData
 
 REPO = Path(__file__).resolve().parents[4]
@@ -178,6 +181,18 @@ def test_predict_per_window_numbers_windows_within_sessions(trained, basicmotion
     np.testing.assert_allclose(
         per_window.probabilities[first], trained.first_session_windows["probabilities"], atol=1e-6
     )
+
+
+def test_the_engine_serves_the_trained_model_with_its_fields_and_files(trained):
+    engine, run_dir = TuriCreateEngine(), trained.out_dir
+    model = engine.load_model(run_dir)
+    assert repr(model).startswith("TuriCreateModel(classes=['Badminton', 'Running', ")
+    fields = {name: getattr(model, name) for name in model.fields()}
+    assert fields["training_accuracy"] == trained.metrics()["train"]["accuracy"]
+    assert (fields["num_sessions"], fields["training_iterations"]) == (40, 20)
+    params = RunParams(features=list(FEATURES), random_seed=42)
+    assert engine.export_coreml(run_dir, params, run_id="run") == trained.mlmodel_path
+    assert zipfile.is_zipfile(engine.native_file(run_dir))
 
 
 def test_cancel_terminates_the_runner(basicmotions, tmp_path):

@@ -1,13 +1,26 @@
-"""The torch engine as a run executor: train, evaluate every part, save the checkpoint."""
+"""The torch engine behind the engine contract: train, evaluate every part, save the checkpoint,
+export it to Core ML, load it for serving.
+
+Not imported by the package's __init__: the library itself needs none of the run machinery.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from pathlib import Path
 
 import torch
 
-from workers.engines.registry import EngineStatus, RunContext, RunResult, base_versions
+from core.params import RunParams
+from workers.engines.base import (
+    COREML_FILE,
+    EngineStatus,
+    ModelFileMissing,
+    RunContext,
+    RunResult,
+    base_versions,
+)
 from workers.engines.torch import ActivityClassifier, Hyperparameters, train
 
 CHECKPOINT = "model.pt"
@@ -16,6 +29,7 @@ log = logging.getLogger("motionlab.engine.torch")
 
 class TorchEngine:
     name = "torch"
+    serves_inline = True  # about a millisecond for a few windows, in-process
 
     def status(self) -> EngineStatus:
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -50,6 +64,25 @@ class TorchEngine:
             artifacts={"checkpoint": CHECKPOINT},
         )
 
+    def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
+        from workers.coreml.export import export_model  # coremltools: only when exporting
 
-def load_model(run_dir) -> ActivityClassifier:
-    return ActivityClassifier.load(run_dir / CHECKPOINT)
+        info = params.model
+        return export_model(
+            self.load_model(run_dir),
+            run_dir / COREML_FILE,
+            run_id=run_id,
+            short_description=info.short_description,
+            author=info.author,
+            license=info.license,
+            version_string=info.version,
+        )
+
+    def native_file(self, run_dir: Path) -> Path:
+        path = run_dir / CHECKPOINT
+        if not path.is_file():
+            raise ModelFileMissing(f"run {run_dir.name} has no checkpoint file {CHECKPOINT}")
+        return path
+
+    def load_model(self, run_dir: Path) -> ActivityClassifier:
+        return ActivityClassifier.load(self.native_file(run_dir))
