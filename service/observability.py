@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
 
 from core.db import unit_of_work
-from core.models import MotionSession, Run
+from core.models import MotionSession, Run, RunStatus
 
 
 class RequestMetrics:
@@ -76,7 +76,7 @@ def install_metrics(app: FastAPI) -> None:
             "# HELP motionlab_runs Runs by status.",
             "# TYPE motionlab_runs gauge",
         ]
-        for status in ("queued", "running", "succeeded", "failed", "canceled"):
+        for status in RunStatus:
             lines.append(f'motionlab_runs{{status="{status}"}} {runs.get(status, 0)}')
         lines += [
             "# HELP motionlab_sessions Stored motion sessions.",

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 
 from core.db import unit_of_work
-from core.models import Run
+from core.models import Run, RunStatus
 from core.runs import FINISHED
 from service.deps import SessionDep, SettingsDep, SucceededRunDep
 from service.http import DOWNLOAD, file_response
@@ -140,7 +140,7 @@ async def _events(factory, settings, run_id: str, request: Request) -> AsyncIter
             yield sse("progress", row.model_dump())
         if finished:
             yield _status_event(run)
-            if run.status == "succeeded":
+            if run.status == RunStatus.SUCCEEDED:
                 yield sse("metrics", read_metrics(settings, run))
             yield sse("end", {"status": run.status})
             return

@@ -249,7 +249,7 @@ def progress(db: Session, *, run_id: str, after: int = 0) -> list[RunProgress]:
 
 
 def require_succeeded(run: Run) -> None:
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         raise Conflict(
             f"run {run.id} is {run.status}; this needs a succeeded run"
             + ("" if run.status in state.FINISHED else " (wait for it to finish)")

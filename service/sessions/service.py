@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.db import after_commit, after_rollback
 from core.models import MotionSession, Run, RunSession
+from core.runs import FINISHED
 from core.storage import BlobStore
 from service.errors import Conflict, InvalidInput, NotFound
 from service.sessions.parsing import ParsedSession
@@ -110,7 +111,7 @@ def blob_is_referenced(db: Session, sha256: str) -> bool:
         select(func.count())
         .select_from(RunSession)
         .join(Run, Run.id == RunSession.run_id)
-        .where(RunSession.blob_sha256 == sha256, Run.status.in_(("queued", "running")))
+        .where(RunSession.blob_sha256 == sha256, Run.status.not_in(FINISHED))
     )
     return bool(by_session or by_live_run)
 
