@@ -6,7 +6,16 @@ import os
 import signal
 import time
 
-from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
+import pytest
+
+from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
+
+
+@pytest.fixture
+def settings(settings):
+    """The quick heartbeats of the run tests (their fixture lives in their own conftest): a dead
+    worker's run goes stale in seconds, and a worker notices SIGTERM within 0.2 s."""
+    return settings.model_copy(update=FAST)
 
 
 def attempt_markers(settings, run_id: str) -> list:
