@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from service.models import Run, utcnow
@@ -16,16 +16,24 @@ log = logging.getLogger("motionlab.queue")
 assert "running" in TRANSITIONS["queued"]  # claim_next_run takes this edge in SQL
 
 
+def _queued(engines: list[str] | None) -> Select:
+    queued = select(Run.id).where(Run.status == "queued")
+    return queued.where(Run.engine.in_(engines)) if engines else queued
+
+
+def queued_run_exists(db: Session, *, engines: list[str] | None = None) -> bool:
+    """Whether a run (of the given engines) waits: a read, so that a worker can poll often
+    without taking SQLite's write lock each time, and claim only when there is something."""
+    return db.execute(_queued(engines).limit(1)).first() is not None
+
+
 def claim_next_run(db: Session, *, worker_id: str, engines: list[str] | None = None) -> str | None:
     """Take the oldest queued run (of the given engines) for `worker_id`; its id, or None.
 
     One UPDATE … WHERE status = 'queued' … RETURNING: two workers can never both win.
     The caller commits at once; no transaction is held while the run executes.
     """
-    oldest = select(Run.id).where(Run.status == "queued")
-    if engines:
-        oldest = oldest.where(Run.engine.in_(engines))
-    oldest = oldest.order_by(Run.created_at, Run.id).limit(1).scalar_subquery()
+    oldest = _queued(engines).order_by(Run.created_at, Run.id).limit(1).scalar_subquery()
     now = utcnow()
     claimed = db.execute(
         update(Run)
