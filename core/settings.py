@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = 30.0
     max_run_time_s: float = 6 * 3600.0
     max_attempts: int = 3
-    poll_interval_s: float = 0.5
+    poll_interval_s: float = Field(
+        0.1, description="How often an idle worker looks for a queued run (a read-only query)."
+    )
     log_level: str = "INFO"
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,6 +22,24 @@ from service.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, parents first."""
+    tree = [pid]
+    for member in tree:  # the list grows as it is walked: breadth first
+        with contextlib.suppress(FileNotFoundError):  # exited meanwhile
+            children = Path(f"/proc/{member}/task/{member}/children").read_text()
+            tree += [int(child) for child in children.split()]
+    return tree
+
+
+def alive(pid: int) -> bool:
+    """Running: a zombie (exited, not yet reaped) is not."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def free_port() -> int:

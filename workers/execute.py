@@ -1,4 +1,4 @@
-"""The child process that executes one run (started with spawn by the worker).
+"""The child process that executes one run (forked by the worker's fork server).
 
 It loads the run's frozen data, trains with the run's engine, stores each iteration as it
 happens, and leaves `result.json` (success) or `error.json` (failure) in the run directory.
@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -38,7 +39,7 @@ class Canceled(Exception):
 
 def die_with_parent(signum: int = signal.SIGKILL) -> None:
     """If the parent dies (even by SIGKILL), the kernel sends this process `signum` (Linux)."""
-    # Elsewhere should_stop notices the re-parenting instead.
+    # Elsewhere a run's should_stop notices that its worker is gone instead.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signum)  # PR_SET_PDEATHSIG
 
@@ -57,7 +58,7 @@ def write_json(path: Path, document: dict) -> None:
 
 def execute_run(run_id: str, settings_json: str) -> None:
     """Entry point of the child process."""
-    parent = os.getppid()
+    # The parent is the fork server, which exits when the worker dies, even by SIGKILL.
     die_with_parent()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_CANCELED))
     settings = Settings.model_validate_json(settings_json)
@@ -71,7 +72,7 @@ def execute_run(run_id: str, settings_json: str) -> None:
     _limit_threads(settings)
     factory = make_session_factory(make_engine(settings.resolved_database_url))
     try:
-        result = _execute(run_id, run_dir, factory, BlobStore(settings.blobs_dir), parent)
+        result = _execute(run_id, run_dir, factory, BlobStore(settings.blobs_dir))
         write_json(run_dir / RESULT_FILE, result)
     except Canceled:
         sys.exit(EXIT_CANCELED)
@@ -86,7 +87,7 @@ def execute_run(run_id: str, settings_json: str) -> None:
         sys.exit(1)
 
 
-def _execute(run_id: str, run_dir: Path, factory, store: BlobStore, parent: int) -> dict:
+def _execute(run_id: str, run_dir: Path, factory, store: BlobStore) -> dict:
     with unit_of_work(factory) as db:
         run = db.get_one(Run, run_id)
         params, engine_name = run.run_params, run.engine  # parsed once, here
@@ -101,9 +102,13 @@ def _execute(run_id: str, run_dir: Path, factory, store: BlobStore, parent: int)
             db.merge(RunProgress(run_id=run_id, **report))
         log.info("iteration run_id=%s %s", run_id, report)
 
+    # multiprocessing's handle on the worker that started this process (not the fork server):
+    # a pipe only the worker holds open, so neither a reused pid nor a zombie can look alive.
+    worker = multiprocessing.parent_process()
+
     def should_stop() -> bool:
-        if os.getppid() != parent:  # the worker is gone: stop, the run will be reclaimed
-            raise Canceled()
+        if worker is not None and not worker.is_alive():
+            raise Canceled()  # the worker is gone: stop, the run will be reclaimed
         return False
 
     context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop)

@@ -22,7 +22,7 @@ from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, R
 from workers.engines.registry import engines
 
 router = APIRouter(prefix="/v1", tags=["runs"])
-EVENT_POLL_S = 0.5
+EVENT_POLL_S = 0.1  # how late a follower may learn of a change; each poll is a few reads
 
 
 def run_read(db, run: Run) -> RunRead:

@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
 
-from tests.conftest import free_port, start_serve_process
+from tests.conftest import alive, free_port, process_tree, start_serve_process
 
 
-def children_of(pid: int) -> list[int]:
-    path = f"/proc/{pid}/task/{pid}/children"
-    return [int(p) for p in Path(path).read_text().split()] if os.path.exists(path) else []
-
-
-def alive(pid: int) -> bool:
+def command_line(pid: int) -> str:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except FileNotFoundError:
+        return ""  # exited meanwhile
+
+
+def wait_for_fork_servers(server_pid: int, count: int, timeout_s: float = 60) -> list[int]:
+    """serve's descendants (workers, their fork servers) once `count` fork servers run."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tree = [pid for pid in process_tree(server_pid)[1:] if alive(pid)]
+        if sum("multiprocessing.forkserver" in command_line(pid) for pid in tree) >= count:
+            return tree
+        time.sleep(0.1)
+    raise AssertionError(f"{count} fork servers did not start: {process_tree(server_pid)}")
 
 
 def test_sigterm_to_serve_stops_its_embedded_workers(tmp_path):
     server = start_serve_process(tmp_path, free_port(), workers="2")
     try:
-        workers = [pid for pid in children_of(server.pid) if alive(pid)]
-        assert len(workers) >= 2
+        descendants = wait_for_fork_servers(server.pid, 2)
         server.send_signal(signal.SIGTERM)
         server.wait(30)
         deadline = time.monotonic() + 20
-        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in descendants) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = [Path(f"/proc/{p}/cmdline").read_text() for p in workers if alive(p)]
-        assert not left, f"worker processes outlived serve: {left}"
+        left = [command_line(pid) for pid in descendants if alive(pid)]
+        assert not left, f"processes outlived serve: {left}"
     finally:
         server.kill()

@@ -1,4 +1,4 @@
-"""The queue under stress: exactly-once execution, crashed workers, SIGTERM hand-back."""
+"""The queue under stress: exactly-once execution, crashed workers and runs, SIGTERM hand-back."""
 
 from __future__ import annotations
 
@@ -6,11 +6,34 @@ import os
 import signal
 import time
 
-from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
+import pytest
+
+from tests.conftest import alive
+from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
+
+
+@pytest.fixture
+def settings(settings):
+    """The quick heartbeats of the run tests (their fixture lives in their own conftest): a dead
+    worker's run goes stale in seconds, and a worker notices SIGTERM within 0.2 s."""
+    return settings.model_copy(update=FAST)
 
 
 def attempt_markers(settings, run_id: str) -> list:
     return sorted((settings.runs_dir / run_id).glob("attempt-*.started"))
+
+
+def run_process(settings, run_id: str) -> int:
+    """The pid of the process executing the run's latest attempt (named in its marker)."""
+    marker = max(attempt_markers(settings, run_id), key=lambda path: path.stat().st_mtime)
+    return int(marker.name.removeprefix("attempt-").removesuffix(".started"))
+
+
+def wait_until_gone(pid: int, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid), f"process {pid} is still running"
 
 
 def test_twenty_runs_on_four_workers_each_execute_exactly_once(api, settings):
@@ -47,6 +70,7 @@ def test_worker_killed_mid_run_is_reclaimed_and_the_run_finishes(api, settings):
         wait_for_progress(api, run_id)
         os.kill(worker.pid, signal.SIGKILL)
         worker.join()
+    wait_until_gone(run_process(settings, run_id))  # orphaned, it stops training at once
     assert api.get(f"/v1/runs/{run_id}").json()["status"] == "running"  # until it goes stale
     with running_workers(settings, 1):
         run = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=240)
@@ -80,3 +104,16 @@ def test_sigterm_hands_the_run_back_and_leaves_nothing_running(api, settings):
     assert run["status"] == "queued" and run["claimed_by"] is None and run["attempts"] == 0
     with running_workers(settings, 1):
         assert wait_for(api, run_id, {"succeeded"}, timeout_s=240)["attempts"] == 1
+
+
+def test_a_run_killed_by_a_signal_fails_with_it_and_the_worker_goes_on(api, settings):
+    run_id = long_run(api)
+    with running_workers(settings, 1):
+        wait_for_progress(api, run_id)
+        os.kill(run_process(settings, run_id), signal.SIGKILL)  # as the OOM killer does
+        run = wait_for(api, run_id, {"failed"}, timeout_s=30)
+        next_run_id = start_run(api, prediction_window=5, max_iterations=1, random_seed=2)
+        next_run = wait_for(api, next_run_id, {"succeeded", "failed"}, timeout_s=60)
+    assert run["exit_code"] == -signal.SIGKILL
+    assert "killed by signal 9 (SIGKILL) (out of memory?)" in run["error_message"]
+    assert next_run["status"] == "succeeded", next_run["error_message"]
