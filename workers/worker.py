@@ -152,14 +152,20 @@ class Worker:
 
     def _record(self, run_id: str, exit_code: int | None, outcome) -> None:
         with unit_of_work(self.factory) as db:
-            if outcome and outcome[0] == "handed back":
+            run = db.get_one(Run, run_id)
+            # Reaped or reclaimed meanwhile (another worker may be running it in the same
+            # directory): its files are no longer this execution's to read.
+            ours = run.status == RunStatus.RUNNING and run.claimed_by == self.id
+            if not ours:
+                recorded, status = False, RunStatus(run.status)
+            elif outcome and outcome[0] == "handed back":
                 recorded = hand_back_run(db, run_id=run_id, worker_id=self.id)
                 status = RunStatus.QUEUED
             else:
-                status, values = self._outcome(db.get_one(Run, run_id), exit_code, outcome)
+                status, values = self._outcome(run, exit_code, outcome)
                 recorded = finish_run(db, run_id=run_id, worker_id=self.id, status=status, **values)
         if not recorded:
-            log.warning("run no longer ours run_id=%s", run_id)
+            log.warning("run no longer ours run_id=%s status=%s", run_id, status)
             return
         log.info("run finished run_id=%s status=%s exit_code=%s", run_id, status, exit_code)
 
@@ -171,12 +177,12 @@ class Worker:
             return RunStatus.CANCELED, {"exit_code": exit_code}
         if kind == "failed":
             return RunStatus.FAILED, {"exit_code": exit_code, "error_message": message}
-        if exit_code == 0 and (run_dir / RESULT_FILE).exists():
+        result = _read_result(run_dir) if exit_code == 0 else None
+        if result is not None:
             missing = missing_model_files(get_engine(run.engine), run_dir)
             if missing:
                 message = f"the run finished without its model files: {'; '.join(missing)}"
                 return RunStatus.FAILED, {"exit_code": exit_code, "error_message": message}
-            result = json.loads((run_dir / RESULT_FILE).read_text())
             summary = summarize(result["metrics"])
             return RunStatus.SUCCEEDED, {
                 "exit_code": 0,
@@ -190,6 +196,13 @@ class Worker:
             "error_message": message,
             "error_traceback": trace,
         }
+
+
+def _read_result(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((run_dir / RESULT_FILE).read_text())
+    except FileNotFoundError:
+        return None
 
 
 def _failure(run_dir: Path, exit_code: int | None) -> tuple[str, str | None]:
