@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import alive
 from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
 
+pytestmark = pytest.mark.slow  # many worker processes and runs
+
 
 @pytest.fixture
 def settings(settings):

@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pyarrow.csv as pacsv
+import pytest
 from coremltools.models import MLModel
 
 from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
@@ -17,6 +18,7 @@ from workers.engines.torch import ActivityClassifier
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 
 
+@pytest.mark.slow
 def test_exported_model_downloads_with_turi_create_interface_and_predicts_like_the_run(
     api, settings, tmp_path
 ):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.service.runs.conftest import (
     running_workers,
     start_run,
@@ -25,6 +27,7 @@ def read_events(api, run_id: str) -> list[tuple[str, dict]]:
     return events
 
 
+@pytest.mark.slow
 def test_basicmotions_run_streams_progress_and_ends_with_metrics(api, settings):
     upload_basicmotions(api)
     run_id = start_run(
@@ -109,6 +112,7 @@ def test_a_run_whose_training_raises_ends_failed_with_the_message(api, settings)
     assert api.get(f"/v1/runs/{run_id}/metrics").status_code == 409
 
 
+@pytest.mark.slow
 def test_runs_of_an_experiment_sort_by_a_metric(api, settings):
     upload_tiny(api, sessions=8)
     ids = [
@@ -129,6 +133,7 @@ def test_runs_of_an_experiment_sort_by_a_metric(api, settings):
     assert api.get("/v1/runs", params={"status": "succeeded"}).json()["total"] >= 2
 
 
+@pytest.mark.slow
 def test_overfit_check_reports_whether_training_accuracy_reached_099(api, settings):
     upload_tiny(api, sessions=8, rows=40)
     run_id = start_run(

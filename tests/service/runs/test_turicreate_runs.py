@@ -12,6 +12,7 @@ from workers.engines.turicreate import availability
 found = availability()
 pytestmark = [
     pytest.mark.turicreate,
+    pytest.mark.slow,
     pytest.mark.skipif(not found.available, reason=f"Turi Create unavailable: {found.reason}"),
 ]
 PARAMS = {

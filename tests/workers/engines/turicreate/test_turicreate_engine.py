@@ -45,6 +45,7 @@ if not _state.available and os.environ.get("MOTIONLAB_REQUIRE_TURICREATE"):  # C
     pytest.fail(f"MOTIONLAB_REQUIRE_TURICREATE is set, but {_state.reason}", pytrace=False)
 pytestmark = [
     pytest.mark.turicreate,
+    pytest.mark.slow,
     pytest.mark.skipif(not _state.available, reason=f"Turi Create engine off: {_state.reason}"),
 ]
 
