@@ -147,25 +147,78 @@ def reap_stale_runs(db: Session, *, timeout_s: float, max_attempts: int) -> list
             Run.status == RunStatus.RUNNING, Run.heartbeat_at < cutoff
         )
     ).all()
-    reaped = []
-    for run_id, owner, attempts in stale:
-        where = [Run.id == run_id, Run.heartbeat_at < cutoff]
-        if attempts >= max_attempts:
-            message = (
-                f"worker {owner} stopped responding (no heartbeat for {timeout_s:g}s) and "
-                f"the run has used all {max_attempts} attempts"
-            )
-            to = RunStatus.FAILED
-            statement = _move(
-                db, source=RunStatus.RUNNING, to=to, where=where, values={"error_message": message}
-            )
-        else:
-            to = RunStatus.QUEUED
-            statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
-        if rows_changed(db, statement):
-            reaped.append(run_id)
-            log.warning("reaped stale run run_id=%s worker=%s status=%s", run_id, owner, to)
-    return reaped
+    why = f"stopped responding (no heartbeat for {timeout_s:g}s)"
+    return [
+        run_id
+        for run_id, owner, attempts in stale
+        if _reclaim(
+            db,
+            run_id=run_id,
+            owner=owner,
+            attempts=attempts,
+            max_attempts=max_attempts,
+            why=why,
+            guard=Run.heartbeat_at < cutoff,
+        )
+    ]
+
+
+def reclaim_runs_of_dead_worker(
+    db: Session, *, worker_prefix: str, max_attempts: int, why: str
+) -> list[str]:
+    """Runs of a worker known to be dead (its supervisor saw it exit), at once: re-queued, or
+    failed after `max_attempts`, without waiting for their heartbeat to go stale.
+
+    `worker_prefix` is the start of the dead worker's id (`host:pid:`): the supervisor knows
+    the process, not the id the worker gave itself. Guarded by the owner: a run another worker
+    claimed in the meantime is left alone.
+    """
+    owned = db.execute(
+        select(Run.id, Run.claimed_by, Run.attempts).where(
+            Run.status == RunStatus.RUNNING,
+            Run.claimed_by.startswith(worker_prefix, autoescape=True),
+        )
+    ).all()
+    return [
+        run_id
+        for run_id, owner, attempts in owned
+        if _reclaim(
+            db,
+            run_id=run_id,
+            owner=owner,
+            attempts=attempts,
+            max_attempts=max_attempts,
+            why=why,
+            guard=Run.claimed_by == owner,
+        )
+    ]
+
+
+def _reclaim(
+    db: Session,
+    *,
+    run_id: str,
+    owner: str | None,
+    attempts: int,
+    max_attempts: int,
+    why: str,
+    guard: ColumnElement[bool],
+) -> bool:
+    """Re-queue a run whose worker is gone, or fail it once it has used its attempts."""
+    where = [Run.id == run_id, guard]
+    if attempts >= max_attempts:
+        message = f"worker {owner} {why} and the run has used all {max_attempts} attempts"
+        to = RunStatus.FAILED
+        statement = _move(
+            db, source=RunStatus.RUNNING, to=to, where=where, values={"error_message": message}
+        )
+    else:
+        to = RunStatus.QUEUED
+        statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
+    if not rows_changed(db, statement):
+        return False
+    log.warning("reclaimed run run_id=%s worker=%s why=%r status=%s", run_id, owner, why, to)
+    return True
 
 
 def cancel_run(db: Session, *, run_id: str) -> bool:
