@@ -71,7 +71,7 @@ def cmd_worker(args) -> None:
     worker.work(burst=args.burst)
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motionlab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=cmd_worker)
     add_token_commands(commands)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     configure_logging(get_settings().log_level)
     args.run(args)
 
