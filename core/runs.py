@@ -1,8 +1,10 @@
 """The run state machine: every status change of a run is one guarded UPDATE built here.
 
     queued ──claim──▶ running ──finish──▶ succeeded | failed | canceled
-       │                 │ ──hand back / reap──▶ queued
-       └──cancel / reap──┴──────────────────────▶ canceled | failed
+       │                 │ ──hand back / reap / reclaim──▶ queued
+       └──cancel / reap──┴──────────────────────────────▶ canceled | failed
+
+(reap: the heartbeat went stale; reclaim: the worker's supervisor saw its process exit.)
 
 Each change is `UPDATE runs SET status = <to> … WHERE id = … AND status = <from> [AND …]`:
 the database decides who wins when a worker, a reaper and a cancel request race, and a change
@@ -142,25 +144,8 @@ def reap_stale_runs(db: Session, *, timeout_s: float, max_attempts: int) -> list
     worker that just claimed the run again, cannot both act on it.
     """
     cutoff = utcnow() - timedelta(seconds=timeout_s)
-    stale = db.execute(
-        select(Run.id, Run.claimed_by, Run.attempts).where(
-            Run.status == RunStatus.RUNNING, Run.heartbeat_at < cutoff
-        )
-    ).all()
     why = f"stopped responding (no heartbeat for {timeout_s:g}s)"
-    return [
-        run_id
-        for run_id, owner, attempts in stale
-        if _reclaim(
-            db,
-            run_id=run_id,
-            owner=owner,
-            attempts=attempts,
-            max_attempts=max_attempts,
-            why=why,
-            guard=Run.heartbeat_at < cutoff,
-        )
-    ]
+    return _reclaim(db, Run.heartbeat_at < cutoff, max_attempts=max_attempts, why=why)
 
 
 def reclaim_runs_of_dead_worker(
@@ -170,55 +155,43 @@ def reclaim_runs_of_dead_worker(
     failed after `max_attempts`, without waiting for their heartbeat to go stale.
 
     `worker_prefix` is the start of the dead worker's id (`host:pid:`): the supervisor knows
-    the process, not the id the worker gave itself. Guarded by the owner: a run another worker
-    claimed in the meantime is left alone.
+    the process, not the id the worker gave itself.
     """
-    owned = db.execute(
-        select(Run.id, Run.claimed_by, Run.attempts).where(
-            Run.status == RunStatus.RUNNING,
-            Run.claimed_by.startswith(worker_prefix, autoescape=True),
-        )
-    ).all()
-    return [
-        run_id
-        for run_id, owner, attempts in owned
-        if _reclaim(
-            db,
-            run_id=run_id,
-            owner=owner,
-            attempts=attempts,
-            max_attempts=max_attempts,
-            why=why,
-            guard=Run.claimed_by == owner,
-        )
-    ]
+    owned = Run.claimed_by.startswith(worker_prefix, autoescape=True)
+    return _reclaim(db, owned, max_attempts=max_attempts, why=why)
 
 
 def _reclaim(
-    db: Session,
-    *,
-    run_id: str,
-    owner: str | None,
-    attempts: int,
-    max_attempts: int,
-    why: str,
-    guard: ColumnElement[bool],
-) -> bool:
-    """Re-queue a run whose worker is gone, or fail it once it has used its attempts."""
-    where = [Run.id == run_id, guard]
-    if attempts >= max_attempts:
-        message = f"worker {owner} {why} and the run has used all {max_attempts} attempts"
-        to = RunStatus.FAILED
-        statement = _move(
-            db, source=RunStatus.RUNNING, to=to, where=where, values={"error_message": message}
+    db: Session, selection: ColumnElement[bool], *, max_attempts: int, why: str
+) -> list[str]:
+    """The running runs `selection` picks, each re-queued or, out of attempts, failed.
+
+    Each UPDATE is guarded by `selection` and the owner read here: a run that another worker
+    claimed in the meantime is left alone.
+    """
+    found = db.execute(
+        select(Run.id, Run.claimed_by, Run.attempts).where(
+            Run.status == RunStatus.RUNNING, selection
         )
-    else:
-        to = RunStatus.QUEUED
-        statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
-    if not rows_changed(db, statement):
-        return False
-    log.warning("reclaimed run run_id=%s worker=%s why=%r status=%s", run_id, owner, why, to)
-    return True
+    ).all()
+    reclaimed = []
+    for run_id, owner, attempts in found:
+        where = [Run.id == run_id, Run.claimed_by == owner, selection]
+        if attempts >= max_attempts:
+            message = f"worker {owner} {why} and the run has used all {max_attempts} attempts"
+            to = RunStatus.FAILED
+            statement = _move(
+                db, source=RunStatus.RUNNING, to=to, where=where, values={"error_message": message}
+            )
+        else:
+            to = RunStatus.QUEUED
+            statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
+        if rows_changed(db, statement):
+            reclaimed.append(run_id)
+            log.warning(
+                "reclaimed run run_id=%s worker=%s why=%r status=%s", run_id, owner, why, to
+            )
+    return reclaimed
 
 
 def cancel_run(db: Session, *, run_id: str) -> bool:
