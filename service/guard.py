@@ -1,6 +1,7 @@
 """The one door every request passes: browser checks, then the token and its scope.
 
-An ASGI middleware, outermost, so no route (nor a 404) can be reached around it. In order:
+An ASGI middleware, outermost, so no route (nor a 404, nor a WebSocket) can be reached around
+it. In order:
 
 1. Open routes (probes, the API description) pass.
 2. A browser request from another site is refused whatever the credentials: a foreign
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -64,21 +66,26 @@ class RequestGuard:
             self.local_hosts |= {bind}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)  # lifespan
             return
-        request = Request(scope)
+        connection = HTTPConnection(scope)
         try:
-            principal = self.admit(request)
+            principal = self.admit(connection)
         except ServiceError as refusal:
             log.info(
                 "request refused method=%s path=%s status=%s reason=%r",
-                request.method,
-                request.url.path,
+                method_of(connection),
+                connection.url.path,
                 refusal.status_code,
                 refusal.detail,
             )
-            await (await self.render(request, refusal))(scope, receive, send)
+            if scope["type"] == "websocket":  # closed before the handshake completes: 403
+                await send(
+                    {"type": "websocket.close", "code": 1008, "reason": refusal.detail[:120]}
+                )
+            else:
+                await (await self.render(Request(scope), refusal))(scope, receive, send)
             return
         reset = CURRENT_PRINCIPAL.set(principal)
         try:
@@ -86,10 +93,11 @@ class RequestGuard:
         finally:
             CURRENT_PRINCIPAL.reset(reset)
 
-    def admit(self, request: Request) -> Principal:
+    def admit(self, request: HTTPConnection) -> Principal:
         """The principal the request acts as, or a 401 / 403 saying what to fix."""
+        method = method_of(request)
         template = self.route_template(request.scope)
-        needed = required_scope(request.method, template, dict(request.query_params))
+        needed = required_scope(method, template, dict(request.query_params))
         if needed is None:
             return ANONYMOUS
         self.refuse_cross_site(request)
@@ -97,7 +105,7 @@ class RequestGuard:
         if token is None:
             if self.authenticator.tokens_exist():
                 raise Unauthorized(
-                    f"{request.method} {template} needs a token with scope '{needed}': send "
+                    f"{method} {template} needs a token with scope '{needed}': send "
                     "`Authorization: Bearer <token>` (an admin creates tokens; "
                     f"{CREATE_TOKEN_HINT})",
                     headers={"WWW-Authenticate": 'Bearer realm="motionlab"'},
@@ -114,7 +122,7 @@ class RequestGuard:
         if not principal.allows(needed):
             raise Forbidden(
                 f"token {principal.name!r} has scope {', '.join(sorted(principal.scopes))}; "
-                f"{request.method} {template} needs '{needed}' (or admin)",
+                f"{method} {template} needs '{needed}' (or admin)",
                 headers={
                     "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"'
                 },
@@ -131,12 +139,12 @@ class RequestGuard:
         partial: str | None = None
         for template, regex, methods in self.routes:
             if regex.match(path):
-                if scope["method"] in methods:
+                if scope.get("method", "GET") in methods:
                     return template
                 partial = partial or template  # answered 405 by the router
         return partial or path
 
-    def refuse_cross_site(self, request: Request) -> None:
+    def refuse_cross_site(self, request: HTTPConnection) -> None:
         if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
             raise Forbidden("cross-site browser requests are refused")
         origin = request.headers.get("origin")
@@ -151,7 +159,7 @@ class RequestGuard:
                 "only its own pages (add the host to MOTIONLAB_ALLOWED_HOSTS to allow it)"
             )
 
-    def refuse_non_local(self, request: Request) -> None:
+    def refuse_non_local(self, request: HTTPConnection) -> None:
         """No tokens exist: only this machine may call, by a name of this machine."""
         client = request.client.host if request.client else None
         if client is not None and not is_loopback(client):
@@ -162,7 +170,7 @@ class RequestGuard:
         self.refuse_foreign_host(request, self.local_hosts)
 
     @staticmethod
-    def refuse_foreign_host(request: Request, allowed: frozenset[str]) -> None:
+    def refuse_foreign_host(request: HTTPConnection, allowed: frozenset[str]) -> None:
         host = request.headers.get("host", "")
         name = urlsplit(f"//{host}").hostname or ""
         if name not in allowed:
@@ -192,11 +200,16 @@ def route_table(app: FastAPI) -> list[tuple[str, re.Pattern[str], frozenset[str]
     return table
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return None
     return credentials.strip()
+
+
+def method_of(connection: HTTPConnection) -> str:
+    """The HTTP method; a WebSocket handshake is a GET."""
+    return connection.scope.get("method", "GET")
 
 
 def is_loopback(host: str) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from pydantic import SecretStr
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from service.app import create_app
@@ -160,3 +161,30 @@ def test_replacing_sessions_needs_admin(guarded):
     refused = client.post("/v1/sessions?replace=true", content=changed, headers=upload)
     assert refused.status_code == 403 and "admin" in refused.json()["detail"]
     assert client.post("/v1/sessions?replace=true", content=changed, headers=admin).is_success
+
+
+def test_a_route_added_later_needs_a_token_too_even_a_websocket(settings):
+    entries = ",".join(f"{scope}:{scope}:{token}" for scope, token in TOKENS.items())
+    app = create_app(settings.model_copy(update={"tokens": SecretStr(entries)}))
+
+    @app.post("/v1/sweeps")
+    def new_write() -> dict:
+        return {"ok": True}
+
+    @app.websocket("/v1/live")
+    async def live(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("hello")
+        await websocket.close()
+
+    with TestClient(app) as client:
+        read = {"Authorization": f"Bearer {TOKENS[Scope.READ]}"}
+        admin = {"Authorization": f"Bearer {TOKENS[Scope.ADMIN]}"}
+        assert client.post("/v1/sweeps").status_code == 401
+        assert client.post("/v1/sweeps", headers=read).status_code == 403  # writes: admin
+        assert client.post("/v1/sweeps", headers=admin).json() == {"ok": True}
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/live"):
+            pass
+        assert refused.value.code == 1008
+        with client.websocket_connect("/v1/live", headers=read) as socket:
+            assert socket.receive_text() == "hello"
