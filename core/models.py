@@ -183,6 +183,7 @@ class ModelVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(256))  # who registered it (a token)
 
 
 class ModelAlias(Base):
@@ -194,3 +195,35 @@ class ModelAlias(Base):
     alias: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(256))  # who last moved it (a token)
+
+
+class ApiToken(Base):
+    """A bearer token: only its sha256 is stored; the token itself is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_token_sha256", "token_sha256", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # public: list, revoke
+    name: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[list[Any]] = mapped_column(JSON)
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(256))
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(256))
+
+
+class AuditEvent(Base):
+    """Who changed what, and when: registry changes, deletes, token changes. Append-only."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(256))  # a token's name, `local` or `cli`
+    token_id: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))  # e.g. alias.set, session.delete
+    target: Mapped[str] = mapped_column(String(512))  # e.g. models/GestureClassifier
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,8 +1,10 @@
 """The run state machine: every status change of a run is one guarded UPDATE built here.
 
     queued ──claim──▶ running ──finish──▶ succeeded | failed | canceled
-       │                 │ ──hand back / reap──▶ queued
-       └──cancel / reap──┴──────────────────────▶ canceled | failed
+       │                 │ ──hand back / reap / reclaim──▶ queued
+       └──cancel / reap──┴──────────────────────────────▶ canceled | failed
+
+(reap: the heartbeat went stale; reclaim: the worker's supervisor saw its process exit.)
 
 Each change is `UPDATE runs SET status = <to> … WHERE id = … AND status = <from> [AND …]`:
 the database decides who wins when a worker, a reaper and a cancel request race, and a change
@@ -142,19 +144,41 @@ def reap_stale_runs(db: Session, *, timeout_s: float, max_attempts: int) -> list
     worker that just claimed the run again, cannot both act on it.
     """
     cutoff = utcnow() - timedelta(seconds=timeout_s)
-    stale = db.execute(
+    why = f"stopped responding (no heartbeat for {timeout_s:g}s)"
+    return _reclaim(db, Run.heartbeat_at < cutoff, max_attempts=max_attempts, why=why)
+
+
+def reclaim_runs_of_dead_worker(
+    db: Session, *, worker_prefix: str, max_attempts: int, why: str
+) -> list[str]:
+    """Runs of a worker known to be dead (its supervisor saw it exit), at once: re-queued, or
+    failed after `max_attempts`, without waiting for their heartbeat to go stale.
+
+    `worker_prefix` is the start of the dead worker's id (`host:pid:`): the supervisor knows
+    the process, not the id the worker gave itself.
+    """
+    owned = Run.claimed_by.startswith(worker_prefix, autoescape=True)
+    return _reclaim(db, owned, max_attempts=max_attempts, why=why)
+
+
+def _reclaim(
+    db: Session, selection: ColumnElement[bool], *, max_attempts: int, why: str
+) -> list[str]:
+    """The running runs `selection` picks, each re-queued or, out of attempts, failed.
+
+    Each UPDATE is guarded by `selection` and the owner read here: a run that another worker
+    claimed in the meantime is left alone.
+    """
+    found = db.execute(
         select(Run.id, Run.claimed_by, Run.attempts).where(
-            Run.status == RunStatus.RUNNING, Run.heartbeat_at < cutoff
+            Run.status == RunStatus.RUNNING, selection
         )
     ).all()
-    reaped = []
-    for run_id, owner, attempts in stale:
-        where = [Run.id == run_id, Run.heartbeat_at < cutoff]
+    reclaimed = []
+    for run_id, owner, attempts in found:
+        where = [Run.id == run_id, Run.claimed_by == owner, selection]
         if attempts >= max_attempts:
-            message = (
-                f"worker {owner} stopped responding (no heartbeat for {timeout_s:g}s) and "
-                f"the run has used all {max_attempts} attempts"
-            )
+            message = f"worker {owner} {why} and the run has used all {max_attempts} attempts"
             to = RunStatus.FAILED
             statement = _move(
                 db, source=RunStatus.RUNNING, to=to, where=where, values={"error_message": message}
@@ -163,9 +187,11 @@ def reap_stale_runs(db: Session, *, timeout_s: float, max_attempts: int) -> list
             to = RunStatus.QUEUED
             statement = _move(db, source=RunStatus.RUNNING, to=to, where=where)
         if rows_changed(db, statement):
-            reaped.append(run_id)
-            log.warning("reaped stale run run_id=%s worker=%s status=%s", run_id, owner, to)
-    return reaped
+            reclaimed.append(run_id)
+            log.warning(
+                "reclaimed run run_id=%s worker=%s why=%r status=%s", run_id, owner, why, to
+            )
+    return reclaimed
 
 
 def cancel_run(db: Session, *, run_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,19 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    tokens: SecretStr = Field(
+        SecretStr(""),
+        description="API tokens for containers: `name:scope+scope:token` entries, comma-separated",
+    )
+    tokens_file: Path | None = Field(
+        None, description="A file of such entries, one a line (e.g. a Docker secret)"
+    )
+    allowed_hosts: str = Field(
+        "", description="Comma-separated extra Host names the API answers to (reverse proxies)"
+    )
+    insecure: bool = Field(
+        False, description="Serve a non-loopback address without tokens: anyone may do anything"
+    )
     max_upload_bytes: int = Field(512 * 1024 * 1024, description="Largest accepted upload body.")
     workers: int = Field(1, description="Worker processes started by `motionlab serve`.")
     worker_engines: str = Field("", description="Comma-separated engines a worker claims; all.")

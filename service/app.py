@@ -5,29 +5,36 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
 from core.storage import BlobStore
 from service import __version__
+from service.audit.router import router as audit_router
+from service.auth import Authenticator
 from service.errors import install_error_handlers
+from service.guard import install_guard
+from service.health import WorkerStatus, install_health
 from service.observability import install_metrics
+from service.openapi_security import install_security_scheme
 from service.predictions.router import router as predictions_router
 from service.registry.router import router as registry_router
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
+from service.tokens.router import router as tokens_router
 
 log = logging.getLogger("motionlab")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None = None) -> FastAPI:
+    """The API; `workers`: the embedded workers whose liveness /readyz reports (serve)."""
     settings = settings or get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     app = FastAPI(
         title="motionlab",
         version=__version__,
         description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML.",
+        swagger_ui_parameters={"persistAuthorization": True},  # the token survives a reload
     )
     engine = make_engine(settings.resolved_database_url)
     app.state.settings = settings
@@ -40,17 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs_router)
     app.include_router(predictions_router)
     app.include_router(registry_router)
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"])
-    def readyz() -> dict:
-        """The database answers and its schema is migrated."""
-        with engine.connect() as connection:
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        return {"status": "ready", "schema_revision": revision}
-
+    app.include_router(tokens_router)
+    app.include_router(audit_router)
+    install_health(app, engine, workers)
+    install_security_scheme(app)
+    install_guard(app, Authenticator(settings, engine))  # last: the outermost middleware
     return app

@@ -96,26 +96,36 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def start_serve_process(home: Path, port: int, **env: str) -> subprocess.Popen:
-    """`motionlab migrate` then `motionlab serve` as an operator runs them; returns once the
-    API answers /readyz. Extra MOTIONLAB_* settings come as keyword arguments."""
-    environment = {
+def serve_environment(home: Path, port: int, **env: str) -> dict[str, str]:
+    """The environment of a `motionlab` command; extra MOTIONLAB_* settings as keywords."""
+    return {
         **os.environ,
         "MOTIONLAB_HOME": str(home),
         "MOTIONLAB_PORT": str(port),
         "MOTIONLAB_LOG_LEVEL": "WARNING",
         **{f"MOTIONLAB_{name.upper()}": value for name, value in env.items()},
     }
-    command = [sys.executable, "-m", "service.cli"]
-    subprocess.run([*command, "migrate"], env=environment, check=True)
-    server = subprocess.Popen([*command, "serve"], env=environment)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+
+def wait_until_ready(server: subprocess.Popen, port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return server
+                return
         except httpx.TransportError:
             pass
         time.sleep(0.05)
     server.kill()
-    raise RuntimeError("motionlab serve did not start")
+    raise RuntimeError(f"motionlab serve did not start (exit code {server.poll()})")
+
+
+def start_serve_process(home: Path, port: int, *args: str, **env: str) -> subprocess.Popen:
+    """`motionlab migrate` then `motionlab serve [args]` as an operator runs them; returns once
+    the API answers /readyz. Extra MOTIONLAB_* settings come as keyword arguments."""
+    environment = serve_environment(home, port, **env)
+    command = [sys.executable, "-m", "service.cli"]
+    subprocess.run([*command, "migrate"], env=environment, check=True)
+    server = subprocess.Popen([*command, "serve", *args], env=environment)
+    wait_until_ready(server, port)
+    return server

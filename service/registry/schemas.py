@@ -32,6 +32,7 @@ class VersionRead(BaseModel):
     version: int
     run_id: str
     created_at: datetime
+    created_by: str | None = Field(None, description="Who registered it (a token's name)")
 
 
 class AliasRead(BaseModel):
@@ -41,6 +42,18 @@ class AliasRead(BaseModel):
     alias: str
     version: int
     updated_at: datetime
+    updated_by: str | None = Field(None, description="Who last moved it (a token's name)")
+
+
+class AliasChange(BaseModel):
+    """One move or removal of an alias."""
+
+    alias: str
+    version: int | None = Field(..., description="Where it points since (null: removed)")
+    previous_version: int | None = Field(..., description="Where it pointed before (null: new)")
+    by: str = Field(..., description="The token's name; `local` without tokens; `cli`")
+    token_id: str | None
+    at: datetime
 
 
 class RunBrief(BaseModel):
@@ -80,3 +93,4 @@ class ModelDetail(BaseModel):
     created_at: datetime
     aliases: dict[str, int]
     versions: list[VersionDetail] = Field(..., description="Newest first")
+    alias_history: list[AliasChange] = Field(..., description="Newest first")

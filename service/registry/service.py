@@ -15,20 +15,32 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.db import rows_changed
 from core.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
 from core.settings import Settings
+from service.audit import service as audit
 from service.errors import InvalidInput, NotFound
 from service.predictions.schemas import PredictOptions, RowsBody
 from service.predictions.service import evaluate as evaluate_run
 from service.predictions.service import predict_with_run
-from service.registry.schemas import LATEST, ModelDetail, ModelSummary, RunBrief, VersionDetail
+from service.registry.schemas import (
+    LATEST,
+    AliasChange,
+    ModelDetail,
+    ModelSummary,
+    RunBrief,
+    VersionDetail,
+)
 from service.runs import service as runs
 from service.runs.artifacts import coreml_file, read_metrics
 
+ALIAS_SET, ALIAS_DELETE = "alias.set", "alias.delete"
+
 
 def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
-    """The next version of `name` (created on first use), pointing at a succeeded run."""
+    """The next version of `name` (created on first use), pointing at a succeeded run.
+
+    Idempotent: a run registered under `name` already answers its existing version.
+    """
     run = runs.get_run(db, run_id=run_id)
     runs.require_succeeded(run)
     insert = _dialect_insert(db)
@@ -38,11 +50,24 @@ def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
         .on_conflict_do_nothing(index_elements=["name"])
     )
     db.execute(select(RegisteredModel.name).where(RegisteredModel.name == name).with_for_update())
+    existing = db.scalar(
+        select(ModelVersion)
+        .where(ModelVersion.model_name == name, ModelVersion.run_id == run.id)
+        .order_by(ModelVersion.version)
+        .limit(1)
+    )
+    if existing is not None:
+        return existing
     latest = db.scalar(
         select(func.max(ModelVersion.version)).where(ModelVersion.model_name == name)
     )
-    version = ModelVersion(model_name=name, version=(latest or 0) + 1, run_id=run.id)
+    version = ModelVersion(
+        model_name=name, version=(latest or 0) + 1, run_id=run.id, created_by=audit.actor()
+    )
     db.add(version)
+    audit.record(
+        db, action="version.register", target=_target(name), version=version.version, run_id=run.id
+    )
     db.flush()
     return version
 
@@ -52,25 +77,43 @@ def set_alias(db: Session, *, name: str, alias: str, version: int) -> ModelAlias
     if alias == LATEST:
         raise InvalidInput(f"{LATEST!r} is implicit (the newest version); choose another alias")
     _get_version(db, name=name, version=version)
-    now = utcnow()
-    insert = _dialect_insert(db)
-    db.execute(
-        insert(ModelAlias)
-        .values(model_name=name, alias=alias, version=version, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=["model_name", "alias"], set_={"version": version, "updated_at": now}
-        )
+    previous = db.scalar(
+        select(ModelAlias.version).where(ModelAlias.model_name == name, ModelAlias.alias == alias)
     )
+    if previous != version:  # PUT of the same version again: nothing moves, nothing recorded
+        now, by = utcnow(), audit.actor()
+        insert = _dialect_insert(db)
+        db.execute(
+            insert(ModelAlias)
+            .values(model_name=name, alias=alias, version=version, updated_at=now, updated_by=by)
+            .on_conflict_do_update(
+                index_elements=["model_name", "alias"],
+                set_={"version": version, "updated_at": now, "updated_by": by},
+            )
+        )
+        audit.record(
+            db,
+            action=ALIAS_SET,
+            target=_target(name),
+            alias=alias,
+            version=version,
+            previous_version=previous,
+        )
     return db.get_one(ModelAlias, (name, alias), populate_existing=True)
 
 
 def delete_alias(db: Session, *, name: str, alias: str) -> None:
     _get_model(db, name=name)
-    deleted = rows_changed(
-        db, delete(ModelAlias).where(ModelAlias.model_name == name, ModelAlias.alias == alias)
+    previous = db.scalar(
+        delete(ModelAlias)
+        .where(ModelAlias.model_name == name, ModelAlias.alias == alias)
+        .returning(ModelAlias.version)
     )
-    if not deleted:
+    if previous is None:
         raise NotFound(f"model {name!r} has no alias {alias!r}{_aliases_hint(db, name)}")
+    audit.record(
+        db, action=ALIAS_DELETE, target=_target(name), alias=alias, previous_version=previous
+    )
 
 
 def list_models(db: Session) -> list[ModelSummary]:
@@ -114,6 +157,7 @@ def get_model(db: Session, *, settings: Settings, name: str) -> ModelDetail:
             version=version.version,
             run_id=version.run_id,
             created_at=version.created_at,
+            created_by=version.created_by,
             aliases=sorted(by_version.get(version.version, [])),
             run=_run_brief(run),
             test_metrics=_test_metrics(settings, run),
@@ -121,8 +165,36 @@ def get_model(db: Session, *, settings: Settings, name: str) -> ModelDetail:
         for version, run in rows
     ]
     return ModelDetail(
-        name=model.name, created_at=model.created_at, aliases=aliases, versions=versions
+        name=model.name,
+        created_at=model.created_at,
+        aliases=aliases,
+        versions=versions,
+        alias_history=alias_history(db, name=name),
     )
+
+
+def alias_history(db: Session, *, name: str) -> list[AliasChange]:
+    """Every move and removal of the model's aliases, newest first, with who did it."""
+    events, _ = audit.list_events(
+        db, target=_target(name), actions=[ALIAS_SET, ALIAS_DELETE], limit=1000
+    )
+    return [
+        AliasChange(
+            alias=event.details["alias"],
+            version=event.details.get("version"),
+            previous_version=event.details.get("previous_version"),
+            by=event.actor,
+            token_id=event.token_id,
+            at=event.created_at,
+        )
+        for event in events
+        if event.details
+    ]
+
+
+def _target(name: str) -> str:
+    """The audit log's name for a model."""
+    return f"models/{name}"
 
 
 def resolve(db: Session, *, name: str, ref: str) -> ModelVersion:

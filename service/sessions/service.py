@@ -13,6 +13,7 @@ from core.db import after_commit, after_rollback
 from core.models import MotionSession, Run, RunSession
 from core.runs import FINISHED
 from core.storage import BlobStore
+from service.audit import service as audit
 from service.errors import Conflict, InvalidInput, NotFound
 from service.sessions.parsing import ParsedSession
 from service.sessions.schemas import GroupStats, SessionStored, Stats
@@ -84,6 +85,14 @@ def store_sessions(
     if new_rows:
         db.execute(insert(MotionSession), new_rows)  # one executemany, no ORM objects
     db.flush()
+    for session_id, previous in zip(conflicts, replaced_blobs, strict=True):
+        audit.record(
+            db,
+            action="session.replace",
+            target=f"sessions/{session_id}",
+            previous_sha256=previous,
+            sha256=seen[session_id].sha256,
+        )
     forget_blobs(db, store=store, hashes=replaced_blobs)
     return [
         SessionStored(
@@ -153,6 +162,9 @@ def delete_session(db: Session, *, store: BlobStore, session_id: str) -> None:
     """Delete the row; its blob goes after the commit unless something still references it."""
     row = get_session(db, session_id=session_id)
     db.delete(row)
+    audit.record(
+        db, action="session.delete", target=f"sessions/{session_id}", sha256=row.blob_sha256
+    )
     db.flush()
     forget_blobs(db, store=store, hashes=[row.blob_sha256])
 

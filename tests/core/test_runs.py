@@ -20,6 +20,7 @@ from core.runs import (
     hand_back_run,
     heartbeat,
     reap_stale_runs,
+    reclaim_runs_of_dead_worker,
 )
 
 PARAMS = RunParams(features=["x"], random_seed=1).model_dump(mode="json")
@@ -105,6 +106,30 @@ def test_a_silent_worker_loses_its_run_and_the_last_attempt_fails_it(factory):
     assert "stopped responding" in run.error_message and "all 2 attempts" in run.error_message
     with unit_of_work(factory) as db:  # the dead worker's late report is refused
         assert not finish_run(db, run_id="a", worker_id="w2", status=RunStatus.SUCCEEDED)
+
+
+def test_the_runs_of_a_dead_worker_are_reclaimed_at_once_and_only_theirs(factory):
+    queue(factory, "a", "b", "c")
+    claim(factory, "host_1:42:7")
+    claim(factory, "host_1:420:7")  # another process whose pid starts the same
+    claim(factory, "hostX1:42:7")  # `_` is no wildcard
+    with unit_of_work(factory) as db:
+        reclaimed = reclaim_runs_of_dead_worker(
+            db, worker_prefix="host_1:42:", max_attempts=3, why="was killed by signal 9"
+        )
+    assert reclaimed == ["a"]  # its heartbeat is fresh: no timeout needed
+    assert (status_of(factory, "a").status, status_of(factory, "a").claimed_by) == ("queued", None)
+    assert {status_of(factory, r).status for r in ("b", "c")} == {RunStatus.RUNNING}
+    claim(factory, "host_1:43:7")  # "a" again: its second attempt
+    with unit_of_work(factory) as db:
+        assert reclaim_runs_of_dead_worker(
+            db, worker_prefix="host_1:43:", max_attempts=2, why="was killed by signal 9"
+        ) == ["a"]
+    failed = status_of(factory, "a")
+    assert failed.status == RunStatus.FAILED
+    assert failed.error_message == (
+        "worker host_1:43:7 was killed by signal 9 and the run has used all 2 attempts"
+    )
 
 
 def test_the_edges_are_the_documented_ones():

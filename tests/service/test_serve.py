@@ -1,12 +1,26 @@
-"""`motionlab serve` as an operator runs it: the API with embedded workers, stopped by SIGTERM."""
+"""`motionlab serve` as an operator runs it: refused when it could not work or would be open to
+the network, its embedded workers supervised, stopped by SIGTERM."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from tests.conftest import alive, free_port, process_tree, start_serve_process
+import httpx
+
+from tests.conftest import (
+    alive,
+    free_port,
+    process_tree,
+    serve_environment,
+    start_serve_process,
+    wait_until_ready,
+)
+from tests.service.runs.conftest import start_run, upload_tiny, wait_for
 
 
 def command_line(pid: int) -> str:
@@ -40,3 +54,104 @@ def test_sigterm_to_serve_stops_its_embedded_workers(tmp_path):
         assert not left, f"processes outlived serve: {left}"
     finally:
         server.kill()
+
+
+def motionlab(home, port, *args, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env=serve_environment(home, port, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_an_unmigrated_home_is_refused_with_what_to_do(tmp_path):
+    port = free_port()
+    for command in (["serve"], ["worker", "--burst"], ["token", "list"]):
+        refused = motionlab(tmp_path, port, *command)
+        assert refused.returncode == 2, refused.stderr
+        assert "run `motionlab migrate`" in refused.stderr, refused.stderr
+    # `serve --migrate` applies them itself, then serves
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--migrate"],
+        env=serve_environment(tmp_path, port, workers="0"),
+    )
+    try:
+        wait_until_ready(server, port)
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["schema_revision"]
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_a_network_address_without_tokens_is_refused_unless_insecure(tmp_path):
+    port = free_port()
+    assert motionlab(tmp_path, port, "migrate").returncode == 0
+    refused = motionlab(tmp_path, port, "serve", "--host", "0.0.0.0", workers="0")
+    assert refused.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without API tokens" in refused.stderr
+    assert "motionlab token create" in refused.stderr
+
+    log = tmp_path / "serve.log"
+    for env in ({"tokens": "ci:read:" + "t" * 32}, {"insecure": "1"}):
+        with log.open("w") as output:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "serve", "--host", "0.0.0.0"],
+                env=serve_environment(tmp_path, port, workers="0", **env),
+                stderr=output,
+            )
+            try:
+                wait_until_ready(server, port)
+            finally:
+                server.terminate()
+                server.wait(30)
+    assert "INSECURE: serving 0.0.0.0 with no API tokens" in log.read_text()
+
+
+def test_kill_9_of_the_only_embedded_worker_the_run_still_finishes(tmp_path):
+    # No heartbeat timeout can help here (10 minutes) and no other worker exists: the
+    # supervisor in `serve` reclaims the run itself and starts a new worker.
+    port = free_port()
+    server = start_serve_process(
+        tmp_path,
+        port,
+        workers="1",
+        heartbeat_interval_s="0.2",
+        heartbeat_timeout_s="600",
+        poll_interval_s="0.1",
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+            upload_tiny(api, sessions=8, rows=400)
+            run_id = start_run(api, prediction_window=2, max_iterations=40, random_seed=1)
+            run = wait_for(
+                api,
+                run_id,
+                {"running"},
+                check=lambda r: api.get(f"/v1/runs/{run_id}/progress").json(),
+            )
+            worker_pid = int(run["claimed_by"].split(":")[1])
+            assert worker_pid in process_tree(server.pid)
+            os.kill(worker_pid, signal.SIGKILL)
+
+            deadline, readiness = time.monotonic() + 10, []
+            while time.monotonic() < deadline:
+                answer = api.get("/readyz")
+                readiness.append(answer.status_code)
+                if answer.status_code == 503:
+                    assert answer.json()["workers"]["alive"] == 0
+                    assert "not alive" in answer.json()["problems"][0]
+                    break
+                time.sleep(0.02)
+            assert 503 in readiness, "/readyz never said that no worker was alive"
+
+            run = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=240)
+            assert run["status"] == "succeeded" and run["attempts"] == 2, run
+            assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == 40
+            ready = api.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["workers"] == {"expected": 1, "alive": 1, "restarts": 1}
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -119,14 +119,29 @@ def test_evaluate_by_alias_answers_like_the_run_and_names_the_version(served, se
     assert missing.status_code == 404 and "staging" in missing.json()["detail"]
 
 
-def test_concurrent_registrations_get_distinct_consecutive_versions(served, served_api):
-    def register_once(_):
+def test_concurrent_registrations_are_serialised_and_idempotent(served, served_api):
+    runs = [served.run_id, served.other_run_id]
+
+    def register_once(i):
         with served.client() as client:
-            return register(client, "busy-model", served.run_id)
+            return runs[i % 2], register(client, "busy-model", runs[i % 2])
 
     with ThreadPoolExecutor(8) as pool:
-        versions = list(pool.map(register_once, range(16)))
-    assert sorted(versions) == list(range(1, 17))
+        answers = list(pool.map(register_once, range(16)))
+    by_run = {run_id: {version for run, version in answers if run == run_id} for run_id in runs}
+    assert sorted(v for versions in by_run.values() for v in versions) == [1, 2]  # one each
+    detail = served_api.get("/v1/models/busy-model").json()
+    assert sorted((v["version"], v["run_id"]) for v in detail["versions"]) == sorted(
+        (next(iter(by_run[run_id])), run_id) for run_id in runs
+    )
+
+
+def test_registering_the_same_run_again_answers_its_existing_version(served, served_api):
+    api, name = served_api, "idempotent-model"
+    assert register(api, name, served.run_id) == 1
+    assert register(api, name, served.other_run_id) == 2
+    assert register(api, name, served.run_id) == 1  # not a third version
+    assert [v["version"] for v in api.get(f"/v1/models/{name}").json()["versions"]] == [2, 1]
 
 
 def test_deleted_alias_no_longer_resolves(served, served_api):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from service.cli import start_workers, stop_workers
 from tests.conftest import BASICMOTIONS_CSV
+from workers.supervisor import start_workers, stop_workers
 
 FAST = {
     "heartbeat_interval_s": 0.2,

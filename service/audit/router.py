@@ -1,0 +1,29 @@
+"""GET /v1/audit: the audit log (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service.audit import service
+from service.audit.schemas import AuditEventRead, AuditPage
+from service.deps import SessionDep
+
+router = APIRouter(prefix="/v1", tags=["tokens"])
+
+
+@router.get("/audit", response_model=AuditPage)
+def list_audit_events(
+    db: SessionDep,
+    target: Annotated[str | None, Query(description="e.g. models/GestureClassifier")] = None,
+    action: Annotated[list[str] | None, Query(description="e.g. alias.set (repeatable)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPage:
+    """Who changed what and when, newest first: registry changes, deletes, tokens."""
+    events, total = service.list_events(
+        db, target=target, actions=action, limit=limit, offset=offset
+    )
+    items = [AuditEventRead.model_validate(event) for event in events]
+    return AuditPage(items=items, total=total, limit=limit, offset=offset)

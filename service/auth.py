@@ -1,0 +1,191 @@
+"""Tokens and scopes: who is calling, and what each route needs.
+
+A bearer token carries scopes: `upload` (add sessions: a phone app), `read` (every GET and
+download: CI), `train` (runs, cancel, predict, evaluate: a developer), `admin` (everything,
+including deletes, the registry's writes, replacing sessions, tokens and the audit log).
+`admin` implies the others; the others imply nothing.
+
+REQUIRED_SCOPES is the one table that says which scope a request needs, from its method and
+the path template of the route it matches: a route added later falls under the rule of its
+method (GET: read; any other method: admin) until the table says otherwise, so it can never
+be reached without a token. Tokens live hashed in the database (`motionlab token create`) or
+come from the environment (MOTIONLAB_TOKENS, MOTIONLAB_TOKENS_FILE) for containers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from core.models import ApiToken
+from core.settings import Settings
+from service.errors import ServiceError
+
+TOKEN_PREFIX = "mlt_"
+MIN_ENV_TOKEN_LENGTH = 24
+
+
+class Scope(StrEnum):
+    UPLOAD = "upload"
+    READ = "read"
+    TRAIN = "train"
+    ADMIN = "admin"
+
+
+SCOPE_HELP = {
+    Scope.UPLOAD: "POST /v1/sessions only (a phone app)",
+    Scope.READ: "every GET and download (CI)",
+    Scope.TRAIN: "start and cancel runs, predict, evaluate",
+    Scope.ADMIN: "everything: deletes, registry writes, ?replace=true, tokens, audit log",
+}
+READ_METHODS = frozenset({"GET", "HEAD"})
+# Liveness and readiness probes, and the API's description: Swagger UI (/docs) loads
+# /openapi.json before anyone can click its Authorize button. Neither shows any data.
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+# (methods or "*", path template pattern, scope): the first rule that matches decides.
+REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
+    ("*", "/v1/tokens*", Scope.ADMIN),
+    ("*", "/v1/audit*", Scope.ADMIN),
+    ("GET HEAD", "*", Scope.READ),
+    ("POST", "/v1/sessions", Scope.UPLOAD),  # with ?replace=true: admin (see required_scope)
+    ("POST", "/v1/runs", Scope.TRAIN),
+    ("POST", "/v1/runs/*/cancel", Scope.TRAIN),
+    ("POST", "/v1/runs/*/predict", Scope.TRAIN),
+    ("POST", "/v1/runs/*/evaluate", Scope.TRAIN),
+    ("POST", "/v1/models/*/*/predict", Scope.TRAIN),
+    ("POST", "/v1/models/*/*/evaluate", Scope.TRAIN),
+    ("*", "*", Scope.ADMIN),  # every other write: deletes, registry, anything new
+]
+TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+
+
+def required_scope(method: str, path: str, query: dict[str, str] | None = None) -> Scope | None:
+    """The scope a request needs (None: open to anyone), from the route's path template."""
+    if method in READ_METHODS and path in OPEN_PATHS:
+        return None
+    for methods, pattern, scope in REQUIRED_SCOPES:
+        if (methods == "*" or method in methods.split()) and fnmatchcase(path, pattern):
+            if scope == Scope.UPLOAD and (query or {}).get("replace", "").lower() in TRUE_VALUES:
+                return Scope.ADMIN  # overwriting stored sessions is not adding them
+            return scope
+    raise AssertionError("the last rule matches everything")  # pragma: no cover
+
+
+class Unauthorized(ServiceError):
+    status_code, error, kind, title = 401, "Unauthorized", "unauthorized", "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code, error, kind, title = 403, "Forbidden", "forbidden", "Forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: a token, or `local` (no tokens exist: loopback only)."""
+
+    name: str
+    scopes: frozenset[Scope]
+    token_id: str | None = None
+
+    def allows(self, scope: Scope) -> bool:
+        return Scope.ADMIN in self.scopes or scope in self.scopes
+
+
+LOCAL = Principal("local", frozenset({Scope.ADMIN}))
+CLI = Principal("cli", frozenset({Scope.ADMIN}))
+# The principal of the request being served: set by the guard, read by the audit log.
+CURRENT_PRINCIPAL: ContextVar[Principal] = ContextVar("principal", default=CLI)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 32 random bytes: a plain sha256 is enough (no password stretching)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """(public id, token): the id shows in lists and revocations, the token only once."""
+    token_id = secrets.token_hex(4)
+    return token_id, f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+
+
+def parse_scopes(values: list[str] | str) -> frozenset[Scope]:
+    names = values.replace("+", ",").split(",") if isinstance(values, str) else values
+    scopes = set()
+    for name in (n.strip() for n in names if n.strip()):
+        try:
+            scopes.add(Scope(name))
+        except ValueError:
+            raise ValueError(f"unknown scope {name!r}: choose from {', '.join(Scope)}") from None
+    if not scopes:
+        raise ValueError(f"a token needs at least one scope: {', '.join(Scope)}")
+    return frozenset(scopes)
+
+
+def environment_tokens(settings: Settings) -> dict[str, Principal]:
+    """sha256 → principal for MOTIONLAB_TOKENS and MOTIONLAB_TOKENS_FILE entries.
+
+    An entry is `name:scope+scope:token`; a file holds one a line (`#` comments). A malformed
+    entry or a short token is an error at start, never a silently open server.
+    """
+    lines = settings.tokens.get_secret_value().split(",")
+    if settings.tokens_file is not None:
+        lines += Path(settings.tokens_file).read_text().splitlines()
+    found: dict[str, Principal] = {}
+    for number, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        parts = entry.split(":", 2)
+        if len(parts) != 3 or not parts[0] or len(parts[2]) < MIN_ENV_TOKEN_LENGTH:
+            raise ValueError(
+                f"token entry {number} is not `name:scope+scope:token` with a token of at "
+                f"least {MIN_ENV_TOKEN_LENGTH} characters (`openssl rand -hex 32` makes one)"
+            )
+        name, scopes, token = parts
+        try:
+            scope_set = parse_scopes(scopes)
+        except ValueError as error:
+            raise ValueError(f"token entry {number} ({name}): {error}") from None
+        digest = hash_token(token)
+        found[digest] = Principal(name, scope_set, token_id=f"env:{digest[:8]}")
+    return found
+
+
+class Authenticator:
+    """Resolves bearer tokens: the environment's, then the database's (revocation is immediate:
+    every request reads the token's row)."""
+
+    def __init__(self, settings: Settings, engine: Engine):
+        self.engine = engine
+        self.environment = environment_tokens(settings)
+
+    def principal(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        if digest in self.environment:
+            return self.environment[digest]
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(ApiToken.id, ApiToken.name, ApiToken.scopes).where(
+                    ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None)
+                )
+            ).first()
+        if row is None:
+            return None
+        return Principal(row.name, frozenset(Scope(s) for s in row.scopes), token_id=row.id)
+
+    def tokens_exist(self) -> bool:
+        """Any usable token: then every non-open route needs one."""
+        if self.environment:
+            return True
+        with self.engine.connect() as connection:
+            query = select(ApiToken.id).where(ApiToken.revoked_at.is_(None)).limit(1)
+            return connection.execute(query).first() is not None

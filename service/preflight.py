@@ -1,0 +1,61 @@
+"""Checks before a command starts: a schema it can use, and an address it may safely serve.
+
+Each ends the process with a message that says what to do (exit status 2), instead of a
+server that answers /healthz and fails everything else, or one open to the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from core.db import make_engine
+from core.migrate import SchemaNotCurrent, require_current
+from core.settings import Settings
+from service.auth import Authenticator
+from service.guard import CREATE_TOKEN_HINT, is_loopback
+
+log = logging.getLogger("motionlab")
+EXIT_NOT_READY = 2
+
+
+def fail(message: str) -> None:
+    print(f"motionlab: {message}", file=sys.stderr)
+    sys.exit(EXIT_NOT_READY)
+
+
+def require_migrated(settings: Settings) -> str:
+    """The database's revision; exits with "run `motionlab migrate`" when it is behind."""
+    try:
+        return require_current(settings.resolved_database_url)
+    except SchemaNotCurrent as error:
+        fail(str(error))
+        raise  # unreachable: fail exits
+
+
+def require_safe_address(settings: Settings) -> None:
+    """No tokens: loopback only, unless MOTIONLAB_INSECURE says otherwise (loudly)."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        tokens_exist = Authenticator(settings, engine).tokens_exist()
+    except (ValueError, OSError) as error:
+        fail(f"MOTIONLAB_TOKENS / MOTIONLAB_TOKENS_FILE: {error}")
+        raise
+    finally:
+        engine.dispose()
+    if tokens_exist or is_loopback(settings.host):
+        return
+    if settings.insecure:
+        log.warning(
+            "INSECURE: serving %s with no API tokens (MOTIONLAB_INSECURE is set): anyone who "
+            "reaches this port can upload, delete, train and move the production alias",
+            settings.host,
+        )
+        return
+    fail(
+        f"refusing to listen on {settings.host} without API tokens: anyone on the network could "
+        f"change or delete everything. Create one first ({CREATE_TOKEN_HINT}; e.g. "
+        "`motionlab token create --name admin --scope admin`), or give them by environment "
+        "(MOTIONLAB_TOKENS=name:scope:token), or listen on 127.0.0.1. "
+        "MOTIONLAB_INSECURE=1 serves without authentication anyway."
+    )

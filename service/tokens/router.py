@@ -1,0 +1,32 @@
+"""HTTP routes for API tokens (admin): list, create, revoke."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from service.deps import SessionDep
+from service.tokens import service
+from service.tokens.schemas import TokenCreate, TokenCreated, TokenRead
+
+router = APIRouter(prefix="/v1", tags=["tokens"])
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+def list_tokens(db: SessionDep, include_revoked: bool = False) -> list[TokenRead]:
+    """The database's tokens (not their secrets); environment tokens are configuration."""
+    rows = service.list_tokens(db, include_revoked=include_revoked)
+    return [TokenRead.model_validate(row) for row in rows]
+
+
+@router.post("/tokens", status_code=201, response_model=TokenCreated)
+def create_token(db: SessionDep, request: TokenCreate) -> TokenCreated:
+    """Create a token; the answer is the only time the token itself is shown."""
+    row, token = service.create_token(db, name=request.name, scopes=frozenset(request.scopes))
+    return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
+
+
+@router.delete("/tokens/{token_id}", status_code=204, responses={404: {}})
+def revoke_token(db: SessionDep, token_id: str) -> Response:
+    """Revoke a token at once (by id, or by name when one live token has it)."""
+    service.revoke_token(db, token_id=token_id)
+    return Response(status_code=204)

@@ -1,0 +1,56 @@
+"""Create, list and revoke API tokens. Only a token's sha256 is stored; the token is returned
+once, by create. Revocation is immediate (every request reads its token's row)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import ApiToken, utcnow
+from service.audit.service import actor, record
+from service.auth import Scope, hash_token, new_token
+from service.errors import NotFound
+
+
+def create_token(db: Session, *, name: str, scopes: frozenset[Scope]) -> tuple[ApiToken, str]:
+    """The new token's row, and the token itself (shown once, never stored)."""
+    token_id, token = new_token()
+    row = ApiToken(
+        id=token_id,
+        name=name,
+        scopes=sorted(scopes),
+        token_sha256=hash_token(token),
+        created_by=actor(),
+    )
+    db.add(row)
+    record(db, action="token.create", target=f"tokens/{token_id}", name=name, scopes=row.scopes)
+    db.flush()
+    return row, token
+
+
+def list_tokens(db: Session, *, include_revoked: bool = False) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return list(db.scalars(query))
+
+
+def revoke_token(db: Session, *, token_id: str) -> ApiToken:
+    """Revoke by id (or by name, when one live token has it); revoking twice changes nothing."""
+    row = db.get(ApiToken, token_id) or _by_name(db, token_id)
+    if row is None:
+        raise NotFound(
+            f"no token {token_id!r}: `motionlab token list` or GET /v1/tokens shows their ids"
+        )
+    if row.revoked_at is None:
+        row.revoked_at, row.revoked_by = utcnow(), actor()
+        record(db, action="token.revoke", target=f"tokens/{row.id}", name=row.name)
+        db.flush()
+    return row
+
+
+def _by_name(db: Session, name: str) -> ApiToken | None:
+    live = list(
+        db.scalars(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
+    )
+    return live[0] if len(live) == 1 else None
