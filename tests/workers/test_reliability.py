@@ -57,9 +57,13 @@ def test_twenty_runs_on_four_workers_each_execute_exactly_once(api, settings):
     assert api.get("/v1/runs", params={"status": "running"}).json()["total"] == 0
 
 
+# Long enough (seconds, on a quiet machine) that a test can act on it while it trains.
+LONG_RUN_ITERATIONS = 100
+
+
 def long_run(api) -> str:
     upload_tiny(api, sessions=8, rows=400)
-    return start_run(api, prediction_window=2, max_iterations=40, random_seed=1)
+    return start_run(api, prediction_window=2, max_iterations=LONG_RUN_ITERATIONS, random_seed=1)
 
 
 def wait_for_progress(api, run_id: str) -> dict:
@@ -80,7 +84,7 @@ def test_worker_killed_mid_run_is_reclaimed_and_the_run_finishes(api, settings):
         run = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=240)
     assert run["status"] == "succeeded" and run["attempts"] == 2
     assert len(attempt_markers(settings, run_id)) == 2
-    assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == 40
+    assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == LONG_RUN_ITERATIONS
     assert api.get("/v1/runs", params={"status": "running"}).json()["total"] == 0
 
 
