@@ -25,7 +25,7 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
 
 
 def test_readyz_reports_the_migrated_revision(api):
-    assert api.get("/readyz").json() == {"status": "ready", "schema_revision": "0001"}
+    assert api.get("/readyz").json() == {"status": "ready", "schema_revision": "0002"}
     assert api.get("/healthz").status_code == 200
     assert api.get("/docs").status_code == 200
 
