@@ -6,13 +6,16 @@ import logging
 
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
 from core.storage import BlobStore
 from service import __version__
-from service.errors import install_error_handlers
+from service.errors import ServiceUnavailable, install_error_handlers
+from service.http import BodyLimit, request_limit
 from service.observability import install_metrics
+from service.openapi import install_openapi
 from service.predictions.router import router as predictions_router
 from service.registry.router import router as registry_router
 from service.runs.router import router as runs_router
@@ -35,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.blob_store = BlobStore(settings.blobs_dir)
     install_error_handlers(app)
+    # Inside the metrics middleware: the limit's 413 must reach FastAPI's body parsing as is.
+    app.add_middleware(BodyLimit, default=request_limit(settings))
     install_metrics(app)
     app.include_router(sessions_router)
     app.include_router(runs_router)
@@ -46,11 +51,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"description": "The database does not answer or is not migrated"}},
+    )
     def readyz() -> dict:
         """The database answers and its schema is migrated."""
-        with engine.connect() as connection:
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        try:
+            with engine.connect() as connection:
+                query = text("SELECT version_num FROM alembic_version")
+                revision = connection.execute(query).scalar()
+        except SQLAlchemyError as exc:
+            log.warning("not ready error=%s", exc)
+            raise ServiceUnavailable(
+                "the database does not answer or is not migrated: run `motionlab migrate`"
+            ) from None
         return {"status": "ready", "schema_revision": revision}
 
+    install_openapi(app)
     return app
