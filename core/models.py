@@ -117,6 +117,8 @@ class Run(Base):
     versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     overfit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the run request was warned about when it was created (data it trains anyway).
+    warnings: Mapped[list[Any] | None] = mapped_column(JSON)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(256))
     heartbeat_at: Mapped[datetime | None]

@@ -31,7 +31,18 @@ class Settings(BaseSettings):
     insecure: bool = Field(
         False, description="Serve a non-loopback address without tokens: anyone may do anything"
     )
-    max_upload_bytes: int = Field(512 * 1024 * 1024, description="Largest accepted upload body.")
+    max_upload_bytes: int = Field(
+        512 * 1024 * 1024, description="Largest CSV / multipart upload or CSV rows body."
+    )
+    max_json_bytes: int = Field(
+        16 * 1024 * 1024,
+        description="Largest JSON body of samples (uploads, predict, evaluate): parsing JSON "
+        "takes about 15 times its size in memory; send large data as CSV",
+    )
+    max_request_body_bytes: int = Field(
+        1024 * 1024, description="Largest body of the other routes (run requests, registry)."
+    )
+    max_features: int = Field(1000, description="Most feature columns per session.")
     workers: int = Field(1, description="Worker processes started by `motionlab serve`.")
     worker_engines: str = Field("", description="Comma-separated engines a worker claims; all.")
     remote_engines: str = Field(

@@ -15,7 +15,9 @@ from service.auth import Authenticator
 from service.errors import install_error_handlers
 from service.guard import install_guard
 from service.health import WorkerStatus, install_health
+from service.http import BodyLimit, request_limit
 from service.observability import install_metrics
+from service.openapi import install_openapi
 from service.openapi_security import install_security_scheme
 from service.predictions.router import router as predictions_router
 from service.registry.router import router as registry_router
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app.state.session_factory = make_session_factory(engine)
     app.state.blob_store = BlobStore(settings.blobs_dir)
     install_error_handlers(app)
+    # Inside the metrics middleware: the limit's 413 must reach FastAPI's body parsing as is.
+    app.add_middleware(BodyLimit, default=request_limit(settings))
     install_metrics(app)
     app.include_router(sessions_router)
     app.include_router(runs_router)
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app.include_router(tokens_router)
     app.include_router(audit_router)
     install_health(app, engine, workers)
-    install_security_scheme(app)
+    install_openapi(app)
+    install_security_scheme(app)  # after install_openapi: it wraps the document
     install_guard(app, Authenticator(settings, engine))  # last: the outermost middleware
     return app

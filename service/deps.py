@@ -12,7 +12,7 @@ from core.db import unit_of_work
 from core.models import Run
 from core.settings import Settings
 from core.storage import BlobStore
-from service.http import read_body
+from service.http import read_body, samples_limit
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
 from service.runs.service import get_run, require_succeeded
@@ -34,6 +34,10 @@ def get_blob_store(request: Request) -> BlobStore:
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+# Pages of a list: SQLite integers stop at 2**63, far beyond any real offset.
+MAX_OFFSET = 2**31 - 1
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
@@ -51,11 +55,11 @@ SucceededRunDep = Annotated[Run, Depends(succeeded_run)]
 async def rows_body(request: Request) -> RowsBody:
     """The body's rows: 415 before reading a byte, gunzipped, 400 when empty."""
     kind = check_media_type(media_type(request.headers.get("content-type")))
-    limit = app_settings(request).max_upload_bytes
+    limit = samples_limit(app_settings(request), kind)
     gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
     data = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
     check_not_empty(data)
-    return RowsBody(data, kind)
+    return RowsBody(data, kind, app_settings(request).max_features)
 
 
 async def predict_options(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.migrate import head_revision
+from service.errors import ServiceUnavailable, problem_response
 
 log = logging.getLogger("motionlab")
 NOT_READY: dict[int | str, dict[str, Any]] = {
@@ -59,12 +59,20 @@ def install_health(app: FastAPI, engine: Engine, workers: WorkerStatus | None) -
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], responses=NOT_READY)
-    def readyz() -> Any:
+    def readyz(request: Request) -> Any:
         """The database answers at the schema revision this code needs, and every embedded
         worker is alive."""
         report = readiness(engine, head, workers)
         problems = report.pop("problems")
         if problems:
             log.warning("not ready problems=%s", problems)
-            return JSONResponse({"status": "not ready", "problems": problems, **report}, 503)
+            return problem_response(
+                request,
+                503,
+                ServiceUnavailable.kind,
+                ServiceUnavailable.title,
+                "; ".join(problems),
+                problems=problems,
+                **report,
+            )
         return {"status": "ready", **report}

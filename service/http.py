@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,36 +12,97 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.db import unit_of_work
+from core.settings import Settings
 from service.errors import PayloadTooLarge
 
 JSON = "application/json"
 # The `responses=` of a route: status → OpenAPI response object.
 Responses = dict[int | str, dict[str, Any]]
-# The request body of the routes that take rows (predict, evaluate): CSV or JSON.
-ROWS_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
-        },
-    }
-}
 DOWNLOAD: Responses = {200: {"content": {"application/octet-stream": {}}}}
 
 
-async def read_body(request: Request, limit: int) -> bytearray:
-    """The whole body, refused with 413 as soon as it passes `limit` bytes."""
+@dataclass(frozen=True)
+class Limit:
+    """A body size limit and the setting that changes it, both named in its 413."""
+
+    bytes: int
+    setting: str
+
+    def exceeded(self, what: str = "the body", size: int | str = "") -> PayloadTooLarge:
+        size = f" ({size} bytes)" if size else ""
+        return PayloadTooLarge(
+            f"{what}{size} exceeds the limit of {self.bytes} bytes ({self.setting}); send "
+            "less per request, or ask the operator to raise the limit",
+            limit=self.bytes,
+        )
+
+
+def samples_limit(settings: Settings, media_type: str) -> Limit:
+    """The limit of a body of samples (upload, rows) of this media type: JSON costs more."""
+    if media_type == JSON:
+        return Limit(settings.max_json_bytes, "MOTIONLAB_MAX_JSON_BYTES")
+    return Limit(settings.max_upload_bytes, "MOTIONLAB_MAX_UPLOAD_BYTES")
+
+
+def request_limit(settings: Settings) -> Limit:
+    """The limit of every other body (run requests, the registry)."""
+    return Limit(settings.max_request_body_bytes, "MOTIONLAB_MAX_REQUEST_BODY_BYTES")
+
+
+# Through this scope key a route that reads its body itself sets that body's limit.
+BODY_LIMIT_KEY = "motionlab.body_limit"
+
+
+class BodyLimit:
+    """413 as soon as a request body passes its limit, before anything reads it whole.
+
+    Bodies that FastAPI parses (run requests, the registry) get `default`; routes that read
+    rows or uploads themselves set theirs with `read_body` / `allow_body`.
+    """
+
+    def __init__(self, app: ASGIApp, *, default: Limit):
+        self.app = app
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            limit: Limit = scope.get(BODY_LIMIT_KEY, self.default)
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit.bytes:
+                # As an HTTPException: FastAPI passes those through while it parses a body.
+                raise StarletteHTTPException(413, limit.exceeded().detail)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def allow_body(request: Request, limit: Limit) -> None:
+    """Let this request's body grow to `limit` (the route reads and checks it itself)."""
+    request.scope[BODY_LIMIT_KEY] = limit
+
+
+async def read_body(request: Request, limit: Limit) -> bytearray:
+    """The whole body, refused with 413 as soon as it passes `limit`."""
+    allow_body(request, limit)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body ({declared} bytes) exceeds the limit of {limit} bytes")
+    if declared and declared.isdigit() and int(declared) > limit.bytes:
+        raise limit.exceeded(size=declared)
     body = bytearray()  # grows in place: no second copy of the body at the end
     async for chunk in request.stream():
         body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+        if len(body) > limit.bytes:
+            raise limit.exceeded()
     return body
 
 

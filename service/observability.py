@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 
 from core.db import unit_of_work
@@ -63,7 +64,7 @@ def install_metrics(app: FastAPI) -> None:
         metrics.observe((request.method, path, response.status_code), time.perf_counter() - started)
         return response
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=True)
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def prometheus_metrics() -> Response:
         """Prometheus metrics: HTTP requests, runs by status, stored sessions and rows."""
         with unit_of_work(app.state.session_factory) as db:
@@ -86,4 +87,4 @@ def install_metrics(app: FastAPI) -> None:
             "# TYPE motionlab_session_rows gauge",
             f"motionlab_session_rows {rows}",
         ]
-        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -42,6 +42,18 @@ def alive(pid: int) -> bool:
         return False
 
 
+def problem(response: httpx.Response, status: int) -> dict:
+    """The RFC 9457 problem of an error answer, after checking its status and shape."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json", response.headers
+    body = response.json()
+    assert body["status"] == status, body
+    assert body["type"].startswith("urn:motionlab:problem:"), body
+    assert body["title"] and body["detail"], body
+    assert "Traceback" not in response.text
+    return body
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

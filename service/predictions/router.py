@@ -17,9 +17,15 @@ from service.deps import (
     app_settings,
     evaluate_arguments,
 )
-from service.http import JSON, ROWS_BODY, in_unit_of_work
+from service.http import JSON, in_unit_of_work
 from service.predictions import service
-from service.predictions.schemas import PREDICTION_ERRORS, Evaluation, Prediction
+from service.predictions.schemas import (
+    EVALUATE_BODY,
+    PREDICT_BODY,
+    PREDICTION_ERRORS,
+    Evaluation,
+    Prediction,
+)
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
 
@@ -28,7 +34,7 @@ router = APIRouter(prefix="/v1", tags=["predictions"])
     "/runs/{run_id}/predict",
     response_class=Response,
     responses={200: {"model": Prediction, "content": {JSON: {}}}, **PREDICTION_ERRORS},
-    openapi_extra=ROWS_BODY,
+    openapi_extra=PREDICT_BODY,
 )
 async def predict(
     request: Request, body: RowsBodyDep, options: PredictOptionsDep, run_id: str
@@ -47,7 +53,7 @@ async def predict(
     "/runs/{run_id}/evaluate",
     response_model=Evaluation,
     responses=PREDICTION_ERRORS,
-    openapi_extra=ROWS_BODY,
+    openapi_extra=EVALUATE_BODY,
 )
 async def evaluate(
     request: Request, body: RowsBodyDep, options: EvaluateOptionsDep, run_id: str

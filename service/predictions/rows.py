@@ -12,17 +12,16 @@ JSON: one session of the upload format, {"id"?, "columns": [...], "samples": [[.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
-from service.sessions.csv_format import TextColumn, line, read_csv_table
+from service.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from service.sessions.csv_format import RESERVED_COLUMNS, TextColumn, line, read_csv_table
 from service.sessions.json_format import sample_matrix
-from service.sessions.parsing import UploadOptions
+from service.sessions.parsing import MAX_ID_LENGTH, UploadOptions, check_feature_names
 
 MEDIA_TYPES = ("text/csv", "application/json")
 JSON_SHAPE = (
@@ -38,6 +37,11 @@ class RowFormat:
     features: tuple[str, ...]
     session_column: str
     label_column: str | None = None  # required when set (evaluate)
+    max_features: int = 1000  # MOTIONLAB_MAX_FEATURES: extra columns are ignored, up to this
+
+    @property
+    def max_columns(self) -> int:
+        return max(self.max_features, len(self.features)) + RESERVED_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -69,18 +73,11 @@ def check_not_empty(data: bytes | bytearray) -> None:
         )
 
 
-def load_json(data: bytes | bytearray) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBody(f"malformed JSON: {exc}; fix the body and send it again") from exc
-
-
 def rows_from_csv(data: bytes | bytearray, fmt: RowFormat) -> Rows:
     options = UploadOptions(
         session_column=fmt.session_column, label_column=fmt.label_column or "activity"
     )
-    table = read_csv_table(data, options)
+    table = read_csv_table(data, options, fmt.max_columns)
     if table.num_rows == 0:
         raise InvalidInput("the CSV has a header but no rows: send at least one row")
     _require_columns(table.column_names, fmt, "the CSV header")
@@ -115,13 +112,13 @@ def rows_from_json(document: Any, fmt: RowFormat) -> Rows:
     for item, where in zip(items, wheres, strict=True):
         block, label = _json_session(item, where, fmt)
         blocks.append(block)
-        names.append(item.get("id"))
+        names.append(_session_name(item.get("id"), where))
         labels.append(label)
     lengths = [len(block) for block in blocks]
     return Rows(
         features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
         session_codes=np.repeat(np.arange(len(blocks)), lengths),
-        session_names=[None if name is None else str(name) for name in names],
+        session_names=names,
         labels=None if fmt.label_column is None else np.repeat(np.asarray(labels, str), lengths),
     )
 
@@ -132,8 +129,7 @@ def _json_session(item: Any, where: str, fmt: RowFormat) -> tuple[np.ndarray, st
     columns, samples = item.get("columns"), item.get("samples")
     if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
         raise InvalidInput(f'{where}: "columns" must be a non-empty list of column names')
-    if len(set(columns)) != len(columns):
-        raise InvalidInput(f'{where}: "columns" names a column twice')
+    check_feature_names(columns, fmt.max_columns, f"{where}, columns")
     if not isinstance(samples, list) or not samples:
         raise InvalidInput(
             f'{where}: "samples" must be a non-empty list of rows (lists of numbers)'
@@ -151,6 +147,21 @@ def _json_session(item: Any, where: str, fmt: RowFormat) -> tuple[np.ndarray, st
                 "true label of each session"
             )
     return block, label
+
+
+def _session_name(value: Any, where: str) -> str | None:
+    """The id a client gave a session of rows, echoed in the answer: short text or nothing."""
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidInput(f'{where}: "id" must be a string')
+    name = str(value)
+    if len(name) > MAX_ID_LENGTH:
+        raise InvalidInput(
+            f'{where}: "id" is {len(name)} characters long; the limit is {MAX_ID_LENGTH}',
+            limit=MAX_ID_LENGTH,
+        )
+    return name
 
 
 def _require_columns(

@@ -19,6 +19,51 @@ PREDICTION_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Missing feature columns, non-numeric values, bad parameters"},
 }
 
+# Rows of the bundled BasicMotions sessions: what its models take (see the README).
+FEATURES = ("accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ")
+SAMPLES = [
+    [0.079, 0.395, -0.207, 0.029, -0.129, 0.05],
+    [0.079, 0.395, -0.207, 0.029, -0.129, 0.05],
+    [-0.904, -0.223, -0.401, -0.098, -0.021, -0.064],
+]
+
+
+def _csv(columns: list[str], rows: list[list[Any]]) -> str:
+    return "\n".join(",".join(map(str, row)) for row in [columns, *rows]) + "\n"
+
+
+def rows_body(*, labelled: bool) -> dict[str, Any]:
+    """The request body of the routes that take rows (predict, evaluate): CSV or JSON, with
+    examples; evaluate also takes a selection of stored sessions."""
+    columns = ["sessionId", *(["activity"] if labelled else []), *FEATURES]
+    rows = [["rec-1", *(["Walking"] if labelled else []), *values] for values in SAMPLES]
+    session: dict[str, Any] = {"id": "rec-1", "columns": list(FEATURES), "samples": SAMPLES}
+    if labelled:
+        session["activity"] = "Walking"
+    json_examples: dict[str, Any] = {"rows": {"value": session, "summary": "Rows of a session"}}
+    if labelled:
+        json_examples["stored"] = {"value": {"splits": ["test"]}, "summary": "Stored sessions"}
+        json_examples["part"] = {"value": {"part": "test"}, "summary": "The run's test part"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string", "minLength": 1},
+                    "example": _csv(columns, rows),
+                },
+                "application/json": {
+                    "schema": {"type": "object", "minProperties": 1},
+                    "examples": json_examples,
+                },
+            },
+        }
+    }
+
+
+PREDICT_BODY = rows_body(labelled=False)
+EVALUATE_BODY = rows_body(labelled=True)
+
 OUTPUT_FREQUENCIES = ("per_row", "per_window")
 OUTPUT_TYPES = ("class", "probability_vector", "topk")
 
@@ -47,6 +92,7 @@ class RowsBody:
 
     data: bytes | bytearray
     media_type: str  # text/csv or application/json
+    max_features: int = 1000  # MOTIONLAB_MAX_FEATURES
 
 
 class EvaluateSelection(DataSelection):

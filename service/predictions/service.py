@@ -17,7 +17,7 @@ from core.storage import BlobStore
 from service.errors import InvalidInput
 from service.predictions.encoding import prediction_json
 from service.predictions.loading import INFERENCE_SLOTS, cached_predictor, load_predictor
-from service.predictions.rows import RowFormat, Rows, load_json, rows_from_csv, rows_from_json
+from service.predictions.rows import RowFormat, Rows, rows_from_csv, rows_from_json
 from service.predictions.schemas import (
     EvaluateOptions,
     EvaluateSelection,
@@ -25,6 +25,8 @@ from service.predictions.schemas import (
     RowsBody,
 )
 from service.runs import service as runs
+from service.runs.selection import select_sessions
+from service.sessions.json_format import load_json
 from workers.engines.base import Predictor
 from workers.motion_data import MotionData, MotionDataError
 from workers.run_data import run_sessions, stack_sessions
@@ -83,7 +85,8 @@ def _predict(
     *,
     slot: bool = True,
 ) -> bytes:
-    rows = parse_rows(body, RowFormat(tuple(model.features), options.session_column))
+    fmt = RowFormat(tuple(model.features), options.session_column, None, body.max_features)
+    rows = parse_rows(body, fmt)
     data = motion_data(model, rows)
     frequency = options.output_frequency
     # Worker threads take an inference slot; the event loop never waits for one.
@@ -120,7 +123,9 @@ def evaluate(
         data = _stored_data(db, store, run, model, _selection(document))
     else:
         label_column = options.label_column or model.target
-        fmt = RowFormat(tuple(model.features), options.session_column, label_column)
+        fmt = RowFormat(
+            tuple(model.features), options.session_column, label_column, body.max_features
+        )
         rows = parse_rows(body, fmt, document=document)
         data = motion_data(model, rows)
     with _as_invalid_input(), INFERENCE_SLOTS:
@@ -187,7 +192,7 @@ def _stored_data(
 def _selected_sessions(db: Session, selection: EvaluateSelection, model) -> list[RunSession]:
     # The same selection rules as a run's (order, unknown ids, nothing matching).
     filters = DataSelection(**selection.model_dump(exclude={"part"}))
-    found = runs.select_sessions(db, selection=filters)
+    found = select_sessions(db, selection=filters)
     chosen = []
     for session in found:
         missing = [name for name in model.features if name not in session.features]

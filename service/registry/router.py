@@ -16,37 +16,60 @@ from service.deps import (
     app_settings,
     evaluate_arguments,
 )
-from service.http import DOWNLOAD, JSON, ROWS_BODY, file_response, in_unit_of_work
-from service.predictions.schemas import PREDICTION_ERRORS, Evaluation, Prediction
+from service.http import DOWNLOAD, JSON, Responses, file_response, in_unit_of_work
+from service.predictions.schemas import (
+    EVALUATE_BODY,
+    PREDICT_BODY,
+    PREDICTION_ERRORS,
+    Evaluation,
+    Prediction,
+)
 from service.registry import service
 from service.registry.schemas import (
     ALIAS_PATTERN,
     MODEL_NAME_PATTERN,
+    REFERENCE_PATTERN,
     AliasRead,
     AliasUpdate,
     ModelDetail,
     ModelSummary,
     VersionCreate,
+    VersionDetail,
     VersionRead,
 )
 
 router = APIRouter(prefix="/v1", tags=["models"])
-ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="Registered model name")]
+ModelName = Annotated[
+    str,
+    Path(
+        pattern=MODEL_NAME_PATTERN,
+        description="Registered model name: 1-128 of A-Z a-z 0-9 . _ -, not starting with a dot",
+    ),
+]
 AliasName = Annotated[str, Path(pattern=ALIAS_PATTERN, description="e.g. production, staging")]
-Reference = Annotated[str, Path(description="A version number, an alias, or latest")]
+Reference = Annotated[
+    str, Path(pattern=REFERENCE_PATTERN, description="A version number, an alias, or latest")
+]
+UNKNOWN_MODEL: Responses = {404: {"description": "Unknown model, version or alias"}}
 
 
 @router.post(
     "/models/{name}/versions",
     status_code=201,
     response_model=VersionRead,
-    responses={404: {"description": "Unknown run"}, 409: {"description": "Run not succeeded"}},
+    responses={
+        201: {"description": "Registered; Location is the new version"},
+        404: {"description": "Unknown run"},
+        409: {"description": "Run not succeeded"},
+    },
 )
-def register_version(db: SessionDep, name: ModelName, request: VersionCreate) -> VersionRead:
+def register_version(
+    db: SessionDep, name: ModelName, request: VersionCreate, response: Response
+) -> VersionRead:
     """Register a succeeded run as the next version of a model (created on first use)."""
-    return VersionRead.model_validate(
-        service.register_version(db, name=name, run_id=request.run_id)
-    )
+    version = service.register_version(db, name=name, run_id=request.run_id)
+    response.headers["Location"] = f"/v1/models/{name}/{version.version}"
+    return VersionRead.model_validate(version)
 
 
 @router.put(
@@ -66,7 +89,7 @@ def set_alias(db: SessionDep, name: ModelName, alias: AliasName, request: AliasU
     status_code=204,
     responses={404: {"description": "Unknown model or alias"}},
 )
-def delete_alias(db: SessionDep, name: ModelName, alias: str) -> Response:
+def delete_alias(db: SessionDep, name: ModelName, alias: AliasName) -> Response:
     """Remove an alias; the version it pointed at stays."""
     service.delete_alias(db, name=name, alias=alias)
     return Response(status_code=204)
@@ -78,19 +101,33 @@ def list_models(db: SessionDep) -> list[ModelSummary]:
     return service.list_models(db)
 
 
-@router.get("/models/{name}", response_model=ModelDetail, responses={404: {}})
-def get_model(db: SessionDep, settings: SettingsDep, name: str) -> ModelDetail:
+@router.get("/models/{name}", response_model=ModelDetail, responses=UNKNOWN_MODEL)
+def get_model(db: SessionDep, settings: SettingsDep, name: ModelName) -> ModelDetail:
     """A model: aliases, and each version with its run and test metrics (newest first)."""
     return service.get_model(db, settings=settings, name=name)
+
+
+@router.get("/models/{name}/versions", response_model=list[VersionDetail], responses=UNKNOWN_MODEL)
+def list_versions(db: SessionDep, settings: SettingsDep, name: ModelName) -> list[VersionDetail]:
+    """A model's versions with their aliases, runs and test metrics (newest first)."""
+    return service.get_model(db, settings=settings, name=name).versions
+
+
+@router.get("/models/{name}/{ref}", response_model=VersionDetail, responses=UNKNOWN_MODEL)
+def get_version(
+    db: SessionDep, settings: SettingsDep, name: ModelName, ref: Reference
+) -> VersionDetail:
+    """A version / alias / latest: its aliases, run and test metrics."""
+    return service.get_version(db, settings=settings, name=name, ref=ref)
 
 
 @router.get(
     "/models/{name}/{ref}/model.mlmodel",
     response_class=FileResponse,
-    responses={**DOWNLOAD, 404: {}},
+    responses={**DOWNLOAD, **UNKNOWN_MODEL, 409: {"description": "Its run has not succeeded"}},
 )
 def download_coreml(
-    request: Request, db: SessionDep, settings: SettingsDep, name: str, ref: Reference
+    request: Request, db: SessionDep, settings: SettingsDep, name: ModelName, ref: Reference
 ) -> Response:
     """The Core ML model of a version / alias / latest; ETag = sha256, 304 on If-None-Match."""
     path = service.coreml_model(db, settings=settings, name=name, ref=ref)
@@ -101,10 +138,10 @@ def download_coreml(
     "/models/{name}/{ref}/predict",
     response_class=Response,
     responses={200: {"model": Prediction, "content": {JSON: {}}}, **PREDICTION_ERRORS},
-    openapi_extra=ROWS_BODY,
+    openapi_extra=PREDICT_BODY,
 )
 async def predict(
-    request: Request, body: RowsBodyDep, options: PredictOptionsDep, name: str, ref: Reference
+    request: Request, body: RowsBodyDep, options: PredictOptionsDep, name: ModelName, ref: Reference
 ) -> Response:
     """Predict with a version / alias / latest, exactly as POST /v1/runs/{id}/predict."""
     content = await in_unit_of_work(
@@ -123,7 +160,7 @@ async def predict(
     "/models/{name}/{ref}/evaluate",
     response_model=Evaluation,
     responses=PREDICTION_ERRORS,
-    openapi_extra=ROWS_BODY,
+    openapi_extra=EVALUATE_BODY,
 )
 async def evaluate(
     request: Request,

@@ -7,10 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MODEL_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+from service.sessions.parsing import ID_REGEX
+
+# Like session ids: no dot first (so never "." or ".."), nothing after the last character.
+MODEL_NAME_PATTERN = ID_REGEX
 # An alias never starts with a digit, so a reference is a version number or an alias name.
 ALIAS_PATTERN = r"^[A-Za-z_][A-Za-z0-9._-]{0,63}$"
+MAX_VERSION = 2**31 - 1
+REFERENCE_PATTERN = r"^(?:[1-9][0-9]{0,8}|[A-Za-z_][A-Za-z0-9._-]{0,63})$"
 LATEST = "latest"
+VERSIONS = "versions"  # GET /v1/models/{name}/versions lists them: not an alias name
 
 
 class VersionCreate(BaseModel):
@@ -22,7 +28,7 @@ class VersionCreate(BaseModel):
 class AliasUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(..., ge=1, description="An existing version of the model")
+    version: int = Field(..., ge=1, le=MAX_VERSION, description="An existing version")
 
 
 class VersionRead(BaseModel):

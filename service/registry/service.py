@@ -24,6 +24,7 @@ from service.predictions.service import evaluate as evaluate_run
 from service.predictions.service import predict_with_run
 from service.registry.schemas import (
     LATEST,
+    VERSIONS,
     AliasChange,
     ModelDetail,
     ModelSummary,
@@ -76,6 +77,8 @@ def set_alias(db: Session, *, name: str, alias: str, version: int) -> ModelAlias
     """Point `alias` at `version` (create or move it)."""
     if alias == LATEST:
         raise InvalidInput(f"{LATEST!r} is implicit (the newest version); choose another alias")
+    if alias == VERSIONS:
+        raise InvalidInput(f"{VERSIONS!r} names the list of versions; choose another alias")
     _get_version(db, name=name, version=version)
     previous = db.scalar(
         select(ModelAlias.version).where(ModelAlias.model_name == name, ModelAlias.alias == alias)
@@ -142,28 +145,13 @@ def get_model(db: Session, *, settings: Settings, name: str) -> ModelDetail:
     """A model with its aliases and every version's run and test metrics, newest first."""
     model = _get_model(db, name=name)
     aliases = _aliases(db, name).get(name, {})
-    by_version: dict[int, list[str]] = {}
-    for alias, version in aliases.items():
-        by_version.setdefault(version, []).append(alias)
     rows = db.execute(
         select(ModelVersion, Run)
         .join(Run, Run.id == ModelVersion.run_id)
         .where(ModelVersion.model_name == name)
         .order_by(ModelVersion.version.desc())
     ).all()
-    versions = [
-        VersionDetail(
-            model_name=name,
-            version=version.version,
-            run_id=version.run_id,
-            created_at=version.created_at,
-            created_by=version.created_by,
-            aliases=sorted(by_version.get(version.version, [])),
-            run=_run_brief(run),
-            test_metrics=_test_metrics(settings, run),
-        )
-        for version, run in rows
-    ]
+    versions = [_version_detail(settings, version, run, aliases) for version, run in rows]
     return ModelDetail(
         name=model.name,
         created_at=model.created_at,
@@ -197,10 +185,32 @@ def _target(name: str) -> str:
     return f"models/{name}"
 
 
+def get_version(db: Session, *, settings: Settings, name: str, ref: str) -> VersionDetail:
+    """One version (by number, alias or `latest`) with its run and test metrics."""
+    version = resolve(db, name=name, ref=ref)
+    run = runs.get_run(db, run_id=version.run_id)
+    return _version_detail(settings, version, run, _aliases(db, name).get(name, {}))
+
+
+def _version_detail(
+    settings: Settings, version: ModelVersion, run: Run, aliases: dict[str, int]
+) -> VersionDetail:
+    return VersionDetail(
+        model_name=version.model_name,
+        version=version.version,
+        run_id=version.run_id,
+        created_at=version.created_at,
+        created_by=version.created_by,
+        aliases=sorted(alias for alias, number in aliases.items() if number == version.version),
+        run=_run_brief(run),
+        test_metrics=_test_metrics(settings, run),
+    )
+
+
 def resolve(db: Session, *, name: str, ref: str) -> ModelVersion:
     """A version by number, alias or `latest`."""
     _get_model(db, name=name)
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit() and len(ref) < 10:  # "²" is a digit to isdigit
         return _get_version(db, name=name, version=int(ref))
     if ref == LATEST:
         latest = db.scalar(

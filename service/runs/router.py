@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse, StreamingResponse
 from core.db import unit_of_work
 from core.models import Run, RunStatus
 from core.runs import FINISHED
-from service.deps import SessionDep, SettingsDep, SucceededRunDep
-from service.http import DOWNLOAD, file_response
+from service.deps import PageLimit, PageOffset, SessionDep, SettingsDep, SucceededRunDep
+from service.http import DOWNLOAD, Responses, file_response
 from service.runs import service
 from service.runs.artifacts import coreml_file, model_filename, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
@@ -23,6 +23,20 @@ from workers.engines.registry import engines
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 EVENT_POLL_S = 0.1  # how late a follower may learn of a change; each poll is a few reads
+UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
+NOT_SUCCEEDED: Responses = {
+    **UNKNOWN_RUN,
+    409: {"description": "The run has not succeeded (yet)"},
+}
+# One Server-Sent Event: its name, and its data as a line of JSON.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["status", "progress", "metrics", "end"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+    "required": ["event", "data"],
+}
 
 
 def run_read(db, run: Run) -> RunRead:
@@ -33,7 +47,15 @@ def run_read(db, run: Run) -> RunRead:
     return read
 
 
-@router.post("/runs", status_code=202, response_model=RunRead, responses={422: {}})
+@router.post(
+    "/runs",
+    status_code=202,
+    response_model=RunRead,
+    responses={
+        202: {"description": "Queued; Location is the run"},
+        422: {"description": "Invalid request: selection, features, split, engine…"},
+    },
+)
 def create_run(
     db: SessionDep, settings: SettingsDep, request: RunCreate, response: Response
 ) -> RunRead:
@@ -47,11 +69,20 @@ def create_run(
 @router.get("/runs", response_model=RunPage)
 def list_runs(
     db: SessionDep,
-    experiment: str | None = None,
-    status: str | None = None,
-    sort: Annotated[str, Query(description="e.g. -test_accuracy, created_at")] = "-created_at",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    experiment: Annotated[str | None, Query(max_length=256)] = None,
+    status: RunStatus | None = None,
+    sort: Annotated[
+        str,
+        Query(
+            max_length=64,
+            json_schema_extra={"pattern": service.SORT_PATTERN},
+            description="created_at, finished_at, name, status or a summary metric "
+            "(train_ / validation_ / test_ + accuracy, precision, recall, f1_score, log_loss, "
+            "auc); - first: descending. E.g. -test_accuracy",
+        ),
+    ] = "-created_at",
+    limit: PageLimit = 100,
+    offset: PageOffset = 0,
 ) -> RunPage:
     """List runs (filter by experiment / status), sorted by a field or a summary metric."""
     runs, total = service.list_runs(
@@ -60,26 +91,30 @@ def list_runs(
     return RunPage(items=[run_read(db, r) for r in runs], total=total, limit=limit, offset=offset)
 
 
-@router.get("/runs/{run_id}", response_model=RunRead, responses={404: {}})
+@router.get("/runs/{run_id}", response_model=RunRead, responses=UNKNOWN_RUN)
 def get_run(db: SessionDep, run_id: str) -> RunRead:
     """A run: params, data fingerprint, versions, status, attempts, timings, summary metrics."""
     return run_read(db, service.get_run(db, run_id=run_id))
 
 
-@router.post("/runs/{run_id}/cancel", response_model=RunRead, responses={404: {}, 409: {}})
+@router.post(
+    "/runs/{run_id}/cancel",
+    response_model=RunRead,
+    responses={**UNKNOWN_RUN, 409: {"description": "The run has ended already"}},
+)
 def cancel_run(db: SessionDep, run_id: str) -> RunRead:
     """Cancel: a queued run at once, a running one within a few seconds."""
     return run_read(db, service.cancel_run(db, run_id=run_id))
 
 
-@router.get("/runs/{run_id}/progress", response_model=list[ProgressRead], responses={404: {}})
+@router.get("/runs/{run_id}/progress", response_model=list[ProgressRead], responses=UNKNOWN_RUN)
 def get_progress(db: SessionDep, run_id: str) -> list[ProgressRead]:
     """Every training iteration stored so far."""
     service.get_run(db, run_id=run_id)
     return [ProgressRead.model_validate(p) for p in service.progress(db, run_id=run_id)]
 
 
-@router.get("/runs/{run_id}/metrics", responses={404: {}, 409: {}})
+@router.get("/runs/{run_id}/metrics", responses=NOT_SUCCEEDED)
 def get_metrics(run: SucceededRunDep, settings: SettingsDep) -> dict:
     """Train / validation / test metrics of a succeeded run."""
     return read_metrics(settings, run)
@@ -88,7 +123,7 @@ def get_metrics(run: SucceededRunDep, settings: SettingsDep) -> dict:
 @router.get(
     "/runs/{run_id}/model",
     response_class=FileResponse,
-    responses={**DOWNLOAD, 404: {}, 409: {}},
+    responses={**DOWNLOAD, **NOT_SUCCEEDED},
 )
 def download_checkpoint(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The native model of a succeeded run: torch a .pt checkpoint, Turi Create a zipped
@@ -100,14 +135,25 @@ def download_checkpoint(request: Request, run: SucceededRunDep, settings: Settin
 @router.get(
     "/runs/{run_id}/model.mlmodel",
     response_class=FileResponse,
-    responses={**DOWNLOAD, 404: {}, 409: {}},
+    responses={**DOWNLOAD, **NOT_SUCCEEDED},
 )
 def download_coreml(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The Core ML model (Turi Create's interface); ETag = sha256, 304 on If-None-Match."""
     return file_response(request, coreml_file(settings, run), model_filename(run))
 
 
-@router.get("/runs/{run_id}/events", responses={200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "/runs/{run_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Events until the run ends: status (with warnings), progress, "
+            "metrics, end",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **UNKNOWN_RUN,
+    },
+)
 async def run_events(request: Request, db: SessionDep, run_id: str) -> StreamingResponse:
     """Server-Sent Events: status changes, progress rows, then the final metrics; ends with
     the run."""
@@ -152,7 +198,12 @@ async def _events(factory, settings, run_id: str, request: Request) -> AsyncIter
 def _status_event(run: RunRead) -> str:
     return sse(
         "status",
-        {"status": run.status, "attempts": run.attempts, "error_message": run.error_message},
+        {
+            "status": run.status,
+            "attempts": run.attempts,
+            "error_message": run.error_message,
+            "warnings": run.warnings or [],
+        },
     )
 
 

@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.params import RunParams, TrainingFields
+from service.sessions.parsing import MAX_FEATURE_NAME_LENGTH
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+FeatureName = Annotated[str, Field(min_length=1, max_length=MAX_FEATURE_NAME_LENGTH)]
+# An absolute path in a message: the directories go, the file name stays.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/(?:[^\s/'\":]+/)+")
+
+
+def without_paths(message: str) -> str:
+    """The message with each absolute path cut down to its file name (…/name)."""
+    return ABSOLUTE_PATH.sub("…/", message)
 
 
 class RunCreate(TrainingFields):
     """A run request: the training fields, plus where it runs and how it is filed."""
 
-    engine: str = "torch"
-    experiment: str = Field("default", min_length=1, max_length=256)
-    name: str | None = Field(None, max_length=256)
-    features: list[str] | None = Field(None, description="Default: columns common to all")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "experiment": "quickstart",
+                    "prediction_window": 10,
+                    "max_iterations": 20,
+                    "random_seed": 1,
+                    "data": {"activities": ["Badminton", "Running", "Standing", "Walking"]},
+                    "features": ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"],
+                    "split": {"strategy": "column"},
+                }
+            ]
+        }
+    )
+
+    engine: str = Field("torch", max_length=32, description="GET /v1/engines lists them")
+    experiment: str = Field("default", min_length=1, max_length=256, pattern=PRINTABLE)
+    name: str | None = Field(None, max_length=256, pattern=PRINTABLE)
+    features: list[FeatureName] | None = Field(
+        None,
+        min_length=1,
+        description="Default: the feature columns of the selected sessions, which must all "
+        "have the same ones; give features when they differ",
+    )
     random_seed: int | None = Field(None, ge=0, lt=2**31)
 
 
@@ -37,13 +70,22 @@ class RunRead(BaseModel):
     attempts: int
     claimed_by: str | None
     exit_code: int | None
-    error_message: str | None
-    error_traceback: str | None
+    error_message: str | None = Field(
+        None, description="Why it failed; the traceback is in the worker's log"
+    )
+    warnings: list[str] | None = Field(
+        None, description="What the request was warned about: data it trains on anyway"
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     duration_s: float | None = None
     sessions_per_part: dict[str, int] = {}
+
+    @field_validator("error_message")
+    @classmethod
+    def _no_paths(cls, message: str | None) -> str | None:
+        return None if message is None else without_paths(message)
 
 
 class RunPage(BaseModel):

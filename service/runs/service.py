@@ -12,63 +12,26 @@ from sqlalchemy.orm import Session
 
 from core import runs as state
 from core.models import MotionSession, Run, RunProgress, RunSession, RunStatus
-from core.params import DataSelection, RunParams
+from core.params import RunParams
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
+from service.runs.selection import check_window, resolve_features, select_sessions
+from service.sessions.service import sample_rate_warnings
 from workers.engines.base import base_versions
 from workers.engines.registry import engines
+from workers.summary import SUMMARY_METRICS
 
 TARGETS = ("activity", "subject")
+RUN_COLUMNS = ("created_at", "finished_at", "name", "status")
+SUMMARY_KEYS = tuple(
+    f"{part}_{metric}" for part in ("train", "validation", "test") for metric in SUMMARY_METRICS
+)
+SORT_PATTERN = f"^[-+]?({'|'.join((*RUN_COLUMNS, *SUMMARY_KEYS))})$"  # documents list_runs
 
 
 def new_run_id() -> str:
     return secrets.token_hex(8)
-
-
-def select_sessions(db: Session, *, selection: DataSelection) -> list[MotionSession]:
-    """The stored sessions a data selection names, in order; 422 when none or unknown ids."""
-    query = select(MotionSession)
-    for column, values in (
-        (MotionSession.activity, selection.activities),
-        (MotionSession.subject, selection.subjects),
-        (MotionSession.split, selection.splits),
-        (MotionSession.id, selection.sessions),
-    ):
-        if values is not None:
-            query = query.where(column.in_(values))
-    found = list(db.scalars(query.order_by(MotionSession.id)))
-    if selection.sessions is not None:
-        by_id = {s.id: s for s in found}
-        unknown = [sid for sid in selection.sessions if sid not in by_id]
-        if unknown and not any(
-            v is not None for v in (selection.activities, selection.subjects, selection.splits)
-        ):
-            raise InvalidInput(f"unknown session id(s): {', '.join(map(repr, unknown[:10]))}")
-        found = [by_id[sid] for sid in dict.fromkeys(selection.sessions) if sid in by_id]
-    if not found:
-        raise InvalidInput(
-            "no session matches the data selection; GET /v1/sessions shows what is stored"
-        )
-    return found
-
-
-def _resolve_features(sessions: list[MotionSession], requested: list[str] | None) -> list[str]:
-    if requested is not None:
-        if not requested or len(set(requested)) != len(requested):
-            raise InvalidInput("features must list each feature column once (at least one)")
-        for name in requested:
-            lacking = [s.id for s in sessions if name not in s.features]
-            if lacking:
-                raise InvalidInput(
-                    f"unknown feature {name!r}: {len(lacking)} selected session(s) lack it "
-                    f"(e.g. {lacking[0]!r}); their columns are {sessions[0].features}"
-                )
-        return list(requested)
-    common = [name for name in sessions[0].features if all(name in s.features for s in sessions)]
-    if not common:
-        raise InvalidInput("the selected sessions have no feature column in common")
-    return common
 
 
 def _label(session: MotionSession, target: str) -> str:
@@ -100,7 +63,7 @@ def create_run(
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
     sessions = select_sessions(db, selection=request.data)
-    features = _resolve_features(sessions, request.features)
+    features = resolve_features(sessions, request.features)
     seed = request.random_seed if request.random_seed is not None else secrets.randbelow(2**31)
     labels = [_label(s, request.target) for s in sessions]
     refs = [SessionRef(s.id, s.subject, s.split) for s in sessions]
@@ -121,6 +84,7 @@ def create_run(
         sessions, labels = [sessions[i] for i in keep], [labels[i] for i in keep]
         parts = ["train"] * len(keep)
     _check_parts(parts, labels, split.strategy)
+    warnings = check_window(sessions, request.prediction_window) + sample_rate_warnings(sessions)
 
     params = RunParams(
         **request.model_dump(exclude={"engine", "experiment", "name", "features", "random_seed"}),
@@ -145,6 +109,7 @@ def create_run(
         versions=base_versions(),
         attempts=0,
         cancel_requested=False,
+        warnings=warnings or None,
     )
     db.add(run)
     db.flush()
@@ -217,13 +182,17 @@ def list_runs(
     if status is not None:
         query = query.where(Run.status == status)
     total = db.scalar(select(func.count()).select_from(query.subquery()))
-    descending, key = sort.startswith("-"), sort.lstrip("-+")
-    if key in ("created_at", "finished_at", "name", "status"):
+    descending, key = sort.startswith("-"), sort[1:] if sort[:1] in ("-", "+") else sort
+    if key in RUN_COLUMNS:
         column = getattr(Run, key)
-    elif key.replace("_", "").isalnum():
+    elif key in SUMMARY_KEYS:
         column = Run.summary[key].as_float()
     else:
-        raise InvalidInput(f"cannot sort by {sort!r}; use a metric like -test_accuracy")
+        raise InvalidInput(
+            f"cannot sort by {sort[:80]!r}: sort by one of {', '.join(RUN_COLUMNS)} or a "
+            "summary metric (train_, validation_ or test_ + accuracy, precision, recall, "
+            "f1_score, log_loss, auc), with - first for descending: e.g. -test_accuracy"
+        )
     order = nulls_last(column.desc() if descending else column.asc())
     runs = db.scalars(query.order_by(order, Run.created_at.desc()).limit(limit).offset(offset))
     return list(runs), int(total or 0)

@@ -13,11 +13,17 @@ from service.sessions.parsing import (
     ParsedSession,
     Payload,
     UploadOptions,
+    check_feature_names,
     check_session_id,
     check_values,
     finish_session,
     samples_table,
 )
+
+# pyarrow reads a CSV in blocks of this size, and a line must fit in one block.
+MAX_LINE_BYTES = 1 << 20
+# Columns besides the features: session id, label, subject, split, timestamp.
+RESERVED_COLUMNS = 5
 
 
 def line(row: int) -> str:
@@ -25,7 +31,10 @@ def line(row: int) -> str:
     return f"row {row + 1} (line {row + 2})"
 
 
-def read_csv_table(data: bytes | bytearray, options: UploadOptions) -> pa.Table:
+def read_csv_table(data: bytes | bytearray, options: UploadOptions, max_columns: int) -> pa.Table:
+    """The CSV as a table of uniquely named columns: 400 when it cannot be read, 422 when its
+    header breaks a limit (checked before parsing, so a huge header costs nothing)."""
+    _check_header(data, max_columns)
     text_columns = (
         options.session_column,
         options.label_column,
@@ -33,8 +42,9 @@ def read_csv_table(data: bytes | bytearray, options: UploadOptions) -> pa.Table:
         options.split_column,
     )
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(block_size=MAX_LINE_BYTES),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in text_columns},
                 strings_can_be_null=True,
@@ -44,7 +54,53 @@ def read_csv_table(data: bytes | bytearray, options: UploadOptions) -> pa.Table:
         message = str(exc).replace("\n", " ")
         if "Empty CSV file" in message:
             raise InvalidInput("the CSV is empty: send a header line and sample rows") from exc
+        if "straddl" in message:  # pyarrow's words for a line longer than a block
+            raise InvalidInput(
+                f"a line of the CSV is longer than {MAX_LINE_BYTES} bytes, the longest line "
+                "accepted; a cell that large is not a sensor value: fix the file",
+                limit=MAX_LINE_BYTES,
+            ) from exc
         raise MalformedBody(f"malformed CSV: {message}; fix the file and send it again") from exc
+    seen: set[str] = set()
+    for position, name in enumerate(table.column_names, start=1):
+        if not name.strip():
+            raise InvalidInput(f"column {position} of the CSV header has no name; name it")
+        if name in seen:
+            raise InvalidInput(
+                f"the CSV header names column {name!r} twice; give each column its own name",
+                column=name,
+            )
+        seen.add(name)
+    return table
+
+
+def _check_header(data: bytes | bytearray, max_columns: int) -> None:
+    end = data.find(b"\n", 0, MAX_LINE_BYTES)
+    if end < 0:
+        if len(data) >= MAX_LINE_BYTES:
+            raise InvalidInput(
+                f"the CSV header line is longer than {MAX_LINE_BYTES} bytes, the longest line "
+                "accepted: the first line must be the column names",
+                limit=MAX_LINE_BYTES,
+            )
+        end = len(data)
+    header = bytes(data[:end])
+    try:
+        header.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(
+            f"the CSV header is not UTF-8 text (byte {exc.start + 1} is "
+            f"{header[exc.start]:#04x}); save the file as UTF-8 and send it again"
+        ) from None
+    columns = header.count(b",") + 1
+    if columns > max_columns:
+        raise InvalidInput(
+            f"the CSV header has {columns} columns; the limit is {max_columns} "
+            f"({max_columns - RESERVED_COLUMNS} feature columns, MOTIONLAB_MAX_FEATURES, plus "
+            "the id, label, subject, split and timestamp columns): drop the columns you do not "
+            "need",
+            limit=max_columns,
+        )
 
 
 class TextColumn:
@@ -115,7 +171,8 @@ def _one_value_per_session(column: TextColumn, order, starts, sessions, what) ->
 
 
 def parse_csv(payload: Payload, options: UploadOptions, source: str | None = None):
-    table = read_csv_table(payload.take(), options)  # the raw bytes can go now
+    max_columns = options.max_features + RESERVED_COLUMNS
+    table = read_csv_table(payload.take(), options, max_columns)  # the raw bytes can go now
     if table.num_rows == 0:
         raise InvalidInput("the CSV has a header but no sample rows: sessions cannot be empty")
     o = options
@@ -136,6 +193,7 @@ def parse_csv(payload: Payload, options: UploadOptions, source: str | None = Non
     feature_names = [name for name in table.column_names if name not in reserved]
     if not feature_names:
         raise InvalidInput("the CSV has no feature columns: add numeric sensor columns")
+    check_feature_names(feature_names, options.max_features, "the CSV")
     features = [_float_column(table, name) for name in feature_names]
     timestamps = None
     if o.timestamp_column in table.column_names:

@@ -1,18 +1,29 @@
-"""Request bodies → bytes of one format: content types, gzip, size limits."""
+"""Upload bodies → the bytes of each file, and its parser: content types, multipart, gzip,
+size limits."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import PurePath
 
-from service.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.settings import Settings
+from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
+from service.http import JSON, Limit, allow_body, read_body, samples_limit
 from service.sessions.csv_format import parse_csv
 from service.sessions.json_format import parse_json
+from service.sessions.parsing import Payload, UploadOptions
 
 Parser = Callable[..., list]
 PARSERS: dict[str, Parser] = {"text/csv": parse_csv, "application/json": parse_json}
 EXTENSIONS = {".csv": "text/csv", ".json": "application/json"}
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_FILENAME_LENGTH = 255
 CSV_ALIASES = {"application/csv", "text/plain", "application/vnd.ms-excel"}
 
 
@@ -37,21 +48,89 @@ def parser_for(kind: str, filename: str | None = None) -> Parser:
         ) from None
 
 
-def gunzip(data: bytes | bytearray, limit: int, what: str = "body") -> bytes:
+def gunzip(data: bytes | bytearray, limit: Limit, what: str = "body") -> bytes:
     """Decompress with a ceiling, so a small bomb cannot expand past the upload limit."""
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = decompressor.decompress(data, limit + 1)
+        out = decompressor.decompress(data, limit.bytes + 1)
     except zlib.error as exc:
         raise MalformedBody(f"malformed gzip {what}: {exc}; send valid gzip data") from exc
-    if len(out) > limit or decompressor.unconsumed_tail:
-        raise PayloadTooLarge(f"the decompressed {what} exceeds the limit of {limit} bytes")
+    if len(out) > limit.bytes or decompressor.unconsumed_tail:
+        raise limit.exceeded(f"the decompressed {what}")
     if not decompressor.eof:
         raise MalformedBody(f"malformed gzip {what}: the data is truncated")
     return out
 
 
 def maybe_gunzip(
-    data: bytes | bytearray, *, gzipped: bool, limit: int, what: str = "body"
+    data: bytes | bytearray, *, gzipped: bool, limit: Limit, what: str = "body"
 ) -> bytes | bytearray:
-    return gunzip(data, limit, what) if gzipped or data[:2] == GZIP_MAGIC else data
+    """The data, gunzipped when it is gzip; 413 when (decompressed) it exceeds `limit`."""
+    if gzipped or data[:2] == GZIP_MAGIC:
+        return gunzip(data, limit, what)
+    if len(data) > limit.bytes:
+        raise limit.exceeded(what)
+    return data
+
+
+async def read_parts(
+    request: Request, settings: Settings
+) -> list[tuple[bytes | bytearray, Parser, str | None]]:
+    """(bytes, parser, source name) for each file of the request."""
+    kind = media_type(request.headers.get("content-type"))
+    if kind != "multipart/form-data":
+        parser = parser_for(kind)  # 415 before reading a byte
+        limit = samples_limit(settings, kind)
+        gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+        body = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
+        return [(body, parser, None)]
+    total_limit = samples_limit(settings, "text/csv")
+    allow_body(request, total_limit)
+    try:
+        form = await request.form(max_files=10_000, max_fields=100, max_part_size=total_limit.bytes)
+    except StarletteHTTPException as exc:  # Starlette's words for a bad multipart body
+        if exc.status_code != 400:
+            raise
+        raise MalformedBody(
+            f"malformed multipart body: {exc.detail} Send multipart/form-data with a boundary "
+            "and .csv / .json files"
+        ) from None
+    files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    if not files:
+        raise BadRequest("the multipart body has no files: attach .csv or .json files")
+    parts, total = [], 0
+    for file in files:
+        if len(file.filename or "") > MAX_FILENAME_LENGTH:
+            raise InvalidInput(
+                f"a file name is {len(file.filename or '')} characters long; the limit is "
+                f"{MAX_FILENAME_LENGTH}: rename the file"
+            )
+        parser = parser_for(media_type(file.content_type), file.filename)
+        is_json = parser is PARSERS[JSON]
+        data = maybe_gunzip(
+            await file.read(),
+            gzipped=(file.filename or "").endswith(".gz"),
+            limit=samples_limit(settings, JSON if is_json else "text/csv"),
+            what=f"file {file.filename!r}",
+        )
+        total += len(data)
+        if total > total_limit.bytes:
+            raise total_limit.exceeded("the files")
+        parts.append((data, parser, file.filename))
+    return parts
+
+
+def parse_parts(parts: list, options: UploadOptions) -> list:
+    """Parse each part, releasing its bytes as soon as the parser has read them."""
+    parsed, several = [], len(parts) > 1
+    while parts:
+        data, parser, filename = parts.pop(0)
+        payload = Payload(data)
+        del data
+        file_options = options
+        if filename and options.session_id is None and several:
+            # Several one-session files: each file's name is its session id by default.
+            stem = PurePath(filename.removesuffix(".gz")).stem
+            file_options = replace(options, session_id=stem)
+        parsed.extend(parser(payload, file_options, filename))
+    return parsed

@@ -14,17 +14,28 @@ from service.sessions.parsing import (
     ParsedSession,
     Payload,
     UploadOptions,
+    check_feature_names,
+    check_session_id,
     check_values,
     finish_session,
     samples_table,
 )
 
 
-def parse_json(payload: Payload, options: UploadOptions, source: str | None = None):
+def load_json(data: bytes | bytearray) -> Any:
+    """The parsed document: 400 with the reason when it is not JSON a client should send."""
     try:
-        document = json.loads(payload.take())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBody(f"malformed JSON: {exc}; fix the body and send it again") from exc
+        return json.loads(data)
+    except RecursionError:
+        raise MalformedBody(
+            "the JSON body is nested too deeply to parse; send a flatter document"
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 5,000-digit number
+        raise MalformedBody(f"malformed JSON: {exc}; fix the body and send it again") from None
+
+
+def parse_json(payload: Payload, options: UploadOptions, source: str | None = None):
+    document = load_json(payload.take())
     if not isinstance(document, dict) or not isinstance(document.get("sessions"), list):
         raise InvalidInput(
             'the JSON body must be an object {"sessions": [{"id", "activity", "columns", '
@@ -47,12 +58,13 @@ def _parse_session(
     session_id = item.get("id", options.session_id)
     if not isinstance(session_id, str):
         raise InvalidInput(f'{where} has no "id" (a string); give each session an id')
+    check_session_id(session_id, f" in {where}")
     where = f"session {session_id!r}"
     columns, samples = item.get("columns"), item.get("samples")
     if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns) and columns):
         raise InvalidInput(f'{where}: "columns" must be a non-empty list of column names')
-    if len(set(columns)) != len(columns):
-        raise InvalidInput(f'{where}: "columns" names a column twice')
+    with_timestamp = options.timestamp_column in columns
+    check_feature_names(columns, options.max_features + with_timestamp, f"{where}, columns")
     if not isinstance(samples, list):
         raise InvalidInput(f'{where}: "samples" must be a list of rows (lists of numbers)')
     matrix = sample_matrix(samples, len(columns), where, columns)
@@ -64,8 +76,6 @@ def _parse_session(
         matrix = np.delete(matrix, j, axis=1)
         del features[j]
     rate = item.get("sample_rate_hz", options.sample_rate_hz)
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
-        raise InvalidInput(f"{where}: sample_rate_hz must be a number")
     for key in ("activity", "subject", "split"):
         value = item.get(key)
         if value is not None and not isinstance(value, str):
@@ -78,7 +88,7 @@ def _parse_session(
         activity=item.get("activity", options.activity),
         subject=item.get("subject", options.subject),
         split=item.get("split", options.split),
-        sample_rate_hz=None if rate is None else float(rate),
+        sample_rate_hz=rate,
         features=features,
         samples=samples_table(features, columns, ts),
         source=source,
@@ -110,7 +120,13 @@ def sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> 
             for j, value in enumerate(sample):
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise InvalidInput(
-                        f"{where}, sample {row + 1}, column {columns[j]!r}: {value!r} is not "
-                        "a number"
+                        f"{where}, sample {row + 1}, column {columns[j]!r}: {str(value)[:40]!r} "
+                        "is not a number",
+                        column=columns[j],
                     )
-    return matrix.astype(np.float64)
+    try:
+        return matrix.astype(np.float64)
+    except OverflowError:  # an integer beyond float64 (e.g. 400 digits)
+        raise InvalidInput(
+            f"{where}: a sample value is too large for a 64-bit float (over 1.8e308); fix it"
+        ) from None

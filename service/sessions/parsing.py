@@ -20,7 +20,14 @@ from core.models import SPLITS
 from service.errors import InvalidInput
 
 MAX_ID_LENGTH = 128
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Ids name files and URLs: no dot first (so never "." or ".."), no trailing newline.
+ID_REGEX = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"  # pydantic / OpenAPI (anchors match ends)
+ID_PATTERN = re.compile(ID_REGEX.strip("^$"))  # used with fullmatch: `$` allows a final "\n"
+ID_RULE = "1-128 characters from A-Z a-z 0-9 . _ -, not starting with a dot"
+MAX_LABEL_LENGTH = 256  # activity and subject (their database columns)
+MAX_FEATURE_NAME_LENGTH = 128
+MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ = 1e-3, 1e6
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 TIMESTAMP = "timestamp"
 
 
@@ -38,6 +45,7 @@ class UploadOptions:
     subject: str | None = None
     split: str | None = None
     sample_rate_hz: float | None = None
+    max_features: int = 1000  # MOTIONLAB_MAX_FEATURES
 
 
 @dataclass
@@ -103,11 +111,49 @@ class Payload:
 
 
 def check_session_id(session_id: str, where: str = "") -> None:
-    if not ID_PATTERN.match(session_id):
+    if not ID_PATTERN.fullmatch(session_id):
         raise InvalidInput(
-            f"invalid session id {session_id[:140]!r}{where}: ids are 1-{MAX_ID_LENGTH} "
-            "characters from A-Z a-z 0-9 . _ -; rename the session"
+            f"invalid session id {session_id[:140]!r}{where}: ids are {ID_RULE}; rename the "
+            "session",
+            session=session_id[:MAX_ID_LENGTH],
         )
+
+
+def check_text(value: str, what: str, max_length: int, where: str) -> None:
+    """A label or a name: not too long, no control characters (NUL, newline, …)."""
+    if len(value) > max_length:
+        raise InvalidInput(
+            f"{where}: the {what} {value[:40]!r}… is {len(value)} characters long; the limit is "
+            f"{max_length}: shorten it",
+            limit=max_length,
+        )
+    bad = CONTROL_CHARACTER.search(value)
+    if bad:
+        raise InvalidInput(
+            f"{where}: the {what} {value[:80]!r} contains the control character "
+            f"{bad.group()!r}; use printable text"
+        )
+
+
+def check_feature_names(names: list[str], max_features: int, where: str) -> None:
+    """Feature column names: not too many, each named, printable, short and unique."""
+    if len(names) > max_features:
+        raise InvalidInput(
+            f"{where} has {len(names)} feature columns; the limit is {max_features} per session "
+            "(MOTIONLAB_MAX_FEATURES): drop the columns the model does not need",
+            limit=max_features,
+        )
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if not name.strip():
+            raise InvalidInput(f"{where}: column {position} has no name; name every column")
+        check_text(name, "column name", MAX_FEATURE_NAME_LENGTH, where)
+        if name in seen:
+            raise InvalidInput(
+                f"{where}: column {name!r} appears twice; give each column its own name",
+                column=name,
+            )
+        seen.add(name)
 
 
 def check_split(split: str | None, session_id: str) -> str | None:
@@ -121,10 +167,24 @@ def check_split(split: str | None, session_id: str) -> str | None:
     return split
 
 
-def check_sample_rate(rate: float | None, session_id: str) -> float | None:
-    if rate is not None and not (np.isfinite(rate) and rate > 0):
-        raise InvalidInput(f"session {session_id!r}: sample_rate_hz must be a positive number")
-    return rate
+def check_sample_rate(rate: object, session_id: str) -> float | None:
+    if rate is None:
+        return None
+    value = None
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
+        try:
+            value = float(rate)
+        except OverflowError:  # a 400-digit integer
+            value = None
+    if value is None or not MIN_SAMPLE_RATE_HZ <= value <= MAX_SAMPLE_RATE_HZ:
+        raise InvalidInput(
+            f"session {session_id!r}: sample_rate_hz"
+            + (f" {value:g}" if value is not None else "")
+            + f" is not a number from {MIN_SAMPLE_RATE_HZ:g} to {MAX_SAMPLE_RATE_HZ:g} "
+            "(samples per second); fix it",
+            session=session_id,
+        )
+    return value
 
 
 def check_values(
@@ -144,12 +204,16 @@ def check_values(
         s = int(np.searchsorted(starts, position, side="right")) - 1
         return f"session {sessions[s]!r}, sample {position - int(starts[s]) + 1}{where(position)}"
 
-    for name, column in zip(features, columns, strict=True):
+    named = list(zip(features, columns, strict=True))
+    if timestamps is not None:
+        named.append((TIMESTAMP, timestamps))
+    for name, column in named:
         position = pc.index(pc.is_finite(column), False).as_py()
         if position >= 0:
             raise InvalidInput(
                 f"{sample(position)}, column {name!r}: value {column[position]} is not a finite "
-                "number (NaN / inf / missing); fix or drop it"
+                "number (NaN / inf / missing); fix or drop it",
+                column=name,
             )
     if timestamps is not None:
         values = np.asarray(timestamps)
@@ -178,7 +242,12 @@ def finish_session(
     parsed session."""
     check_session_id(session_id)
     if activity is None or activity == "":
-        raise InvalidInput(f"session {session_id!r} has no activity label; give it one")
+        raise InvalidInput(
+            f"session {session_id!r} has no activity label; give it one", session=session_id
+        )
+    for what, label in (("activity", activity), ("subject", subject)):
+        if label is not None:
+            check_text(label, what, MAX_LABEL_LENGTH, f"session {session_id!r}")
     if not features:
         raise InvalidInput(f"session {session_id!r} has no feature columns with values")
     if samples.num_rows == 0:

@@ -4,95 +4,92 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import pyarrow.csv as pacsv
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
-from service.deps import BlobStoreDep, SessionDep, SettingsDep
-from service.errors import BadRequest, PayloadTooLarge
-from service.http import Responses, read_body
+from service.deps import BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
+from service.http import Responses
 from service.sessions import service
-from service.sessions.decoding import Parser, maybe_gunzip, media_type, parser_for
-from service.sessions.parsing import Payload, UploadOptions
-from service.sessions.schemas import SessionPage, SessionRead, Stats, UploadResult
+from service.sessions.decoding import parse_parts, read_parts
+from service.sessions.parsing import (
+    ID_REGEX,
+    MAX_FEATURE_NAME_LENGTH,
+    MAX_LABEL_LENGTH,
+    MAX_SAMPLE_RATE_HZ,
+    MIN_SAMPLE_RATE_HZ,
+    UploadOptions,
+)
+from service.sessions.schemas import (
+    UPLOAD_BODY,
+    SessionPage,
+    SessionRead,
+    Stats,
+    UploadResult,
+)
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
-ERRORS: Responses = {
-    400: {"description": "Malformed body"},
+UPLOAD_ERRORS: Responses = {
+    400: {"description": "Malformed body (CSV, JSON, gzip or multipart)"},
     409: {"description": "A session exists with different content"},
     413: {"description": "Body too large"},
     415: {"description": "Unsupported content type"},
-    422: {"description": "Invalid sessions"},
+    422: {"description": "Invalid sessions: the problem names the session, row and column"},
 }
+Label = Annotated[str | None, Query(min_length=1, max_length=MAX_LABEL_LENGTH)]
+ColumnName = Annotated[str, Query(min_length=1, max_length=MAX_FEATURE_NAME_LENGTH)]
+Split = Literal["train", "valid", "test"]
 
 
 def upload_options(
-    session_column: str = "sessionId",
-    label_column: str = "activity",
-    subject_column: str = "subject",
-    split_column: str = "split",
-    timestamp_column: str = "timestamp",
-    session_id: Annotated[str | None, Query(description="Id for a file of one session")] = None,
-    activity: Annotated[str | None, Query(description="Label for a file of one session")] = None,
-    subject: str | None = None,
-    split: str | None = None,
-    sample_rate_hz: Annotated[float | None, Query(gt=0)] = None,
+    settings: SettingsDep,
+    session_column: ColumnName = "sessionId",
+    label_column: ColumnName = "activity",
+    subject_column: ColumnName = "subject",
+    split_column: ColumnName = "split",
+    timestamp_column: ColumnName = "timestamp",
+    session_id: Annotated[
+        str | None, Query(pattern=ID_REGEX, description="Id for a file of one session")
+    ] = None,
+    activity: Annotated[
+        str | None,
+        Query(min_length=1, max_length=MAX_LABEL_LENGTH, description="Label of a one-session file"),
+    ] = None,
+    subject: Label = None,
+    split: Split | None = None,
+    sample_rate_hz: Annotated[
+        float | None, Query(ge=MIN_SAMPLE_RATE_HZ, le=MAX_SAMPLE_RATE_HZ)
+    ] = None,
 ) -> UploadOptions:
-    return UploadOptions(**locals())
+    return UploadOptions(
+        session_column=session_column,
+        label_column=label_column,
+        subject_column=subject_column,
+        split_column=split_column,
+        timestamp_column=timestamp_column,
+        session_id=session_id,
+        activity=activity,
+        subject=subject,
+        split=split,
+        sample_rate_hz=sample_rate_hz,
+        max_features=settings.max_features,
+    )
 
 
-async def read_parts(
-    request: Request, limit: int
-) -> list[tuple[bytes | bytearray, Parser, str | None]]:
-    """(bytes, parser, source name) for each file of the request."""
-    kind = media_type(request.headers.get("content-type"))
-    if kind != "multipart/form-data":
-        parser = parser_for(kind)  # 415 before reading a byte
-        gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
-        body = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
-        return [(body, parser, None)]
-    form = await request.form(max_files=10_000, max_fields=100, max_part_size=limit)
-    files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
-    if not files:
-        raise BadRequest("the multipart body has no files: attach .csv or .json files")
-    parts, total = [], 0
-    for file in files:
-        parser = parser_for(media_type(file.content_type), file.filename)
-        data = maybe_gunzip(
-            await file.read(),
-            gzipped=(file.filename or "").endswith(".gz"),
-            limit=limit,
-            what=f"file {file.filename!r}",
-        )
-        total += len(data)
-        if total > limit:
-            raise PayloadTooLarge(f"the files exceed the limit of {limit} bytes")
-        parts.append((data, parser, file.filename))
-    return parts
-
-
-def parse_parts(parts: list, options: UploadOptions) -> list:
-    """Parse each part, releasing its bytes as soon as the parser has read them."""
-    parsed, several = [], len(parts) > 1
-    while parts:
-        data, parser, filename = parts.pop(0)
-        payload = Payload(data)
-        del data
-        file_options = options
-        if filename and options.session_id is None and several:
-            # Several one-session files: each file's name is its session id by default.
-            stem = PurePath(filename.removesuffix(".gz")).stem
-            file_options = UploadOptions(**{**options.__dict__, "session_id": stem})
-        parsed.extend(parser(payload, file_options, filename))
-    return parsed
-
-
-@router.post("/sessions", status_code=201, response_model=UploadResult, responses=ERRORS)
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=UploadResult,
+    responses={
+        200: {"description": "Every session was stored already with this content: a no-op"},
+        201: {"description": "Stored; Location names the first new session"},
+        **UPLOAD_ERRORS,
+    },
+    openapi_extra=UPLOAD_BODY,
+)
 async def upload_sessions(
     request: Request,
     response: Response,
@@ -103,12 +100,15 @@ async def upload_sessions(
     replace: bool = False,
 ) -> UploadResult:
     """Upload sessions: stacked CSV, JSON or multipart files, optionally gzip; all or nothing."""
-    parts = await read_parts(request, settings.max_upload_bytes)
+    parts = await read_parts(request, settings)
     parsed = await run_in_threadpool(parse_parts, parts, options)  # empties `parts`
     results = await run_in_threadpool(
         service.store_sessions, db, store=store, parsed=parsed, replace=replace
     )
-    response.status_code = 201 if any(r.created or r.replaced for r in results) else 200
+    changed = [r for r in results if r.created or r.replaced]
+    if changed:
+        response.headers["Location"] = f"/v1/sessions/{changed[0].id}"
+    response.status_code = 201 if changed else 200
     return UploadResult(sessions=results)
 
 
@@ -117,9 +117,9 @@ def list_sessions(
     db: SessionDep,
     activity: str | None = None,
     subject: str | None = None,
-    split: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    split: Split | None = None,
+    limit: PageLimit = 100,
+    offset: PageOffset = 0,
 ) -> SessionPage:
     """List sessions, filtered by activity, subject and split, a page at a time."""
     items, total = service.list_sessions(

@@ -3,8 +3,100 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.sessions.parsing import (
+    ID_REGEX,
+    MAX_FEATURE_NAME_LENGTH,
+    MAX_LABEL_LENGTH,
+    MAX_SAMPLE_RATE_HZ,
+    MIN_SAMPLE_RATE_HZ,
+)
+
+CSV_EXAMPLE = (
+    "sessionId,activity,subject,timestamp,accelX,accelY,accelZ\n"
+    "walk-001,walking,ana,0.00,0.12,-0.03,9.79\n"
+    "walk-001,walking,ana,0.02,0.15,-0.01,9.83\n"
+    "wave-001,waving,ana,0.00,1.02,0.40,9.61\n"
+    "wave-001,waving,ana,0.02,1.35,0.52,9.55\n"
+)
+
+
+ColumnName = Annotated[str, Field(min_length=1, max_length=MAX_FEATURE_NAME_LENGTH)]
+
+
+class SessionUpload(BaseModel):
+    """One session of a JSON upload (documentation: the parser checks the body itself)."""
+
+    id: str | None = Field(None, pattern=ID_REGEX, description="Default: ?session_id=")
+    activity: str | None = Field(
+        None, min_length=1, max_length=MAX_LABEL_LENGTH, description="Default: ?activity="
+    )
+    subject: str | None = Field(None, max_length=MAX_LABEL_LENGTH)
+    split: Literal["train", "valid", "test"] | None = None
+    sample_rate_hz: float | None = Field(None, ge=MIN_SAMPLE_RATE_HZ, le=MAX_SAMPLE_RATE_HZ)
+    columns: list[ColumnName] = Field(
+        ...,
+        min_length=1,
+        description="Column names: numeric features, and optionally `timestamp` (seconds)",
+    )
+    samples: list[list[float]] = Field(
+        ..., min_length=1, description="One row per sample: a value for each column, in order"
+    )
+
+
+class SessionsUpload(BaseModel):
+    """A JSON upload: one or more sessions."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "sessions": [
+                    {
+                        "id": "walk-001",
+                        "activity": "walking",
+                        "subject": "ana",
+                        "sample_rate_hz": 50,
+                        "columns": ["accelX", "accelY", "accelZ"],
+                        "samples": [[0.12, -0.03, 9.79], [0.15, -0.01, 9.83]],
+                    }
+                ]
+            }
+        }
+    )
+
+    sessions: list[SessionUpload] = Field(..., min_length=1)
+
+
+# The request body of POST /v1/sessions, which the route reads itself (see its router).
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Stacked CSV, a JSON document, or multipart files; gzip welcome "
+        "(Content-Encoding: gzip, or .gz files)",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+            "application/json": {"schema": {"$ref": "#/components/schemas/SessionsUpload"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": ".csv / .json files (.gz: gzip); a one-session "
+                            "CSV file without an id column is named after its file",
+                        }
+                    },
+                    "required": ["files"],
+                },
+                "encoding": {"files": {"contentType": "text/csv, application/json"}},
+            },
+        },
+    }
+}
 
 
 class SessionStored(BaseModel):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import after_commit, after_rollback
@@ -19,6 +22,8 @@ from service.sessions.parsing import ParsedSession
 from service.sessions.schemas import GroupStats, SessionStored, Stats
 
 IMBALANCE_RATIO = 2.0
+SHOWN = 10  # names or ids quoted in one message
+log = logging.getLogger("motionlab")
 
 
 def _same_content(row: MotionSession, parsed: ParsedSession) -> bool:
@@ -76,15 +81,23 @@ def store_sessions(
     to_write = [s for s in parsed if s.id not in existing or s.id in conflicts]
     # Serially: measured faster than a thread pool here (Python-bound encoding, small files).
     written = store.put_tables({s.sha256: s.samples for s in to_write})
-    after_rollback(db, lambda: store.delete_all(written))
+    after_rollback(db, lambda: delete_unreferenced(db, store=store, hashes=written))
     replaced_blobs = [existing[i].blob_sha256 for i in conflicts]
     for session_id in conflicts:
         for key, value in _columns(seen[session_id]).items():
             setattr(existing[session_id], key, value)
     new_rows = [{"id": s.id, **_columns(s)} for s in parsed if s.id not in existing]
-    if new_rows:
-        db.execute(insert(MotionSession), new_rows)  # one executemany, no ORM objects
-    db.flush()
+    try:
+        if new_rows:
+            db.execute(insert(MotionSession), new_rows)  # one executemany, no ORM objects
+        db.flush()
+    except IntegrityError:
+        # Another upload stored one of these ids between our look-up and our insert.
+        raise Conflict(
+            f"another request stored session(s) {', '.join(map(repr, list(seen)[:5]))} while "
+            "this upload was being stored; nothing was stored from this one. Send it again: "
+            "identical content is then a no-op, different content a 409 (or ?replace=true)"
+        ) from None
     for session_id, previous in zip(conflicts, replaced_blobs, strict=True):
         audit.record(
             db,
@@ -112,6 +125,20 @@ def forget_blobs(db: Session, *, store: BlobStore, hashes: list[str]) -> None:
     orphans = [sha for sha in set(hashes) if not blob_is_referenced(db, sha)]
     if orphans:
         after_commit(db, lambda: store.delete_all(orphans))
+
+
+def delete_unreferenced(db: Session, *, store: BlobStore, hashes: list[str]) -> None:
+    """After a rollback: delete the blobs it wrote unless a concurrent commit references them
+    (two uploads of the same samples write the same content-addressed blob)."""
+    if not hashes:
+        return
+    try:
+        with Session(db.get_bind()) as fresh:
+            orphans = [sha for sha in hashes if not blob_is_referenced(fresh, sha)]
+    except Exception:  # the database is unreachable: a stray blob beats a lost one
+        log.warning("blobs kept after a rollback count=%d", len(hashes), exc_info=True)
+        return
+    store.delete_all(orphans)
 
 
 def blob_is_referenced(db: Session, sha256: str) -> bool:
@@ -172,11 +199,14 @@ def delete_session(db: Session, *, store: BlobStore, session_id: str) -> None:
 def session_stats(db: Session) -> Stats:
     rows = db.execute(
         select(
+            MotionSession.id,
             MotionSession.activity,
             MotionSession.subject,
             MotionSession.split,
             MotionSession.row_count,
             MotionSession.duration_s,
+            MotionSession.sample_rate_hz,
+            MotionSession.features,
         )
     ).all()
     groups: dict[str, dict[str, list]] = {
@@ -199,6 +229,7 @@ def session_stats(db: Session) -> Stats:
             f"classes are imbalanced: {most!r} has {counts[most]} sessions, {least!r} only "
             f"{counts[least]} (more than {IMBALANCE_RATIO:g}x); record more {least!r} sessions"
         )
+    warnings += sample_rate_warnings(rows) + feature_warnings(rows)
     total = _group(rows)
     return Stats(
         sessions=total.sessions,
@@ -209,6 +240,39 @@ def session_stats(db: Session) -> Stats:
         by_split=by["split"],
         warnings=warnings,
     )
+
+
+def quoted(items: Iterable[object], limit: int = SHOWN) -> str:
+    """'a', 'b', 'c' … (N in all): a list short enough for a message."""
+    items = list(items)
+    shown = ", ".join(map(repr, items[:limit]))
+    return shown + (f" … ({len(items)} in all)" if len(items) > limit else "")
+
+
+def sample_rate_warnings(sessions: Sequence[Any]) -> list[str]:
+    """A warning when sessions of known sample rates do not share one."""
+    rates = Counter(s.sample_rate_hz for s in sessions if s.sample_rate_hz is not None)
+    if len(rates) < 2:
+        return []
+    usual = rates.most_common(1)[0][0]
+    odd = [s.id for s in sessions if s.sample_rate_hz not in (None, usual)]
+    counts = ", ".join(f"{rate:g} Hz: {count}" for rate, count in rates.most_common())
+    return [
+        f"the sessions have different sample rates ({counts} sessions; e.g. {quoted(odd, 3)} "
+        f"differ from {usual:g} Hz): a window of the same number of samples spans different "
+        "durations. Resample them to one rate, or select sessions of one rate"
+    ]
+
+
+def feature_warnings(sessions: Sequence) -> list[str]:
+    """A warning when stored sessions do not all have the same feature columns."""
+    groups = Counter(frozenset(s.features) for s in sessions)
+    if len(groups) < 2:
+        return []
+    return [
+        f"the sessions have {len(groups)} different sets of feature columns: a run over "
+        'sessions that differ needs "features" (the columns to use)'
+    ]
 
 
 def _group(members: Sequence) -> GroupStats:

@@ -9,11 +9,13 @@ import pytest
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run
+from tests.conftest import problem
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
 HEADER = "accelX,accelY,accelZ,rotX,rotY,rotZ\n"
 ROW = "0.1,0.2,0.3,0.4,0.5,0.6\n"
+FEATURES = HEADER.strip().split(",")
 
 CASES = [
     # (name, headers, body, query, status, words the detail must contain)
@@ -71,6 +73,34 @@ CASES = [
     ("malformed json", JSON, b'{"columns": [', {}, 400, ["malformed JSON"]),
     ("json of the wrong shape", JSON, b"[1, 2]", {}, 422, ["samples"]),
     ("malformed gzip", {**CSV, "Content-Encoding": "gzip"}, b"\x1f\x8bxx", {}, 400, ["gzip"]),
+    ("non-UTF-8 header", CSV, b"accelX,\xff\n1\n", {}, 400, ["UTF-8"]),
+    ("column twice", CSV, "accelX,accelX," + HEADER + "1,2," + ROW, {}, 422, ["'accelX' twice"]),
+    ("100,000 nested [", JSON, b"[" * 100_000, {}, 400, ["nested too deeply"]),
+    (
+        "400-digit value",
+        JSON,
+        json.dumps({"columns": FEATURES, "samples": [[1] * 6]}).replace("1", "1" + "0" * 400, 1),
+        {},
+        422,
+        ["too large"],
+    ),
+    (
+        "3-D samples",
+        JSON,
+        json.dumps({"columns": FEATURES, "samples": [[[1]] * 6]}),
+        {},
+        422,
+        ["nested"],
+    ),
+    ("10 MB header", CSV, "x" * 10_000_000 + "\n" + ROW, {}, 422, ["header line is longer"]),
+    (
+        "too many columns",
+        CSV,
+        ",".join(f"c{i}" for i in range(2000)) + "," + HEADER + "0," * 2000 + ROW,
+        {},
+        422,
+        ["MOTIONLAB_MAX_FEATURES"],
+    ),
     ("unknown output_type", CSV, HEADER + ROW, {"output_type": "odds"}, 422, ["output_type"]),
     ("k below 1", CSV, HEADER + ROW, {"output_type": "topk", "k": 0}, 422, ["k"]),
 ]
@@ -87,8 +117,7 @@ def test_bad_predict_request_is_a_precise_error(
     response = served_api.post(
         f"/v1/runs/{served.run_id}/predict", content=body, headers=headers, params=query
     )
-    assert response.status_code == status, response.text
-    detail = response.json()["detail"]
+    detail = problem(response, status)["detail"]
     for word in words:
         assert word in detail, (word, detail)
 
@@ -105,8 +134,7 @@ def test_gzipped_rows_are_accepted(served, served_api):
 
 def test_predict_with_an_unknown_run_is_404(served_api):
     response = served_api.post("/v1/runs/nope/predict", content=HEADER + ROW, headers=CSV)
-    assert response.status_code == 404
-    assert response.json()["error"] == "NotFound" and "'nope'" in response.json()["detail"]
+    assert "'nope'" in problem(response, 404)["detail"]
 
 
 def test_predict_and_evaluate_with_a_queued_run_are_409(served, served_api):
@@ -141,6 +169,9 @@ def test_predict_with_a_run_of_an_engine_without_a_model_loader_is_409(served, s
 
 EVALUATE_CASES = [
     ("rows without labels", CSV, HEADER + ROW, 422, ["missing label column 'activity'"]),
+    ("label column twice", CSV, "activity,activity," + HEADER, 422, ["'activity' twice"]),
+    ("100,000 nested [", JSON, "[" * 100_000, 400, ["nested too deeply"]),
+    ("selection of a bad type", JSON, json.dumps({"sessions": "all"}), 422, ["sessions"]),
     (
         "json session without label",
         JSON,

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
+
+import httpx
 import pytest
 
+from core.migrate import upgrade
+from core.settings import Settings
+from tests.conftest import LiveServer, problem
 from tests.service.runs.conftest import upload_tiny
 
 CASES = [
@@ -17,6 +24,17 @@ CASES = [
     ),
     ("no session matches", {"data": {"activities": ["swim"]}}, ["no session matches"]),
     ("unknown session id", {"data": {"sessions": ["t000", "nope"]}}, ["'nope'"]),
+    (
+        "unknown session id among filters",
+        {"data": {"sessions": ["t000", "nope"], "activities": ["a"]}},
+        ["unknown session id", "'nope'"],
+    ),
+    (
+        "window longer than every session",
+        {"prediction_window": 21},
+        ["longer than every selected session", "at most 20"],
+    ),
+    ("feature name too long", {"features": ["f" * 129]}, ["features.0"]),
     ("window too large", {"prediction_window": 401}, ["prediction_window"]),
     ("window zero", {"prediction_window": 0}, ["prediction_window"]),
     (
@@ -42,8 +60,7 @@ def test_invalid_run_request_is_a_precise_422(api, body, words):
         response = api.get("/v1/runs", params={"sort": "-test accuracy;drop"})
     else:
         response = api.post("/v1/runs", json={"prediction_window": 5, **body})
-    assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
+    detail = problem(response, 422)["detail"]
     for word in words:
         assert word in detail, detail
     assert api.get("/v1/runs").json()["total"] == 0
@@ -69,5 +86,79 @@ def test_engine_that_is_not_available_says_how_to_enable_it(api, monkeypatch):
 def test_unknown_run_is_404(api):
     for path in ("", "/progress", "/metrics", "/model", "/events"):
         response = api.get(f"/v1/runs/nope{path}")
-        assert response.status_code == 404, path
-        assert response.json()["error"] == "NotFound"
+        problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "words"),
+    [
+        ("/v1/runs", {"sort": "-test_acc"}, ["cannot sort", "-test_accuracy"]),
+        ("/v1/runs", {"status": "finished"}, ["status"]),
+        ("/v1/sessions", {"split": "bogus"}, ["split"]),
+    ],
+)
+def test_a_typo_in_a_list_filter_is_a_422_not_an_empty_page(api, path, query, words):
+    detail = problem(api.get(path, params=query), 422)["detail"]
+    for word in words:
+        assert word in detail, detail
+
+
+def test_sessions_that_disagree_on_features_are_a_422_naming_them(api):
+    upload_tiny(api, sessions=6)  # columns x, y
+    odd = {"id": "j1", "activity": "a", "columns": ["x"], "samples": [[1.0]] * 20}
+    assert api.post("/v1/sessions", json={"sessions": [odd]}).status_code == 201
+    detail = problem(api.post("/v1/runs", json={"prediction_window": 5}), 422)["detail"]
+    assert "'j1'" in detail and '"features"' in detail and "['x']" in detail
+    # The default never shrinks to ['x'] silently; asked for, it is what the run uses.
+    response = api.post("/v1/runs", json={"prediction_window": 5, "features": ["x"]})
+    assert response.status_code == 202, response.text
+    assert response.json()["params"]["features"] == ["x"]
+    assert any(
+        "different sets of feature columns" in w for w in api.get("/v1/stats").json()["warnings"]
+    )
+
+
+def test_data_traps_become_warnings_on_the_run_its_events_and_stats(api, server):
+    sessions = [
+        {
+            "id": f"r{i}",
+            "activity": "ab"[i % 2],
+            "sample_rate_hz": 50 if i == 0 else 10,
+            "columns": ["x"],
+            "samples": [[float(i % 2)]] * (3 if i == 1 else 20),
+        }
+        for i in range(6)
+    ]
+    assert api.post("/v1/sessions", json={"sessions": sessions}).status_code == 201
+    response = api.post("/v1/runs", json={"prediction_window": 5})
+    assert response.status_code == 202, response.text
+    warnings = response.json()["warnings"]
+    assert len(warnings) == 2, warnings
+    assert "shorter than prediction_window 5" in warnings[0] and "r1: 3 rows" in warnings[0]
+    assert "different sample rates" in warnings[1] and "'r0'" in warnings[1]
+    run_id = response.json()["id"]
+    assert api.get(f"/v1/runs/{run_id}").json()["warnings"] == warnings
+    with api.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "event: status"
+        assert json.loads(next(lines).removeprefix("data: "))["warnings"] == warnings
+    assert any("different sample rates" in w for w in api.get("/v1/stats").json()["warnings"])
+
+
+def test_feature_resolution_is_linear_in_the_columns(tmp_path):
+    settings = Settings(home=tmp_path, max_features=20_000, workers=0)
+    upgrade(settings.resolved_database_url)
+    names = [f"f{i}" for i in range(20_000)]
+    rows = [f"s{i},{'ab'[i % 2]},{','.join('1' * len(names))}" for i in range(10) for _ in range(2)]
+    body = "sessionId,activity," + ",".join(names) + "\n" + "\n".join(rows) + "\n"
+    with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        upload = client.post("/v1/sessions", content=body, headers={"Content-Type": "text/csv"})
+        assert upload.status_code == 201, upload.text
+        started = time.monotonic()
+        statuses = [
+            client.post("/v1/runs", json={"prediction_window": 2, **request}).status_code
+            for request in ({}, {"features": names}, {"features": [*names[:-1], "nope"]})
+        ]
+        # Quadratic resolution took minutes here (10 sessions x 20,000 x 20,000 look-ups).
+        assert time.monotonic() - started < 10
+        assert statuses == [202, 202, 422]
