@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from service.audit import service
 from service.audit.schemas import AuditEventRead, AuditPage
-from service.deps import SessionDep
+from service.audit.service import AuditAction
+from service.deps import PageLimit, PageOffset, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["tokens"])
 
@@ -17,9 +18,11 @@ router = APIRouter(prefix="/v1", tags=["tokens"])
 def list_audit_events(
     db: SessionDep,
     target: Annotated[str | None, Query(description="e.g. models/GestureClassifier")] = None,
-    action: Annotated[list[str] | None, Query(description="e.g. alias.set (repeatable)")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    action: Annotated[
+        list[AuditAction] | None, Query(description="e.g. alias.set (repeatable)")
+    ] = None,
+    limit: PageLimit = 100,
+    offset: PageOffset = 0,
 ) -> AuditPage:
     """Who changed what and when, newest first: registry changes, deletes, tokens."""
     events, total = service.list_events(

@@ -3,6 +3,7 @@ change that rolls back leaves no event), as the principal the request runs as.""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,12 +13,24 @@ from core.models import AuditEvent
 from service.auth import CURRENT_PRINCIPAL
 
 
+class AuditAction(StrEnum):
+    """Every kind of change the audit log records."""
+
+    SESSION_REPLACE = "session.replace"
+    SESSION_DELETE = "session.delete"
+    VERSION_REGISTER = "version.register"
+    ALIAS_SET = "alias.set"
+    ALIAS_DELETE = "alias.delete"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+
+
 def actor() -> str:
     """The name of who is acting: a token's name, `local` (no tokens exist) or `cli`."""
     return CURRENT_PRINCIPAL.get().name
 
 
-def record(db: Session, *, action: str, target: str, **details: Any) -> AuditEvent:
+def record(db: Session, *, action: AuditAction, target: str, **details: Any) -> AuditEvent:
     principal = CURRENT_PRINCIPAL.get()
     event = AuditEvent(
         actor=principal.name,
@@ -34,7 +47,7 @@ def list_events(
     db: Session,
     *,
     target: str | None = None,
-    actions: list[str] | None = None,
+    actions: list[AuditAction] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[AuditEvent], int]:

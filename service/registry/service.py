@@ -34,7 +34,7 @@ from service.registry.schemas import (
 from service.runs import service as runs
 from service.runs.artifacts import coreml_file, read_metrics
 
-ALIAS_SET, ALIAS_DELETE = "alias.set", "alias.delete"
+ALIAS_SET, ALIAS_DELETE = audit.AuditAction.ALIAS_SET, audit.AuditAction.ALIAS_DELETE
 
 
 def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
@@ -67,7 +67,11 @@ def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
     )
     db.add(version)
     audit.record(
-        db, action="version.register", target=_target(name), version=version.version, run_id=run.id
+        db,
+        action=audit.AuditAction.VERSION_REGISTER,
+        target=_target(name),
+        version=version.version,
+        run_id=run.id,
     )
     db.flush()
     return version

@@ -101,7 +101,7 @@ def store_sessions(
     for session_id, previous in zip(conflicts, replaced_blobs, strict=True):
         audit.record(
             db,
-            action="session.replace",
+            action=audit.AuditAction.SESSION_REPLACE,
             target=f"sessions/{session_id}",
             previous_sha256=previous,
             sha256=seen[session_id].sha256,
@@ -190,7 +190,10 @@ def delete_session(db: Session, *, store: BlobStore, session_id: str) -> None:
     row = get_session(db, session_id=session_id)
     db.delete(row)
     audit.record(
-        db, action="session.delete", target=f"sessions/{session_id}", sha256=row.blob_sha256
+        db,
+        action=audit.AuditAction.SESSION_DELETE,
+        target=f"sessions/{session_id}",
+        sha256=row.blob_sha256,
     )
     db.flush()
     forget_blobs(db, store=store, hashes=[row.blob_sha256])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import ApiToken, utcnow
-from service.audit.service import actor, record
+from service.audit.service import AuditAction, actor, record
 from service.auth import Scope, hash_token, new_token
 from service.errors import NotFound
 
@@ -23,7 +23,13 @@ def create_token(db: Session, *, name: str, scopes: frozenset[Scope]) -> tuple[A
         created_by=actor(),
     )
     db.add(row)
-    record(db, action="token.create", target=f"tokens/{token_id}", name=name, scopes=row.scopes)
+    record(
+        db,
+        action=AuditAction.TOKEN_CREATE,
+        target=f"tokens/{token_id}",
+        name=name,
+        scopes=row.scopes,
+    )
     db.flush()
     return row, token
 
@@ -44,7 +50,7 @@ def revoke_token(db: Session, *, token_id: str) -> ApiToken:
         )
     if row.revoked_at is None:
         row.revoked_at, row.revoked_by = utcnow(), actor()
-        record(db, action="token.revoke", target=f"tokens/{row.id}", name=row.name)
+        record(db, action=AuditAction.TOKEN_REVOKE, target=f"tokens/{row.id}", name=row.name)
         db.flush()
     return row
 

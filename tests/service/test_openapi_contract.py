@@ -19,6 +19,7 @@ import httpx
 import pytest
 import schemathesis
 import schemathesis.engine
+from pydantic import SecretStr
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
 
@@ -45,10 +46,17 @@ KNOWN: dict[str | tuple[str, str], list[str]] = {}
 PATTERNS = {"name": MODEL_NAME_PATTERN, "ref": REFERENCE_PATTERN, "alias": ALIAS_PATTERN}
 
 
+# The server runs as deployed, with a token: every call carries it, and schemathesis's auth
+# checks (the same call without it) hold the server to the document's bearer scheme.
+TOKEN = "contract-" + "0123456789abcdef" * 2
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 def contract_config(**extra: Any) -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(
         {
             "seed": SEED,
+            "headers": AUTH,
             "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
             "max-stream-events": 2,
             "request-timeout": 20,
@@ -122,10 +130,12 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
     """A server over a copy of the trained `served` home (the fuzzer deletes and creates), with
     a registered model and an alias."""
     home = tmp_path_factory.mktemp("contract") / "home"
-    settings = served.settings.model_copy(update={"home": home})
+    settings = served.settings.model_copy(
+        update={"home": home, "tokens": SecretStr(f"contract:admin:{TOKEN}")}
+    )
     copy_home(served.settings, settings)
     with LiveServer(settings) as live:
-        with httpx.Client(base_url=live.url) as api:
+        with httpx.Client(base_url=live.url, headers=AUTH) as api:
             api.post(f"/v1/models/{MODEL}/versions", json={"run_id": served.run_id})
             doomed = [f"doomed-{i}" for i in range(3)]
             for alias in (ALIAS, *doomed):
@@ -193,7 +203,7 @@ def test_stateful_sequences_keep_the_contract(contract_server):
 def test_the_fuzzing_reached_every_operation_and_no_5xx(contract_server):
     """The figures the server counted: thousands of requests, each operation answered 2xx at
     least once (so the checks saw real answers, not only 404s), never a 5xx."""
-    text = httpx.get(f"{contract_server.url}/metrics").text
+    text = httpx.get(f"{contract_server.url}/metrics", headers=AUTH).text
     counted = re.findall(
         r'motionlab_http_requests_total\{method="(\w+)",route="([^"]+)",status="(\d+)"\} (\d+)',
         text,

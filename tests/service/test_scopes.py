@@ -51,6 +51,8 @@ DOCUMENTED = {
     ("GET", "/v1/engines"): READ,
     ("GET", "/v1/models"): READ,
     ("GET", "/v1/models/{name}"): READ,
+    ("GET", "/v1/models/{name}/versions"): READ,
+    ("GET", "/v1/models/{name}/{ref}"): READ,
     ("POST", "/v1/models/{name}/versions"): ADMIN,
     ("PUT", "/v1/models/{name}/aliases/{alias}"): ADMIN,
     ("DELETE", "/v1/models/{name}/aliases/{alias}"): ADMIN,
