@@ -109,8 +109,8 @@ def test_a_client_that_disconnects_mid_upload_is_one_info_line(server, caplog):
     caplog.set_level(logging.INFO)
     with socket.create_connection(("127.0.0.1", server.port)) as client:
         client.sendall(
-            b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-            b"Content-Length: 1000000\r\n\r\nsessionId,activity,x\n"
+            f"POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode()
+            + b"Content-Type: text/csv\r\nContent-Length: 1000000\r\n\r\nsessionId,activity,x\n"
         )
         time.sleep(0.3)
     deadline = time.monotonic() + 10
