@@ -8,8 +8,10 @@ import signal
 import sys
 
 from core.settings import Settings, get_settings
-from service.preflight import require_migrated, require_safe_address
-from service.tokens.cli import add_token_commands
+
+# This module stays light: every run's child process imports it again (multiprocessing
+# re-imports the main module of `motionlab serve` / `worker` in each child it starts), so what
+# a command needs is imported by that command.
 
 
 def configure_logging(level: str) -> None:
@@ -37,6 +39,7 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from service.app import create_app
+    from service.preflight import require_migrated, require_safe_address
     from workers.supervisor import WorkerPool
 
     settings = get_settings()
@@ -62,6 +65,7 @@ def cmd_serve(args) -> None:
 
 
 def cmd_worker(args) -> None:
+    from service.preflight import require_migrated
     from workers.worker import Worker
 
     settings = get_settings()
@@ -88,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=cmd_worker)
+    from service.tokens.cli import add_token_commands
+
     add_token_commands(commands)
     return parser
 

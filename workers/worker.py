@@ -37,6 +37,7 @@ PRELOADED_MODULES = [
     "workers.execute",
     "workers.engines.torch.engine",
     "workers.engines.turicreate.engine",
+    "workers.coreml.export",  # coremltools: ~1 s to import, needed when each run ends
 ]
 
 
