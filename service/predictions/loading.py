@@ -18,7 +18,7 @@ from typing import Any
 
 from core.models import Run
 from core.settings import Settings
-from service.runs.artifacts import model_files_found, run_engine
+from service.runs.artifacts import model_files_found, run_dir, run_engine
 from service.runs.service import require_succeeded
 from workers.engines.base import Engine, Predictor
 
@@ -88,8 +88,8 @@ def load_predictor(settings: Settings, run: Run) -> Predictor:
     """The one place a run's trained model is loaded for serving: 409 unless it can be."""
     require_succeeded(run)
     engine = run_engine(run)
-    run_dir = settings.runs_dir / run.id
-    return MODELS.get(_key(settings, run.id), lambda: _load(engine, run_dir)).model
+    directory = run_dir(settings, run)
+    return MODELS.get(_key(settings, run.id), lambda: _load(engine, directory)).model
 
 
 def cached_predictor(settings: Settings, run_id: str) -> Loaded | None:

@@ -18,8 +18,8 @@ def run_dir(settings: Settings, run: Run) -> Path:
     return settings.runs_dir / run.id
 
 
-def read_metrics(settings: Settings, run) -> dict:
-    path = settings.runs_dir / run.id / "metrics.json"
+def read_metrics(settings: Settings, run: Run) -> dict:
+    path = run_dir(settings, run) / "metrics.json"
     if not path.exists():
         raise NotFound(f"run {run.id} has no metrics file")
     return json.loads(path.read_text())
