@@ -49,7 +49,10 @@ class Settings(BaseSettings):
         "", description="Engines accepted although not installed here (workers elsewhere run them)"
     )
     train_threads: int = Field(
-        0, description="CPU threads per training process; 0: the cores shared among the workers"
+        0,
+        description="CPU threads per training process; 0: one when the workers share the host "
+        "with the API (`motionlab serve`) or it has at most 2 cores, else the cores shared "
+        "among the workers",
     )
     heartbeat_interval_s: float = 2.0
     heartbeat_timeout_s: float = 30.0

@@ -18,6 +18,7 @@ records.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import ipaddress
 import logging
@@ -212,6 +213,7 @@ def method_of(connection: HTTPConnection) -> str:
     return connection.scope.get("method", "GET")
 
 
+@functools.lru_cache(maxsize=4096)  # parsing an address costs more than the rest of admit()
 def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -44,12 +44,30 @@ def die_with_parent(signum: int = signal.SIGKILL) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signum)  # PR_SET_PDEATHSIG
 
 
+def training_threads(
+    settings: Settings, *, shares_host_with_api: bool, cpu_count: int | None = None
+) -> int:
+    """CPU threads for one training child.
+
+    torch's default, a thread per core, spins whenever anything else wants a core: on 2 cores
+    a 400-session run took 2.25 s alone but 8-9 s while the API took uploads, and up to 77 s
+    beside other processes; one thread took 3.4-3.9 s alone and 4.7-5.2 s under uploads
+    (issue #20; `bench_contention` measures both policies). So one thread when the API shares
+    the host (`motionlab serve`) or the host has at most 2 cores; otherwise the cores shared
+    among the workers. MOTIONLAB_TRAIN_THREADS overrides.
+    """
+    if settings.train_threads:
+        return settings.train_threads
+    cores = cpu_count or os.cpu_count() or 1
+    if shares_host_with_api or cores <= 2:
+        return 1
+    return max(1, cores // max(settings.workers, 1))
+
+
 def _limit_threads(settings: Settings) -> None:
-    """Workers on one host share its cores: oversubscribed OpenMP threads slow training a lot."""
     import torch
 
-    threads = settings.train_threads or max(1, (os.cpu_count() or 1) // max(settings.workers, 1))
-    torch.set_num_threads(threads)
+    torch.set_num_threads(training_threads(settings, shares_host_with_api=False))
 
 
 def write_json(path: Path, document: dict) -> None:

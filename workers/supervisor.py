@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.runs import reclaim_runs_of_dead_worker
 from core.settings import Settings
+from workers.execute import training_threads
 from workers.worker import run_worker
 
 log = logging.getLogger("motionlab.supervisor")
@@ -89,7 +90,9 @@ class WorkerPool:
         check_interval_s: float = CHECK_INTERVAL_S,
         restart_delay_s: float = RESTART_DELAY_S,
     ):
-        self.settings = settings
+        # Embedded in `motionlab serve`: the children share the host with the API.
+        threads = training_threads(settings, shares_host_with_api=True)
+        self.settings = settings.model_copy(update={"train_threads": threads})
         self.engines = engines
         self.check_interval_s = check_interval_s
         self.restart_delay_s = restart_delay_s

@@ -17,7 +17,7 @@ from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
 from service.runs.selection import check_window, resolve_features, select_sessions
-from service.sessions.service import sample_rate_warnings
+from service.sessions.stats import sample_rate_warnings
 from workers.engines.base import base_versions
 from workers.engines.registry import engines
 from workers.summary import SUMMARY_METRICS

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from service.deps import BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
 from service.http import Responses
 from service.sessions import service
+from service.sessions import stats as stats_service
 from service.sessions.decoding import parse_parts, read_parts
 from service.sessions.parsing import (
     ID_REGEX,
@@ -173,4 +174,4 @@ def delete_session(db: SessionDep, store: BlobStoreDep, session_id: str) -> Resp
 @router.get("/stats", response_model=Stats)
 def stats(db: SessionDep) -> Stats:
     """Sessions, rows and seconds per activity, subject and split, with imbalance warnings."""
-    return service.session_stats(db)
+    return stats_service.session_stats(db)

@@ -71,3 +71,26 @@ def test_stats_has_no_seconds_when_the_rate_is_unknown(api):
     upload(api, [("u1", "walk", "ana", "train", 10), ("u2", "run", "ana", "train", 10)], rate=None)
     stats = api.get("/v1/stats").json()
     assert stats["seconds"] is None and stats["warnings"] == []
+
+
+def test_stats_name_a_few_sessions_of_an_odd_rate_and_count_them_all(api):
+    upload(api, [(f"usual{i}", "walk", "p", "train", 3) for i in range(6)], rate=50)
+    upload(api, [(f"odd{i}", "run", "p", "train", 3) for i in range(5)], rate=10)
+    upload(api, [("unknown", "run", "p", "train", 3)], rate=None)
+    stats = api.get("/v1/stats").json()
+    (warning,) = [w for w in stats["warnings"] if "different sample rates" in w]
+    assert "50 Hz: 6, 10 Hz: 5 sessions" in warning and "… (5 in all)" in warning
+    assert warning.count("'odd") == 3 and "differ from 50 Hz" in warning
+    assert stats["by_activity"]["run"] == {"sessions": 6, "rows": 18, "seconds": None}
+    assert stats["by_activity"]["walk"]["seconds"] == 0.36
+
+
+def test_stats_count_feature_sets_whatever_the_column_order(api):
+    one = {"id": "a", "activity": "walk", "columns": ["x", "y"], "samples": [[1.0, 2.0]] * 3}
+    same_set = {**one, "id": "b", "columns": ["y", "x"]}
+    assert api.post("/v1/sessions", json={"sessions": [one, same_set]}).status_code == 201
+    assert not any("feature columns" in w for w in api.get("/v1/stats").json()["warnings"])
+    other = {**one, "id": "c", "columns": ["x", "z"]}
+    assert api.post("/v1/sessions", json={"sessions": [other]}).status_code == 201
+    warnings = api.get("/v1/stats").json()["warnings"]
+    assert any("2 different sets of feature columns" in w for w in warnings)

@@ -1,9 +1,10 @@
 """A saved Turi Create model served like any other: the same predict / classify /
 predict_topk / evaluate outputs and model fields (workers.engines.classifier).
 
-Probabilities come from the Python 3.8 runner, which loads the model on each call: ~3 s of
-start-up, fine for trying a model, not for traffic. There is no `step`: streaming needs the
-network in this process; the exported `model.mlmodel` streams on the device instead.
+Probabilities come from this process' long-lived Python 3.8 runner (prediction_server.py),
+which starts on the first prediction (~3 s) and keeps the models it loaded. There is no
+`step`: streaming needs the network in this process; the exported `model.mlmodel` streams on
+the device instead.
 """
 
 from __future__ import annotations

@@ -53,54 +53,64 @@ def run_runner(
     venv: Path | None,
 ) -> dict[str, Any]:
     """Run runner.py to the end; returns its final 'done' event."""
-    env_dir = Path(venv or venv_dir())
-    state = availability(venv=env_dir)
-    if not state.available:
-        raise EngineUnavailable(state.reason)
-    command = [str(python_path(env_dir)), "-I", str(RUNNER), *map(str, args)]
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    # Turi Create's scratch SFrames and server log, and TensorFlow's generated code (TMPDIR),
-    # go to a folder that is always removed.
     with tempfile.TemporaryDirectory(prefix="motionlab-tc-") as scratch:
-        env = {
-            **os.environ,
-            "TMPDIR": scratch,
-            "TURI_CACHE_FILE_LOCATIONS": scratch,
-            "TURI_LOG_PATH": scratch,
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-        }
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,  # one process group: cancel reaches every descendant
-        )
-        log.info("turicreate runner started pid=%s command=%s", process.pid, args[0])
-        lines: queue.Queue[str | None] = queue.Queue()
-        tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        readers = [
-            threading.Thread(target=_pump_stdout, args=(process.stdout, lines), daemon=True),
-            threading.Thread(target=_pump_stderr, args=(process.stderr, tail), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
+        process, lines, tail, readers = start_runner(args, venv=venv, scratch=scratch)
         try:
             done = _follow(process, lines, on_event, should_stop, deadline)
         finally:
             if process.poll() is None:  # canceled, timed out, or a callback raised
-                _terminate(process)
+                terminate(process)
             process.wait()
             for reader in readers:
                 reader.join(timeout=5)
     log.info("turicreate runner ended pid=%s returncode=%s", process.pid, process.returncode)
     if process.returncode != 0:
-        raise _failure(process.returncode, list(tail))
+        raise failure(process.returncode, list(tail))
     if done is None:
         raise TuricreateError("the Turi Create runner ended without its final 'done' line")
     return done
+
+
+def start_runner(
+    args: list[Any], *, venv: Path | None, scratch: str, stdin: int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen, queue.Queue[str | None], deque[str], list[threading.Thread]]:
+    """runner.py started, with threads queueing its stdout lines and keeping its stderr's tail.
+
+    Turi Create's scratch SFrames and server log, and TensorFlow's generated code (TMPDIR),
+    go to `scratch`, which the caller removes.
+    """
+    env_dir = Path(venv or venv_dir())
+    state = availability(venv=env_dir)
+    if not state.available:
+        raise EngineUnavailable(state.reason)
+    command = [str(python_path(env_dir)), "-I", str(RUNNER), *map(str, args)]
+    env = {
+        **os.environ,
+        "TMPDIR": scratch,
+        "TURI_CACHE_FILE_LOCATIONS": scratch,
+        "TURI_LOG_PATH": scratch,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    process = subprocess.Popen(
+        command,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # one process group: cancel reaches every descendant
+    )
+    log.info("turicreate runner started pid=%s command=%s", process.pid, args[0])
+    lines: queue.Queue[str | None] = queue.Queue()
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    readers = [
+        threading.Thread(target=_pump_stdout, args=(process.stdout, lines), daemon=True),
+        threading.Thread(target=_pump_stderr, args=(process.stderr, tail), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    return process, lines, tail, readers
 
 
 def _follow(
@@ -128,7 +138,7 @@ def _follow(
         if line is None:
             stdout_open = False
             continue
-        event = _parse_event(line)
+        event = parse_event(line)
         if event is not None:
             done = event if event.get("event") == "done" else done
             on_event(event)
@@ -147,7 +157,7 @@ def _pump_stderr(stream: IO[str], tail: deque[str]) -> None:
         log.debug("turicreate runner: %s", line.rstrip())
 
 
-def _parse_event(line: str) -> dict[str, Any] | None:
+def parse_event(line: str) -> dict[str, Any] | None:
     try:
         event = json.loads(line)
     except ValueError:
@@ -158,7 +168,7 @@ def _parse_event(line: str) -> dict[str, Any] | None:
     return event
 
 
-def _terminate(process: subprocess.Popen) -> None:
+def terminate(process: subprocess.Popen) -> None:
     """SIGTERM the runner's process group, SIGKILL it after a grace period."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
@@ -170,7 +180,7 @@ def _terminate(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _failure(returncode: int, tail: list[str]) -> TuricreateError:
+def failure(returncode: int, tail: list[str]) -> TuricreateError:
     errors = [line.removeprefix("error: ") for line in tail if line.startswith("error: ")]
     if errors:
         message = errors[-1]

@@ -5,6 +5,7 @@ The worker side is runner_client.py beside it; exchange.py and results.py descri
 
     runner.py train   --data rows.csv --params params.json --out DIR
     runner.py predict --model DIR --data rows.csv --out FILE [--output-frequency per_row|per_window]
+    runner.py serve   (predict requests as JSON lines on stdin, until stdin closes)
 
 stdout carries only JSON lines ({"event": ...}); everything else goes to stderr. Turi Create
 prints its progress table (through Python's print, from C++) and Keras its progress bars to
@@ -479,13 +480,25 @@ def write_json(path, document):
     os.replace(path + ".partial", path)
 
 
+LOADED_MODELS = {}  # (model directory, its mtime) → model: `serve` loads each once
+
+
+def load_model(tc, path):
+    try:
+        key = (path, os.stat(path).st_mtime_ns)
+        if key not in LOADED_MODELS:
+            if len(LOADED_MODELS) >= 8:
+                LOADED_MODELS.clear()
+            LOADED_MODELS[key] = tc.load_model(path)
+        return LOADED_MODELS[key]
+    except Exception as error:
+        raise InputError(f"cannot load a Turi Create model from {path}: {error}") from None
+
+
 def predict(args, events, capture):
     import turicreate as tc
 
-    try:
-        model = tc.load_model(args.model)
-    except Exception as error:
-        raise InputError(f"cannot load a Turi Create model from {args.model}: {error}") from None
+    model = load_model(tc, args.model)
     header = csv_header(args.data)
     require_columns(args.data, header, [model.session_id, *list(model.features)])
     rows = read_rows(tc, args.data, model.session_id, list(model.features))
@@ -530,6 +543,33 @@ def window_indices(session_ids):
     return indices
 
 
+def serve(events, capture):
+    """Answer predict requests, one JSON line each on stdin ({"model", "data", "out",
+    "output_frequency"}), with predict's "done" event or an "error" event; end when stdin
+    closes (the engine's side went away). Python 3.8, TensorFlow and Turi Create start once
+    instead of for every request (~3 s each)."""
+    import turicreate as tc
+
+    events.emit("ready", versions=versions(tc))
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            args = argparse.Namespace(
+                model=request["model"],
+                data=request["data"],
+                out=request["out"],
+                output_frequency=request.get("output_frequency", "per_row"),
+            )
+            predict(args, events, capture)
+        except InputError as error:
+            events.emit("error", status=2, message=str(error))
+        except Exception as error:  # Turi Create's own, or a malformed request
+            import traceback
+
+            traceback.print_exc()
+            events.emit("error", status=1, message=f"Turi Create failed: {error}")
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -547,6 +587,7 @@ def parse_args(argv):
     predict_cmd.add_argument(
         "--output-frequency", choices=("per_row", "per_window"), default="per_row"
     )
+    commands.add_parser("serve", help="answer predict requests on stdin until it closes")
     return parser.parse_args(argv)
 
 
@@ -558,7 +599,8 @@ def die_with_parent():
 
 def main(argv=None):
     args = parse_args(argv)
-    die_with_parent()
+    if args.command != "serve":  # a server ends when its stdin closes: its parent is gone
+        die_with_parent()
     # Keep Turi Create's scratch files and server log out of /tmp unless the caller chose.
     scratch = None
     if "TURI_CACHE_FILE_LOCATIONS" not in os.environ or "TURI_LOG_PATH" not in os.environ:
@@ -570,7 +612,10 @@ def main(argv=None):
     capture.start()
     status = 0
     try:
-        (train if args.command == "train" else predict)(args, events, capture)
+        if args.command == "serve":
+            serve(events, capture)
+        else:
+            (train if args.command == "train" else predict)(args, events, capture)
     except InputError as error:
         sys.stderr.write(f"error: {error}\n")
         status = 2

@@ -30,6 +30,7 @@ from workers.engines.turicreate.exchange import (
     read_probabilities_csv,
     write_rows_csv,
 )
+from workers.engines.turicreate.prediction_server import prediction_server
 from workers.engines.turicreate.process import run_runner
 from workers.engines.turicreate.results import TrainResult
 from workers.motion_data import MotionData
@@ -131,16 +132,18 @@ def predict(
     data_csv: Path,
     out_csv: Path,
     output_frequency: Literal["per_row", "per_window"] = "per_row",
-    should_stop: Callable[[], bool] | None = None,
     timeout_s: float | None = None,
     venv: Path | None = None,
 ) -> Probabilities:
-    """Class probabilities of a saved Turi Create model, per row or per window."""
-    args = ["predict", "--model", model_dir, "--data", data_csv, "--out", out_csv]
-    args += ["--output-frequency", output_frequency]
-    run_runner(
-        args, on_event=lambda event: None, should_stop=should_stop, timeout_s=timeout_s, venv=venv
-    )
+    """Class probabilities of a saved Turi Create model, per row or per window, from this
+    process' long-lived runner (prediction_server.py)."""
+    request = {
+        "model": str(model_dir),
+        "data": str(data_csv),
+        "out": str(out_csv),
+        "output_frequency": output_frequency,
+    }
+    prediction_server(venv).predict(request, timeout_s=timeout_s)
     return read_probabilities_csv(out_csv)
 
 

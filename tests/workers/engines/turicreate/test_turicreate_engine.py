@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import itertools
 import os
+import signal
 import threading
 import time
 import zipfile
@@ -33,6 +34,7 @@ from workers.engines.turicreate import (
     train_parts,
 )
 from workers.engines.turicreate.engine import TuriCreateEngine
+from workers.engines.turicreate.prediction_server import prediction_server
 from workers.motion_data import MotionData
 
 REPO = Path(__file__).resolve().parents[4]
@@ -182,6 +184,25 @@ def test_predict_per_window_numbers_windows_within_sessions(trained, basicmotion
     np.testing.assert_allclose(
         per_window.probabilities[first], trained.first_session_windows["probabilities"], atol=1e-6
     )
+
+
+def test_predictions_share_one_runner_that_is_started_again_when_it_dies(trained, basicmotions):
+    """Turi Create starts once per process (~3 s), not once per prediction."""
+    server = prediction_server()
+    first = predict_data(model_dir=trained.model_dir, data=basicmotions["test"])
+    pid = server.pid
+    again = predict_data(model_dir=trained.model_dir, data=basicmotions["test"])
+    assert pid is not None and server.pid == pid
+    np.testing.assert_array_equal(again.probabilities, first.probabilities)
+
+    with pytest.raises(TuricreateError, match="cannot load a Turi Create model"):
+        predict_data(model_dir=trained.out_dir / "missing", data=basicmotions["test"])
+    assert server.pid == pid  # bad input does not cost a restart
+
+    os.kill(pid, signal.SIGKILL)
+    revived = predict_data(model_dir=trained.model_dir, data=basicmotions["test"])
+    assert server.pid not in (None, pid)
+    np.testing.assert_array_equal(revived.probabilities, first.probabilities)
 
 
 def test_the_engine_serves_the_trained_model_with_its_fields_and_files(trained):
