@@ -4,6 +4,8 @@ Trains a small BasicMotions model (prediction_window 10, 2 iterations) with the 
 worker, then:
 * 8 concurrent clients, each on a keep-alive connection, POST one window (10 rows, JSON) per
   request for 10 s: requests/s, p50 and p99 latency (targets: p50 < 10 ms, p99 < 50 ms);
+* one client posting one 10 s recording (500 rows at 50 Hz, JSON) per request for 10 s:
+  p50 and p99 latency (targets, issue #20: p50 ≤ 8 ms, p99 ≤ 20 ms);
 * one request with 100,000 rows (CSV, per_row classes): rows/s (target: under 1 s).
 The clients share the machine's cores with the server, as a load test on one box does.
 """
@@ -28,6 +30,7 @@ from tests.conftest import BASICMOTIONS_CSV, free_port, start_serve_process
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 PREDICTION_WINDOW = 10
 CLIENTS, DURATION_S, BIG_ROWS = 8, 10.0, 100_000
+RECORDING_ROWS = 500  # 10 s at 50 Hz
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen:
@@ -50,8 +53,8 @@ def train(api: httpx.Client) -> str:
     return run_id
 
 
-def window_body(rng: np.random.Generator) -> bytes:
-    samples = rng.normal(size=(PREDICTION_WINDOW, len(FEATURES))).round(5).tolist()
+def window_body(rng: np.random.Generator, rows: int = PREDICTION_WINDOW) -> bytes:
+    samples = rng.normal(size=(rows, len(FEATURES))).round(5).tolist()
     return json.dumps({"columns": FEATURES, "samples": samples}).encode()
 
 
@@ -88,6 +91,15 @@ def concurrent_single_windows(port: int, run_id: str) -> tuple[float, np.ndarray
     return len(latencies) / elapsed, latencies
 
 
+def one_client_recordings(port: int, run_id: str) -> np.ndarray:
+    path = f"/v1/runs/{run_id}/predict"
+    body = window_body(np.random.default_rng(0), RECORDING_ROWS)
+    client_loop(port, path, body, time.perf_counter() + 1.0, [])  # warm up
+    latencies: list[float] = []
+    client_loop(port, path, body, time.perf_counter() + DURATION_S, latencies)
+    return np.asarray(latencies)
+
+
 def big_request(api: httpx.Client, run_id: str) -> tuple[float, int]:
     rng = np.random.default_rng(0)
     values = rng.normal(size=(BIG_ROWS, len(FEATURES))).round(5)
@@ -115,6 +127,7 @@ def bench_predict() -> None:
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api:
                 run_id = train(api)
+                recording_latencies = one_client_recordings(port, run_id)
                 rate, latencies = concurrent_single_windows(port, run_id)
                 big_s, big_bytes = min(big_request(api, run_id) for _ in range(3))
         finally:
@@ -127,6 +140,11 @@ def bench_predict() -> None:
     print(
         f"\npredict: model prediction_window={PREDICTION_WINDOW}, {len(FEATURES)} features, "
         f"{os.cpu_count()} cores"
+    )
+    r50, r99 = np.percentile(recording_latencies, [50, 99]) * 1000
+    print(
+        f"  1 client x one 10 s recording ({RECORDING_ROWS} rows, JSON): p50 {r50:.2f} ms "
+        f"(target <= 8), p99 {r99:.2f} ms (target <= 20), {len(recording_latencies):,} requests"
     )
     print(
         f"  {CLIENTS} clients x single-window JSON for {DURATION_S:.0f} s: {len(latencies):,} "
