@@ -119,6 +119,8 @@ class Run(Base):
     overfit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # What the run request was warned about when it was created (data it trains anyway).
     warnings: Mapped[list[Any] | None] = mapped_column(JSON)
+    # {"train": n, "valid": n, "test": n}: counted once when the run is frozen, read often
+    sessions_per_part: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(256))
     heartbeat_at: Mapped[datetime | None]

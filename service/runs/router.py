@@ -39,11 +39,10 @@ SSE_EVENT = {
 }
 
 
-def run_read(db, run: Run) -> RunRead:
+def run_read(run: Run) -> RunRead:
     read = RunRead.model_validate(run)
     if run.started_at and run.finished_at:
         read.duration_s = (run.finished_at - run.started_at).total_seconds()
-    read.sessions_per_part = service.sessions_per_part(db, run_id=run.id)
     return read
 
 
@@ -63,7 +62,7 @@ def create_run(
     remote = frozenset(name for name in settings.remote_engines.split(",") if name)
     run = service.create_run(db, request=request, remote_engines=remote)
     response.headers["Location"] = f"/v1/runs/{run.id}"
-    return run_read(db, run)
+    return run_read(run)
 
 
 @router.get("/runs", response_model=RunPage)
@@ -88,13 +87,13 @@ def list_runs(
     runs, total = service.list_runs(
         db, experiment=experiment, status=status, sort=sort, limit=limit, offset=offset
     )
-    return RunPage(items=[run_read(db, r) for r in runs], total=total, limit=limit, offset=offset)
+    return RunPage(items=[run_read(r) for r in runs], total=total, limit=limit, offset=offset)
 
 
 @router.get("/runs/{run_id}", response_model=RunRead, responses=UNKNOWN_RUN)
 def get_run(db: SessionDep, run_id: str) -> RunRead:
     """A run: params, data fingerprint, versions, status, attempts, timings, summary metrics."""
-    return run_read(db, service.get_run(db, run_id=run_id))
+    return run_read(service.get_run(db, run_id=run_id))
 
 
 @router.post(
@@ -104,7 +103,7 @@ def get_run(db: SessionDep, run_id: str) -> RunRead:
 )
 def cancel_run(db: SessionDep, run_id: str) -> RunRead:
     """Cancel: a queued run at once, a running one within a few seconds."""
-    return run_read(db, service.cancel_run(db, run_id=run_id))
+    return run_read(service.cancel_run(db, run_id=run_id))
 
 
 @router.get("/runs/{run_id}/progress", response_model=list[ProgressRead], responses=UNKNOWN_RUN)
@@ -170,26 +169,35 @@ def _snapshot(factory, run_id: str, after: int):
         rows = [
             ProgressRead.model_validate(p) for p in service.progress(db, run_id=run_id, after=after)
         ]
-        return run_read(db, run), rows
+        return run_read(run), rows
+
+
+def _mark(factory, run_id: str) -> tuple | None:
+    """What tells a stream that something changed: one row, read at every poll."""
+    with unit_of_work(factory) as db:
+        return service.change_mark(db, run_id=run_id)
 
 
 async def _events(factory, settings, run_id: str, request: Request) -> AsyncIterator[str]:
-    last_status, last_iteration = None, 0
+    last_status, last_iteration, seen = None, 0, None
     while True:
-        run, rows = await run_in_threadpool(_snapshot, factory, run_id, last_iteration)
-        finished = run.status in FINISHED
-        if run.status != last_status and not finished:
-            last_status = run.status
-            yield _status_event(run)
-        for row in rows:
-            last_iteration = row.iteration
-            yield sse("progress", row.model_dump())
-        if finished:
-            yield _status_event(run)
-            if run.status == RunStatus.SUCCEEDED:
-                yield sse("metrics", read_metrics(settings, run))
-            yield sse("end", {"status": run.status})
-            return
+        mark = await run_in_threadpool(_mark, factory, run_id)
+        if mark is None or mark != seen:  # a deleted run: the snapshot says so
+            seen = mark
+            run, rows = await run_in_threadpool(_snapshot, factory, run_id, last_iteration)
+            finished = run.status in FINISHED
+            if run.status != last_status and not finished:
+                last_status = run.status
+                yield _status_event(run)
+            for row in rows:
+                last_iteration = row.iteration
+                yield sse("progress", row.model_dump())
+            if finished:
+                yield _status_event(run)
+                if run.status == RunStatus.SUCCEEDED:
+                    yield sse("metrics", read_metrics(settings, run))
+                yield sse("end", {"status": run.status})
+                return
         if await request.is_disconnected():
             return
         await asyncio.sleep(EVENT_POLL_S)

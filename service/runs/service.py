@@ -7,16 +7,21 @@ import json
 import secrets
 from collections import Counter
 
-from sqlalchemy import func, nulls_last, select
+from sqlalchemy import func, insert, nulls_last, select
 from sqlalchemy.orm import Session
 
 from core import runs as state
-from core.models import MotionSession, Run, RunProgress, RunSession, RunStatus
+from core.models import Run, RunProgress, RunSession, RunStatus
 from core.params import RunParams
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
-from service.runs.selection import check_window, resolve_features, select_sessions
+from service.runs.selection import (
+    SessionRow,
+    check_window,
+    resolve_features,
+    select_sessions,
+)
 from service.sessions.stats import sample_rate_warnings
 from workers.engines.base import base_versions
 from workers.engines.registry import engines
@@ -34,7 +39,7 @@ def new_run_id() -> str:
     return secrets.token_hex(8)
 
 
-def _label(session: MotionSession, target: str) -> str:
+def _label(session: SessionRow, target: str) -> str:
     label = getattr(session, target)
     if label is None:
         raise InvalidInput(
@@ -110,22 +115,26 @@ def create_run(
         attempts=0,
         cancel_requested=False,
         warnings=warnings or None,
+        sessions_per_part=dict(Counter(parts)),
     )
     db.add(run)
     db.flush()
-    db.add_all(
-        RunSession(
-            run_id=run.id,
-            position=i,
-            session_id=sid,
-            blob_sha256=sha,
-            label=label,
-            subject=subject,
-            part=part,
-        )
-        for i, (sid, sha, label, subject, part) in enumerate(frozen)
+    # One executemany, no ORM object per session: 10k sessions took 2 s as ORM objects.
+    db.execute(
+        insert(RunSession.__table__),
+        [
+            {
+                "run_id": run.id,
+                "position": i,
+                "session_id": sid,
+                "blob_sha256": sha,
+                "label": label,
+                "subject": subject,
+                "part": part,
+            }
+            for i, (sid, sha, label, subject, part) in enumerate(frozen)
+        ],
     )
-    db.flush()
     return run
 
 
@@ -156,15 +165,6 @@ def get_run(db: Session, *, run_id: str) -> Run:
     if run is None:
         raise NotFound(f"run {run_id!r} does not exist; GET /v1/runs lists them")
     return run
-
-
-def sessions_per_part(db: Session, *, run_id: str) -> dict[str, int]:
-    rows = db.execute(
-        select(RunSession.part, func.count())
-        .where(RunSession.run_id == run_id)
-        .group_by(RunSession.part)
-    ).all()
-    return dict(Counter({part: count for part, count in rows}))
 
 
 def list_runs(
@@ -206,6 +206,20 @@ def cancel_run(db: Session, *, run_id: str) -> Run:
     state.cancel_run(db, run_id=run_id)
     db.refresh(run)
     return run
+
+
+def change_mark(db: Session, *, run_id: str) -> tuple | None:
+    """(status, attempts, last iteration) of a run, None when it does not exist: changes
+    whenever its events would."""
+    last_iteration = (
+        select(func.max(RunProgress.iteration))
+        .where(RunProgress.run_id == run_id)
+        .scalar_subquery()
+    )
+    row = db.execute(
+        select(Run.status, Run.attempts, last_iteration).where(Run.id == run_id)
+    ).first()
+    return None if row is None else tuple(row)
 
 
 def progress(db: Session, *, run_id: str, after: int = 0) -> list[RunProgress]:
