@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     )
     max_features: int = Field(1000, description="Most feature columns per session.")
     workers: int = Field(1, description="Worker processes started by `motionlab serve`.")
+    api_processes: int = Field(
+        1, ge=1, description="API processes `motionlab serve` runs; the workers stay one pool"
+    )
     worker_engines: str = Field("", description="Comma-separated engines a worker claims; all.")
     remote_engines: str = Field(
         "", description="Engines accepted although not installed here (workers elsewhere run them)"

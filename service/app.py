@@ -58,3 +58,13 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     install_security_scheme(app)  # after install_openapi: it wraps the document
     install_guard(app, Authenticator(settings, engine))  # last: the outermost middleware
     return app
+
+
+def create_api_process_app() -> FastAPI:
+    """The app of one of `serve --api-processes N`'s processes (uvicorn's factory): settings
+    from the environment, the embedded workers' liveness from the file their pool publishes."""
+    from workers.supervisor import WORKERS_STATUS_FILE, PublishedPoolStatus
+
+    settings = get_settings()
+    workers = PublishedPoolStatus(settings.home / WORKERS_STATUS_FILE) if settings.workers else None
+    return create_app(settings, workers=workers)

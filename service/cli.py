@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
@@ -40,10 +41,10 @@ def cmd_serve(args) -> None:
 
     from service.app import create_app
     from service.preflight import require_migrated, require_safe_address
-    from workers.supervisor import WorkerPool
+    from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
 
     settings = get_settings()
-    overrides = {"host": args.host, "port": args.port}
+    overrides = {"host": args.host, "port": args.port, "api_processes": args.api_processes}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
     if args.migrate:
         migrate(settings)
@@ -52,14 +53,20 @@ def cmd_serve(args) -> None:
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with this handler in
     # place that becomes SystemExit, so the `finally` below still stops the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    workers = WorkerPool(settings, settings.workers).start()
+    processes = settings.api_processes
+    status_file = settings.home / WORKERS_STATUS_FILE if processes > 1 else None
+    workers = WorkerPool(settings, settings.workers, status_file=status_file).start()
+    host, port, log_level = settings.host, settings.port, settings.log_level.lower()
     try:
-        uvicorn.run(
-            create_app(settings, workers=workers),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-        )
+        if processes == 1:
+            app = create_app(settings, workers=workers)
+            uvicorn.run(app, host=host, port=port, log_level=log_level)
+        else:  # uvicorn starts the processes; each makes its app from the environment
+            os.environ.update(MOTIONLAB_HOST=host, MOTIONLAB_PORT=str(port))
+            factory = "service.app:create_api_process_app"
+            uvicorn.run(
+                factory, factory=True, workers=processes, host=host, port=port, log_level=log_level
+            )
     finally:
         workers.stop()
 
@@ -82,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the API (and embedded workers)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--api-processes", type=int, help="API processes (default 1; MOTIONLAB_API_PROCESSES)"
+    )
     serve.add_argument(
         "--migrate", action="store_true", help="apply database migrations first (else: refuse)"
     )

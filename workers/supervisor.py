@@ -9,6 +9,7 @@ workers keep dying young (a crash loop must not spin).
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -18,15 +19,18 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.runs import reclaim_runs_of_dead_worker
 from core.settings import Settings
+from core.storage import write_bytes_atomic
 from workers.execute import training_threads
 from workers.worker import run_worker
 
 log = logging.getLogger("motionlab.supervisor")
 CHECK_INTERVAL_S = 0.5
+WORKERS_STATUS_FILE = "workers.json"  # in the home, with `serve --api-processes N`
 RESTART_DELAY_S = 1.0
 MAX_RESTART_DELAY_S = 60.0
 HEALTHY_AFTER_S = 60.0  # a worker that lived this long resets the back-off
@@ -78,6 +82,31 @@ class Slot:
     restarts: int = 0
 
 
+class PublishedPoolStatus:
+    """A pool's status as an API process that is not its parent sees it: the pool's file, and
+    which of the pids listed there are alive now."""
+
+    def __init__(self, status_file: Path):
+        self.status_file = status_file
+
+    def status(self) -> dict[str, int]:
+        try:
+            document = json.loads(self.status_file.read_text())
+        except (OSError, ValueError):
+            return {"expected": 1, "alive": 0, "restarts": 0}  # the pool has not started
+        alive = sum(1 for pid in document["pids"] if _running(pid))
+        return {"expected": document["expected"], "alive": alive, "restarts": document["restarts"]}
+
+
+def _running(pid: int) -> bool:
+    """Alive, and not a zombie waiting for its parent to notice."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 class WorkerPool:
     """`count` worker processes kept alive by a supervising thread."""
 
@@ -89,12 +118,14 @@ class WorkerPool:
         *,
         check_interval_s: float = CHECK_INTERVAL_S,
         restart_delay_s: float = RESTART_DELAY_S,
+        status_file: Path | None = None,
     ):
         # Embedded in `motionlab serve`: the children share the host with the API.
         threads = training_threads(settings, shares_host_with_api=True)
         self.settings = settings.model_copy(update={"train_threads": threads})
         self.engines = engines
         self.check_interval_s = check_interval_s
+        self.status_file = status_file  # for API processes that are not the pool's parent
         self.restart_delay_s = restart_delay_s
         self.slots = [Slot(index) for index in range(count)]
         self.factory = make_session_factory(make_engine(settings.resolved_database_url))
@@ -108,6 +139,7 @@ class WorkerPool:
         with self.lock:
             for slot in self.slots:
                 self._start(slot)
+        self.publish()
         if self.slots:
             self.thread.start()
         return self
@@ -142,6 +174,13 @@ class WorkerPool:
                 if slot.process is None and slot.restart_at is not None and now >= slot.restart_at:
                     self._start(slot)
                     slot.restarts += 1
+        self.publish()
+
+    def publish(self) -> None:
+        """Write the pool's status and pids to `status_file` (`serve --api-processes N`)."""
+        if self.status_file is not None:
+            document = {**self.status(), "pids": self.pids()}
+            write_bytes_atomic(self.status_file, json.dumps(document).encode())
 
     def _supervise(self) -> None:
         while not self.stopping.wait(self.check_interval_s):

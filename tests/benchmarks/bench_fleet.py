@@ -2,7 +2,8 @@
 
 Each phone posts one 184 KB session (3,000 rows × 6 features, unique content) per request on a
 keep-alive connection, at 1, 8 and 32 phones for DURATION_S each: requests/s, p50, p99 and max
-latency. Targets (issue #20, 2 cores): ≥ 250 requests/s at c=8, p99 ≤ 300 ms at c=32.
+latency; with one API process, then with `serve --api-processes 2`. Targets (issue #20,
+2 cores): ≥ 250 requests/s at c=8, p99 ≤ 300 ms at c=32.
 """
 
 from __future__ import annotations
@@ -12,27 +13,34 @@ import signal
 import tempfile
 from pathlib import Path
 
-from tests.benchmarks.phone_fleet import run_fleet, session_template
+from tests.benchmarks.phone_fleet import FleetResult, run_fleet, session_template
 from tests.conftest import free_port, start_serve_process
 
 DURATION_S = 10.0
 CONCURRENCY = (1, 8, 32)
+API_PROCESSES = (1, 2)
 
 
-def bench_fleet() -> None:
-    results = []
+def fleet(api_processes: int) -> list[FleetResult]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        server = start_serve_process(Path(tmp) / "home", port, workers="1")
+        server = start_serve_process(
+            Path(tmp) / "home", port, "--api-processes", str(api_processes), workers="1"
+        )
         try:
             run_fleet(port, 2, 2.0, prefix="warm-up")
-            for clients in CONCURRENCY:
-                results.append(run_fleet(port, clients, DURATION_S, prefix=f"c{clients}"))
+            return [run_fleet(port, c, DURATION_S, prefix=f"c{c}") for c in CONCURRENCY]
         finally:
             server.send_signal(signal.SIGINT)  # SIGINT: `serve` stops its workers too
             server.wait()
+
+
+def bench_fleet() -> None:
+    results = {processes: fleet(processes) for processes in API_PROCESSES}
     size_kb = len(session_template()) / 1000
     print(f"\nfleet: one {size_kb:.0f} KB session per request, {os.cpu_count()} cores")
-    for result in results:
-        print("  " + result.line())
+    for processes, rows in results.items():
+        print(f"  {processes} API process{'es' if processes > 1 else ''}:")
+        for result in rows:
+            print("    " + result.line())
     print("  targets: >= 250 requests/s at c=8, p99 <= 300 ms at c=32")

@@ -3,11 +3,13 @@ the network, its embedded workers supervised, stopped by SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,7 @@ from tests.conftest import (
     wait_until_ready,
 )
 from tests.service.runs.conftest import start_run, upload_tiny, wait_for
+from workers.supervisor import WORKERS_STATUS_FILE
 
 
 def command_line(pid: int) -> str:
@@ -154,4 +157,68 @@ def test_kill_9_of_the_only_embedded_worker_the_run_still_finishes(tmp_path):
             assert ready.json()["workers"] == {"expected": 1, "alive": 1, "restarts": 1}
     finally:
         server.terminate()
+        server.wait(30)
+
+
+def api_processes(server_pid: int, home: Path) -> list[int]:
+    """serve's spawned children that are not its embedded workers (their pids: workers.json)."""
+    workers = json.loads((home / WORKERS_STATUS_FILE).read_text())["pids"]
+    children = map(int, Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split())
+    return [
+        pid
+        for pid in children
+        if pid not in workers and alive(pid) and "spawn_main" in command_line(pid)
+    ]
+
+
+def upload_round(port: int, round_number: int, phones: int = 8) -> list[str]:
+    """`phones` concurrent one-session uploads; the ids acknowledged with 201."""
+
+    def post(index: int) -> str:
+        session_id = f"r{round_number}-p{index}"
+        body = "x,y\n" + "\n".join(f"{index + i},{round_number}" for i in range(50))
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/v1/sessions",
+            params={"session_id": session_id, "activity": "ab"[index % 2]},
+            content=body,
+            headers={"Content-Type": "text/csv"},
+            timeout=60,
+        )
+        assert response.status_code == 201, response.text
+        return session_id
+
+    with ThreadPoolExecutor(phones) as pool:
+        return list(pool.map(post, range(phones)))
+
+
+def test_several_api_processes_share_the_port_one_database_and_one_worker_pool(tmp_path):
+    port = free_port()
+    server = start_serve_process(tmp_path, port, "--api-processes", "2", workers="1")
+    try:
+        deadline = time.monotonic() + 30
+        while len(api_processes(server.pid, tmp_path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(api_processes(server.pid, tmp_path)) == 2
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+            ready = api.get("/readyz").json()
+            assert ready["workers"] == {"expected": 1, "alive": 1, "restarts": 0}
+            acknowledged = [sid for n in range(3) for sid in upload_round(port, n)]
+            stored = api.get("/v1/sessions", params={"limit": 100}).json()
+            assert sorted(s["id"] for s in stored["items"]) == sorted(acknowledged)
+
+            run_id = start_run(api, prediction_window=5, max_iterations=2, random_seed=1)
+            assert wait_for(api, run_id, {"succeeded", "failed"})["status"] == "succeeded"
+
+            victim = api_processes(server.pid, tmp_path)[0]
+            os.kill(victim, signal.SIGKILL)  # uvicorn starts another in its place
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                survivors = api_processes(server.pid, tmp_path)
+                if len(survivors) == 2 and victim not in survivors:
+                    break
+                time.sleep(0.1)
+            assert len(survivors) == 2 and victim not in survivors
+            assert api.get("/v1/stats").json()["sessions"] == len(acknowledged)
+    finally:
+        server.send_signal(signal.SIGINT)
         server.wait(30)
