@@ -121,6 +121,7 @@ class Client:
                 "POST",
                 "/v1/sessions",
                 content=request.body,
+                files=request.files,
                 headers=request.headers,
                 params=request.params,
             )
@@ -134,6 +135,10 @@ class Client:
     ) -> list[dict[str, Any]]:
         """Every stored session (metadata), filtered by activity, subject and split."""
         return list(self._pages("/v1/sessions", activity=activity, subject=subject, split=split))
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        """One session's metadata: activity, subject, split, features, rows, source…"""
+        return self.get_json(f"/v1/sessions/{session_id}")
 
     def stats(self) -> dict[str, Any]:
         return self.get_json("/v1/stats")

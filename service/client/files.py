@@ -20,12 +20,15 @@ MAX_ID_LENGTH = 128
 
 @dataclass
 class UploadRequest:
-    """One POST /v1/sessions: body, headers and the query parameters it needs."""
+    """One POST /v1/sessions: a body or a file, and the query parameters it needs."""
 
-    body: bytes
-    headers: dict[str, str]
-    params: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
+    params: dict[str, Any]
+    source: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # (field, (file name, bytes, content type)): a file keeps its name, which the server
+    # reads (Edge Impulse's `label.id.json`, Sensor Logger's zip named after its recording).
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
 
 
 def content_type(path: Path) -> tuple[str, bool]:
@@ -42,24 +45,26 @@ def content_type(path: Path) -> tuple[str, bool]:
 
 
 def file_request(path: Path, params: dict[str, Any]) -> UploadRequest:
-    kind, gzipped = content_type(path)
-    headers = {"Content-Type": kind, **({"Content-Encoding": "gzip"} if gzipped else {})}
+    kind, _ = content_type(path)  # the server gunzips a .gz file itself
     # A file of one session without an id column is named after the file (the server uses
     # ?session_id= only when the file itself names no session).
     params = {"session_id": session_id_of(Path(path.name)), **params}
-    return UploadRequest(path.read_bytes(), headers, params, str(path))
+    files = [("files", (path.name, path.read_bytes(), kind))]
+    return UploadRequest(params, str(path), files=files)
 
 
 def frame_request(frame: Any, params: dict[str, Any]) -> UploadRequest:
     """A pandas (or polars) data frame in the stacked CSV layout."""
     text = frame.to_csv(index=False) if hasattr(frame, "to_csv") else frame.write_csv()
-    return UploadRequest(text.encode(), {"Content-Type": "text/csv"}, params, "data frame")
+    headers = {"Content-Type": "text/csv"}
+    return UploadRequest(params, "data frame", body=text.encode(), headers=headers)
 
 
 def session_id_of(relative: Path) -> str:
-    """A session id from a path: its parts without suffixes joined by '-', characters that
-    ids cannot hold replaced by '_' (`walking/ana 01.csv.gz` → `walking-ana_01`)."""
-    parts = [*relative.parts[:-1], relative.name.split(".")[0] or relative.name]
+    """A session id from a path: its folders and its file name without its type (and .gz)
+    joined by '-', characters that ids cannot hold replaced by '_' (`walking/ana 01.csv.gz`
+    → `walking-ana_01`, `idle.01.json` → `idle.01`)."""
+    parts = [*relative.parts[:-1], Path(relative.name.removesuffix(".gz")).stem]
     text = INVALID_ID_CHARACTER.sub("_", "-".join(parts)).lstrip(".")
     return text[-MAX_ID_LENGTH:] or "session"
 

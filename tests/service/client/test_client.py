@@ -12,6 +12,7 @@ import pytest
 from service.client import Client, MotionlabError, RunFailed
 from tests.conftest import BASICMOTIONS_CSV, free_port
 from tests.service.client.conftest import SHORT_RUN
+from tests.service.sessions.phone_formats import edge_impulse_file, sensor_logger_zip
 
 pytestmark = pytest.mark.slow  # trains real models
 
@@ -150,3 +151,26 @@ def test_client_talks_to_any_transport():
 
     with Client("http://motionlab.test", transport=httpx.MockTransport(handler)) as client:
         assert client.stats()["sessions"] == 0
+
+
+def test_phone_exports_upload_as_files(client, tmp_path):
+    """Files keep their names: Edge Impulse's `label.id.json` gives id and label, a Sensor
+    Logger zip in a folder is labelled by the folder and named after its path."""
+    (tmp_path / "wave.02.json").write_bytes(edge_impulse_file(signed=False, cbor=False))
+    [stored] = client.upload(tmp_path / "wave.02.json")
+    assert stored["id"] == "wave.02" and stored["features"] == ["accX", "accY", "accZ"]
+    assert client.session("wave.02")["activity"] == "wave"
+
+    phone = tmp_path / "phone"
+    (phone / "walking").mkdir(parents=True)
+    (phone / "walking" / "2024-05-01_10-15-00.zip").write_bytes(sensor_logger_zip(seconds=1))
+    (phone / "idle").mkdir()
+    (phone / "idle" / "desk.cbor").write_bytes(edge_impulse_file(signed=True, cbor=True))
+    stored = client.upload(phone)
+    assert sorted(s["id"] for s in stored) == ["idle-desk", "walking-2024-05-01_10-15-00"]
+    walking = client.session("walking-2024-05-01_10-15-00")
+    assert walking["activity"] == "walking" and walking["features"][:3] == [
+        "accelX",
+        "accelY",
+        "accelZ",
+    ]
