@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         1024 * 1024, description="Largest body of the other routes (run requests, registry)."
     )
     max_features: int = Field(1000, description="Most feature columns per session.")
+    edge_impulse_hmac_key: SecretStr | None = Field(
+        None,
+        description="Edge Impulse project HMAC key: uploads in its format must be signed with "
+        "it (HS256); unset: signatures are not checked",
+    )
     workers: int = Field(1, description="Worker processes started by `motionlab serve`.")
     api_processes: int = Field(
         1, ge=1, description="API processes `motionlab serve` runs; the workers stay one pool"

@@ -1,4 +1,5 @@
-"""`motionlab serve | worker | migrate | token`."""
+"""`motionlab serve | worker | migrate | token` (the operator's), and `upload | sessions |
+train | runs | compare | pull | promote` (the user's, on the client: service/client/cli.py)."""
 
 from __future__ import annotations
 
@@ -105,11 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     from service.tokens.cli import add_token_commands
 
     add_token_commands(commands)
+    # The user's commands (a client of a running server): upload, train, runs, pull, …
+    from service.client.cli import add_user_commands
+
+    add_user_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    from service.client.cli import attach_option_values
+
+    args = parser.parse_args(attach_option_values(sys.argv[1:] if argv is None else argv))
     configure_logging(get_settings().log_level)
     args.run(args)
 

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from service.errors import PROBLEM_JSON, Problem
-from service.sessions.schemas import SessionsUpload
+from service.sessions.schemas import EdgeImpulseFile, SessionsUpload
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": REF_TEMPLATE.format(model="Problem")}}}
@@ -151,7 +151,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     _, extra = models_json_schema(
-        [(Problem, "validation"), (SessionsUpload, "validation")], ref_template=REF_TEMPLATE
+        [(Problem, "validation"), (SessionsUpload, "validation"), (EdgeImpulseFile, "validation")],
+        ref_template=REF_TEMPLATE,
     )
     schemas.update(extra["$defs"])
     for path, methods in document["paths"].items():

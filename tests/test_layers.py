@@ -48,6 +48,8 @@ def test_the_layers_hold():
         ("core/runs.py", "import workers.metrics"),  # core must not know the workers
         ("workers/metrics.py", "from service.errors import NotFound"),  # nor workers the API
         ("workers/worker.py", "import fastapi"),  # nor the ML side the web framework
+        ("service/client/run.py", "import numpy"),  # the client needs only httpx
+        ("service/client/client.py", "from service.errors import NotFound"),  # nor the server
     ],
 )
 def test_a_reverse_import_fails_the_check(tmp_path, module, reverse_import):
@@ -63,7 +65,7 @@ def test_a_reverse_import_fails_the_check(tmp_path, module, reverse_import):
 def test_the_cli_module_stays_light():
     """Each run's child process imports the main module again (multiprocessing's main fix-up):
     `service.cli` must not pull in the web stack, or every run starts ~0.3 s later."""
-    heavy = "{'fastapi', 'uvicorn', 'alembic'}"
+    heavy = "{'fastapi', 'uvicorn', 'alembic', 'httpx'}"  # httpx: the user commands' client
     script = f"import sys, service.cli; print(sorted({heavy} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60

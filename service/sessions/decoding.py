@@ -16,23 +16,46 @@ from core.settings import Settings
 from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
 from service.http import JSON, Limit, allow_body, read_body, samples_limit
 from service.sessions.csv_format import parse_csv
-from service.sessions.json_format import parse_json
+from service.sessions.edge_impulse import (
+    parse_edge_impulse_cbor,
+    parse_edge_impulse_file,
+    parse_json_or_edge_impulse,
+)
 from service.sessions.parsing import Payload, UploadOptions
+from service.sessions.sensor_logger import parse_sensor_logger
 
 Parser = Callable[..., list]
-PARSERS: dict[str, Parser] = {"text/csv": parse_csv, "application/json": parse_json}
-EXTENSIONS = {".csv": "text/csv", ".json": "application/json"}
+CBOR, ZIP = "application/cbor", "application/zip"
+PARSERS: dict[str, Parser] = {
+    "text/csv": parse_csv,
+    JSON: parse_json_or_edge_impulse,  # ours, or Edge Impulse's JSON (told by its keys)
+    CBOR: parse_edge_impulse_cbor,
+    ZIP: parse_sensor_logger,
+}
+EXTENSIONS = {".csv": "text/csv", ".json": JSON, ".cbor": CBOR, ".zip": ZIP}
+# ?format= names a parser whatever the content type says.
+FORMATS: dict[str, Parser] = {
+    "csv": parse_csv,
+    "json": parse_json_or_edge_impulse,
+    "edge-impulse": parse_edge_impulse_file,
+    "sensor-logger": parse_sensor_logger,
+}
+# Bodies that cost several times their size to decode get the JSON limit.
+DECODED_IN_MEMORY = {parse_json_or_edge_impulse, parse_edge_impulse_cbor, parse_edge_impulse_file}
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_FILENAME_LENGTH = 255
 CSV_ALIASES = {"application/csv", "text/plain", "application/vnd.ms-excel"}
+ZIP_ALIASES = {"application/x-zip-compressed", "application/x-zip"}
 
 
 def media_type(content_type: str | None) -> str:
     kind = (content_type or "").split(";")[0].strip().lower()
-    return "text/csv" if kind in CSV_ALIASES else kind
+    return "text/csv" if kind in CSV_ALIASES else ZIP if kind in ZIP_ALIASES else kind
 
 
-def parser_for(kind: str, filename: str | None = None) -> Parser:
+def parser_for(kind: str, filename: str | None = None, upload_format: str | None = None) -> Parser:
+    if upload_format is not None:
+        return FORMATS[upload_format]
     name = (filename or "").lower().removesuffix(".gz")
     for extension, by_name in EXTENSIONS.items():
         if name.endswith(extension):
@@ -43,8 +66,10 @@ def parser_for(kind: str, filename: str | None = None) -> Parser:
         raise UnsupportedMediaType(
             f"unsupported content type {kind or 'none'!r}"
             + (f" for file {filename!r}" if filename else "")
-            + ": send text/csv, application/json, multipart/form-data with .csv / .json "
-            "files, optionally gzip-compressed"
+            + ": send text/csv, application/json (ours or Edge Impulse's), application/cbor "
+            "(Edge Impulse), application/zip (Sensor Logger), multipart/form-data with .csv / "
+            ".json / .cbor / .zip files, optionally gzip-compressed; or name the format with "
+            "?format="
         ) from None
 
 
@@ -73,14 +98,18 @@ def maybe_gunzip(
     return data
 
 
+def parser_limit(settings: Settings, parser: Parser) -> Limit:
+    return samples_limit(settings, JSON if parser in DECODED_IN_MEMORY else "text/csv")
+
+
 async def read_parts(
-    request: Request, settings: Settings
+    request: Request, settings: Settings, upload_format: str | None = None
 ) -> list[tuple[bytes | bytearray, Parser, str | None]]:
     """(bytes, parser, source name) for each file of the request."""
     kind = media_type(request.headers.get("content-type"))
     if kind != "multipart/form-data":
-        parser = parser_for(kind)  # 415 before reading a byte
-        limit = samples_limit(settings, kind)
+        parser = parser_for(kind, upload_format=upload_format)  # 415 before reading a byte
+        limit = parser_limit(settings, parser)
         gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
         body = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
         return [(body, parser, None)]
@@ -105,12 +134,11 @@ async def read_parts(
                 f"a file name is {len(file.filename or '')} characters long; the limit is "
                 f"{MAX_FILENAME_LENGTH}: rename the file"
             )
-        parser = parser_for(media_type(file.content_type), file.filename)
-        is_json = parser is PARSERS[JSON]
+        parser = parser_for(media_type(file.content_type), file.filename, upload_format)
         data = maybe_gunzip(
             await file.read(),
             gzipped=(file.filename or "").endswith(".gz"),
-            limit=samples_limit(settings, JSON if is_json else "text/csv"),
+            limit=parser_limit(settings, parser),
             what=f"file {file.filename!r}",
         )
         total += len(data)

@@ -35,7 +35,11 @@ def load_json(data: bytes | bytearray) -> Any:
 
 
 def parse_json(payload: Payload, options: UploadOptions, source: str | None = None):
-    document = load_json(payload.take())
+    return parse_sessions_document(load_json(payload.take()), options, source)
+
+
+def parse_sessions_document(document: Any, options: UploadOptions, source: str | None = None):
+    """Our JSON upload document (already decoded) → sessions."""
     if not isinstance(document, dict) or not isinstance(document.get("sessions"), list):
         raise InvalidInput(
             'the JSON body must be an object {"sessions": [{"id", "activity", "columns", '

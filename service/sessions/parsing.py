@@ -46,6 +46,8 @@ class UploadOptions:
     split: str | None = None
     sample_rate_hz: float | None = None
     max_features: int = 1000  # MOTIONLAB_MAX_FEATURES
+    # MOTIONLAB_EDGE_IMPULSE_HMAC_KEY: Edge Impulse files must carry a valid signature.
+    edge_impulse_hmac_key: str | None = None
 
 
 @dataclass

@@ -43,6 +43,7 @@ UPLOAD_ERRORS: Responses = {
 Label = Annotated[str | None, Query(min_length=1, max_length=MAX_LABEL_LENGTH)]
 ColumnName = Annotated[str, Query(min_length=1, max_length=MAX_FEATURE_NAME_LENGTH)]
 Split = Literal["train", "valid", "test"]
+UploadFormat = Literal["csv", "json", "edge-impulse", "sensor-logger"]
 
 
 def upload_options(
@@ -77,6 +78,11 @@ def upload_options(
         split=split,
         sample_rate_hz=sample_rate_hz,
         max_features=settings.max_features,
+        edge_impulse_hmac_key=(
+            settings.edge_impulse_hmac_key.get_secret_value()
+            if settings.edge_impulse_hmac_key
+            else None
+        ),
     )
 
 
@@ -99,9 +105,14 @@ async def upload_sessions(
     settings: SettingsDep,
     options: Annotated[UploadOptions, Depends(upload_options)],
     replace: bool = False,
+    format: Annotated[
+        UploadFormat | None,
+        Query(description="The body's format, whatever its content type says"),
+    ] = None,
 ) -> UploadResult:
-    """Upload sessions: stacked CSV, JSON or multipart files, optionally gzip; all or nothing."""
-    parts = await read_parts(request, settings)
+    """Upload sessions: stacked CSV, JSON, Edge Impulse files (JSON / CBOR), Sensor Logger
+    zips, or multipart files of those, optionally gzip; all or nothing."""
+    parts = await read_parts(request, settings, format)
     parsed = await run_in_threadpool(parse_parts, parts, options)  # empties `parts`
     results = await run_in_threadpool(
         service.store_sessions, db, store=store, parsed=parsed, replace=replace

@@ -70,15 +70,62 @@ class SessionsUpload(BaseModel):
     sessions: list[SessionUpload] = Field(..., min_length=1)
 
 
+class EdgeImpulseSensor(BaseModel):
+    name: ColumnName
+    units: str
+
+
+class EdgeImpulsePayload(BaseModel):
+    device_name: str | None = None
+    device_type: str
+    interval_ms: float = Field(..., gt=0, description="Milliseconds between samples")
+    sensors: list[EdgeImpulseSensor] = Field(..., min_length=1)
+    values: list[list[float]] = Field(..., min_length=1, description="One row per interval")
+
+
+class EdgeImpulseFile(BaseModel):
+    """Edge Impulse's data acquisition format (documentation: the parser checks the body)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "protected": {"ver": "v1", "alg": "none"},
+                "signature": "0" * 64,
+                "payload": {
+                    "device_type": "IPHONE",
+                    "interval_ms": 20,
+                    "sensors": [{"name": "accX", "units": "m/s2"}],
+                    "values": [[0.12], [0.15]],
+                },
+            }
+        }
+    )
+
+    protected: dict[str, Any] = Field(..., description='{"ver": "v1", "alg": "HS256" | "none"}')
+    signature: str = Field(..., description="HMAC-SHA256 of the file with 64 zeros here, hex")
+    payload: EdgeImpulsePayload
+
+
 # The request body of POST /v1/sessions, which the route reads itself (see its router).
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "Stacked CSV, a JSON document, or multipart files; gzip welcome "
-        "(Content-Encoding: gzip, or .gz files)",
+        "description": "Stacked CSV, a JSON document (ours, or an Edge Impulse data "
+        "acquisition file: schema EdgeImpulseFile), Edge Impulse CBOR, a Sensor Logger zip, or "
+        "multipart files; gzip welcome (Content-Encoding: gzip, or .gz files)",
         "content": {
             "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+            # An Edge Impulse file (components: EdgeImpulseFile) is JSON too; it stays out of
+            # this schema so that the fuzzer's uploads keep the stored data trainable.
             "application/json": {"schema": {"$ref": "#/components/schemas/SessionsUpload"}},
+            "application/cbor": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "An Edge Impulse data acquisition file in CBOR",
+            },
+            "application/zip": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "A Sensor Logger zip export (one CSV per sensor)",
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -86,8 +133,8 @@ UPLOAD_BODY: dict[str, Any] = {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": ".csv / .json files (.gz: gzip); a one-session "
-                            "CSV file without an id column is named after its file",
+                            "description": ".csv / .json / .cbor / .zip files (.gz: gzip); "
+                            "a one-session file without an id is named after its file",
                         }
                     },
                     "required": ["files"],

@@ -145,6 +145,9 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
             {
                 "run_id": [served.run_id, served.other_run_id, served.queued_run_id],
                 ("POST", "run_id"): [served.run_id, served.other_run_id],  # predict, evaluate
+                # Cancel: the queued run (its first cancel answers 200), not only the stateful
+                # phase's new runs, which depend on what the fuzzed uploads left trainable.
+                ("/v1/runs/{run_id}/cancel", "run_id"): [served.queued_run_id, served.run_id],
                 # A queued run's stream waits for news: the stateful phase covers it.
                 ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
                 "session_id": ids[:5],

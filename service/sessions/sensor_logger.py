@@ -1,0 +1,173 @@
+"""The zip export of the Sensor Logger app (Kelvin Choi; iOS and Android) → one session.
+
+The export (documented in the app's "awesome-sensor-logger" repository) holds one CSV per
+sensor, each with its own timestamps: `Accelerometer.csv` and `Gyroscope.csv` have the
+columns `time` (UTC epoch, nanoseconds), `seconds_elapsed`, `z`, `y`, `x`, at the rate each
+sensor delivered (often unequal, never exactly regular), plus `metadata.csv` (device name,
+platform, …) and files of other sensors, which are ignored here.
+
+Alignment: the sensors are resampled onto one time base by linear interpolation
+(`numpy.interp`, one call per column): a regular grid at the session's rate (?sample_rate_hz=,
+default the fastest sensor's mean rate, rounded to a whole Hz), spanning the time every
+sensor covers (the latest first sample to the earliest last one). The session's `timestamp`
+is the grid in seconds from its first point. Features keep the names the bundled
+BasicMotions set uses: accelX, accelY, accelZ from the accelerometer, rotX, rotY, rotZ from
+the gyroscope (rotation rate, rad/s).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+import zlib
+from pathlib import PurePath
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from service.errors import InvalidInput, MalformedBody
+from service.sessions.parsing import (
+    Payload,
+    UploadOptions,
+    check_values,
+    finish_session,
+    samples_table,
+)
+
+# Sensor file → feature name prefix; the accelerometer is required, the gyroscope optional.
+SENSORS = {"Accelerometer": "accel", "Gyroscope": "rot"}
+REQUIRED = "Accelerometer"
+AXES = ("x", "y", "z")
+NS_PER_S = 1_000_000_000
+MAX_MEMBER_BYTES = 256 * 1024 * 1024  # one sensor file, decompressed (a zip bomb stops here)
+
+
+def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | None = None):
+    data = payload.take()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise MalformedBody(f"malformed zip: {exc}; send Sensor Logger's zip export") from None
+    with archive:
+        members = {PurePath(info.filename).name: info for info in archive.infolist()}
+        if f"{REQUIRED}.csv" not in members:
+            raise InvalidInput(
+                f"the zip has no {REQUIRED}.csv: export the recording from Sensor Logger as a "
+                "zip with the accelerometer enabled (files found: "
+                f"{', '.join(sorted(members)[:10]) or 'none'})"
+            )
+        streams = {
+            name: _read_sensor(archive, members[f"{name}.csv"])
+            for name in SENSORS
+            if f"{name}.csv" in members
+        }
+        device = _device(archive, members.get("metadata.csv"))
+    session_id = options.session_id or (PurePath(source).stem if source else None)
+    if session_id is None:
+        raise InvalidInput(
+            "a Sensor Logger zip carries no session id: give ?session_id= (or upload it as a "
+            "file, whose name becomes the id)"
+        )
+    rate_hz = options.sample_rate_hz or _fastest_rate_hz(streams)
+    grid_s, columns, features = _align(streams, rate_hz)
+    timestamps = pa.array(grid_s)
+    check_values([session_id], np.zeros(1, dtype=np.int64), features, columns, timestamps)
+    return [
+        finish_session(
+            session_id=session_id,
+            activity=options.activity,
+            subject=options.subject,
+            split=options.split,
+            sample_rate_hz=rate_hz,
+            features=features,
+            samples=samples_table(features, columns, timestamps),
+            source=" ".join(filter(None, ("sensor-logger", device, source))),
+        )
+    ]
+
+
+def _read_sensor(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[np.ndarray, dict]:
+    """(time in ns as int64, {axis: float64 values}), sorted by time."""
+    name = info.filename
+    try:
+        with archive.open(info) as member:
+            raw = member.read(MAX_MEMBER_BYTES + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
+        raise MalformedBody(f"{name} cannot be unzipped: {exc}") from None
+    if len(raw) > MAX_MEMBER_BYTES:
+        raise InvalidInput(f"{name} is larger than {MAX_MEMBER_BYTES} bytes unzipped")
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(raw),
+            convert_options=pacsv.ConvertOptions(column_types={"time": pa.int64()}),
+        )
+    except pa.ArrowInvalid as exc:
+        raise MalformedBody(f"{name} is not a readable CSV: {exc}") from None
+    missing = [c for c in ("time", *AXES) if c not in table.column_names]
+    if missing:
+        raise InvalidInput(
+            f"{name} has no column {', '.join(map(repr, missing))}; a Sensor Logger sensor file "
+            "has time, seconds_elapsed, z, y, x"
+        )
+    if table.num_rows < 2:
+        raise InvalidInput(f"{name} has {table.num_rows} samples; at least 2 are needed")
+    time_ns = table.column("time").to_numpy()
+    values = {}
+    for axis in AXES:
+        column = table.column(axis)
+        if not pa.types.is_integer(column.type) and not pa.types.is_floating(column.type):
+            raise InvalidInput(f"{name}, column {axis!r} is not numeric")
+        values[axis] = column.cast(pa.float64()).to_numpy()
+    if np.all(time_ns[1:] >= time_ns[:-1]):  # as the app writes them: nothing to move
+        return time_ns, values
+    order = np.argsort(time_ns, kind="stable")
+    return time_ns[order], {axis: v[order] for axis, v in values.items()}
+
+
+def _fastest_rate_hz(streams: dict) -> float:
+    # The mean rate over each sensor's span: robust to the jitter of each sample's time.
+    rates = [
+        np.count_nonzero(np.diff(time_ns)) * NS_PER_S / float(time_ns[-1] - time_ns[0])
+        for time_ns, _ in streams.values()
+        if time_ns[-1] > time_ns[0]
+    ]
+    if not rates:
+        raise InvalidInput("the sensor files have no two samples at different times")
+    return float(max(1, round(max(rates))))
+
+
+def _align(streams: dict, rate_hz: float) -> tuple[np.ndarray, list, list[str]]:
+    """The grid (s from its start), one interpolated column per feature, the feature names."""
+    start_ns = max(int(time_ns[0]) for time_ns, _ in streams.values())
+    end_ns = min(int(time_ns[-1]) for time_ns, _ in streams.values())
+    if end_ns <= start_ns:
+        raise InvalidInput(
+            f"the sensors do not overlap in time ({', '.join(streams)}): they cannot be "
+            "aligned into one session"
+        )
+    count = int((end_ns - start_ns) * rate_hz // NS_PER_S) + 1
+    grid_s = np.arange(count) / rate_hz  # (T,)
+    columns, features = [], []
+    for name, (time_ns, values) in streams.items():
+        time_s = (time_ns - start_ns) / NS_PER_S  # exact in int64, then float seconds
+        for axis in AXES:
+            columns.append(pa.array(np.interp(grid_s, time_s, values[axis])))
+            features.append(f"{SENSORS[name]}{axis.upper()}")
+    return grid_s, columns, features
+
+
+def _device(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> str | None:
+    """'<device name> <platform>' from metadata.csv, when the export has one."""
+    if info is None or info.file_size > 64 * 1024:
+        return None
+    try:
+        text = archive.read(info).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error):
+        return None  # the metadata only names the device
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        return None
+    row = rows[0]
+    return " ".join(v[:64] for v in (row.get("device name"), row.get("platform")) if v) or None
