@@ -142,6 +142,35 @@ def test_content_encoding_gzip_body(api):
     assert [e["rows"] for e in response.json()["sessions"]] == [3, 2]
 
 
+def concatenated_gzip(text: str, members: int) -> bytes:
+    """`cat a.gz b.gz …`: the text cut at line ends into `members` pieces, each gzipped."""
+    lines = text.splitlines(keepends=True)
+    step = -(-len(lines) // members)
+    return b"".join(
+        gzip.compress("".join(lines[i : i + step]).encode()) for i in range(0, len(lines), step)
+    )
+
+
+def test_concatenated_gzip_members_store_every_session(api):
+    sessions = {f"m{i}": ("a" if i % 2 else "b", 5 + i) for i in range(6)}
+    body = concatenated_gzip(stacked_csv(sessions), members=3)
+    response = api.post(
+        "/v1/sessions", content=body, headers={"Content-Type": CSV, "Content-Encoding": "gzip"}
+    )
+    assert response.status_code == 201, response.text
+    assert {e["id"]: e["rows"] for e in response.json()["sessions"]} == {
+        sid: rows for sid, (_, rows) in sessions.items()
+    }
+
+
+def test_concatenated_gzip_file_in_multipart_stores_all_its_rows(api):
+    body = concatenated_gzip(one_session_csv(12), members=2)
+    files = [("files", ("walk.csv.gz", body, "application/gzip"))]
+    response = api.post("/v1/sessions?activity=walk&session_id=walk", files=files)
+    assert response.status_code == 201, response.text
+    assert api.get("/v1/sessions/walk").json()["row_count"] == 12
+
+
 def test_reupload_same_content_is_noop(api, settings):
     body = stacked_csv({"s1": ("a", 3), "s2": ("b", 4)})
     assert api.post("/v1/sessions", content=body, headers={"Content-Type": CSV}).status_code == 201
