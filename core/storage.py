@@ -1,71 +1,140 @@
-"""Content-addressed blob store on the local file system; every write is atomic."""
+"""The blob store's files: one pack per upload, written once, atomically.
+
+A pack is a run of Arrow IPC files ("segments", one per column layout in the upload; usually
+one) laid end to end, each holding one record batch per session. Sessions keep their content
+address (sha256 of their samples) in the database, which says where each lies: (pack, segment,
+batch). Packs are never rewritten; a pack goes when no blob in it is referenced any more
+(core/blobs.py decides, in the database). Uncompressed: a run reads its data by memory-mapping.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import os
+import secrets
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-# Snappy: Parquet's default; on sensor data 1.5x smaller than raw (zstd: 1.75x) at a third of
-# zstd's encoding time, which dominates storing many small sessions.
-PARQUET_COMPRESSION = "snappy"
+PACKS = "packs"
+PACK_SUFFIX = ".arrow"
 
 
-class BlobStore:
-    """Session samples as Parquet files named by the sha256 of their content."""
+class BlobMissing(LookupError):
+    """A blob's samples are not in the store (lost before the store was migrated to packs)."""
+
+
+@dataclass(frozen=True)
+class BlobLocation:
+    pack_id: str
+    segment_offset: int
+    segment_bytes: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class WrittenPack:
+    pack_id: str
+    size_bytes: int
+    locations: dict[str, BlobLocation]  # by sha256
+
+
+@dataclass(frozen=True)
+class PackFile:
+    """A file in the packs folder: a pack (pack_id) or a temporary file of an unfinished write."""
+
+    path: str
+    pack_id: str | None
+    modified_at: float  # seconds since the epoch
+
+
+def new_pack_id() -> str:
+    return secrets.token_hex(16)
+
+
+class PackStore:
+    """Packs under `root`/packs, named by a random id that only one upload ever uses."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.packs_dir = os.path.join(self.root, PACKS)
 
-    def path(self, sha256: str) -> str:
-        # Plain strings: pathlib costs ~40 µs per blob, which shows when an upload has 1,000.
-        return os.path.join(self.root, sha256[:2], f"{sha256}.parquet")
+    def pack_path(self, pack_id: str) -> str:
+        return os.path.join(self.packs_dir, f"{pack_id}{PACK_SUFFIX}")
 
-    def put_tables(self, tables: dict[str, pa.Table]) -> list[str]:
-        """Store each table under its sha256 unless that blob exists. Returns the hashes written;
-        if a write fails, those written before it are removed again and the error is raised."""
-        written: list[str] = []
-        try:
-            for sha, table in tables.items():
-                if self.put_table(sha, table):
-                    written.append(sha)
-        except BaseException:
-            self.delete_all(written)
-            raise
-        return written
+    def write_pack(self, tables: dict[str, pa.Table]) -> WrittenPack:
+        """Write the tables (by sha256) into one new pack file; where each one lies."""
+        pack_id = new_pack_id()
+        locations: dict[str, BlobLocation] = {}
+        by_schema: dict[pa.Schema, list[tuple[str, pa.Table]]] = {}
+        for sha, table in tables.items():
+            by_schema.setdefault(table.schema, []).append((sha, table))
+        target = self.pack_path(pack_id)
+        with atomic_path(target) as tmp, pa.OSFile(tmp, "wb") as sink:
+            for schema, members in by_schema.items():
+                start = sink.tell()
+                with pa.ipc.new_file(sink, schema) as writer:
+                    for _, table in members:
+                        writer.write_batch(one_batch(table))
+                length = sink.tell() - start
+                for batch, (sha, _) in enumerate(members):
+                    locations[sha] = BlobLocation(pack_id, start, length, batch)
+            size = sink.tell()
+        return WrittenPack(pack_id, size, locations)
 
-    def put_table(self, sha256: str, table: pa.Table) -> bool:
-        """Store the table unless the blob is already there; True when a file was written."""
-        target = self.path(sha256)
-        if os.path.exists(target):
-            return False
-        sink = pa.BufferOutputStream()
-        # Sensor floats gain nothing from dictionaries; statistics are never queried.
-        pq.write_table(
-            table,
-            sink,
-            compression=PARQUET_COMPRESSION,
-            use_dictionary=False,
-            write_statistics=False,
-        )
-        write_bytes_atomic(target, sink.getvalue())
-        return True
+    def read_table(self, location: BlobLocation) -> pa.Table:
+        return pa.Table.from_batches([self.read_batches([location])[0]])
 
-    def read_table(self, sha256: str) -> pa.Table:
-        return pq.read_table(self.path(sha256))
+    def read_batches(self, locations: list[BlobLocation]) -> list[pa.RecordBatch]:
+        """The record batches at `locations`, in order; each pack is mapped and each segment
+        opened once."""
+        segments: dict[tuple[str, int], pa.ipc.RecordBatchFileReader] = {}
+        maps: dict[str, pa.MemoryMappedFile] = {}
+        batches = []
+        for where in locations:
+            key = (where.pack_id, where.segment_offset)
+            reader = segments.get(key)
+            if reader is None:
+                mapped = maps.get(where.pack_id)
+                if mapped is None:
+                    mapped = maps[where.pack_id] = pa.memory_map(self.pack_path(where.pack_id))
+                # The footer's block offsets count from the start of the pack.
+                end = where.segment_offset + where.segment_bytes
+                reader = segments[key] = pa.ipc.open_file(mapped, footer_offset=end)
+            batches.append(reader.get_batch(where.batch))
+        return batches
 
-    def delete(self, sha256: str) -> None:
+    def delete_pack(self, pack_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path(sha256))
+            os.unlink(self.pack_path(pack_id))
 
-    def delete_all(self, hashes: list[str]) -> None:
-        for sha256 in hashes:
-            self.delete(sha256)
+    def delete_packs(self, pack_ids: list[str]) -> None:
+        for pack_id in pack_ids:
+            self.delete_pack(pack_id)
+
+    def pack_files(self) -> Iterator[PackFile]:
+        """Every file in the packs folder, with its age; temporary files have no pack id."""
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.packs_dir) as entries:
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    modified = entry.stat().st_mtime
+                    final = entry.name.endswith(PACK_SUFFIX) and not entry.name.startswith(".")
+                    pack_id = entry.name.removesuffix(PACK_SUFFIX) if final else None
+                    yield PackFile(entry.path, pack_id, modified)
+
+    def remove_file(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def one_batch(table: pa.Table) -> pa.RecordBatch:
+    """The table as one record batch (zero-copy unless its columns are chunked)."""
+    batches = table.to_batches()
+    return batches[0] if len(batches) == 1 else table.combine_chunks().to_batches()[0]
 
 
 _counter = itertools.count()
