@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -28,8 +29,7 @@ class BlobMissing(LookupError):
     """A blob's samples are not in the store (lost before the store was migrated to packs)."""
 
 
-@dataclass(frozen=True)
-class BlobLocation:
+class BlobLocation(NamedTuple):  # a tuple: a run builds one per session, 10,000s at once
     pack_id: str
     segment_offset: int
     segment_bytes: int
@@ -87,26 +87,36 @@ class PackStore:
         return WrittenPack(pack_id, size, locations)
 
     def read_table(self, location: BlobLocation) -> pa.Table:
-        return pa.Table.from_batches([self.read_batches([location])[0]])
+        batch, _ = next(self._batches([location], []))
+        return pa.Table.from_batches([batch])
 
-    def read_batches(self, locations: list[BlobLocation]) -> list[pa.RecordBatch]:
-        """The record batches at `locations`, in order; each pack is mapped and each segment
-        opened once."""
-        segments: dict[tuple[str, int], pa.ipc.RecordBatchFileReader] = {}
+    def read_columns(self, locations: list[BlobLocation], names: list[str]) -> list[list[pa.Array]]:
+        """For each name, that column of the record batch at each location, in order."""
+        columns: list[list[pa.Array]] = [[] for _ in names]
+        for batch, indices in self._batches(locations, names):
+            for column, index in zip(columns, indices, strict=True):
+                column.append(batch.column(index))
+        return columns
+
+    def _batches(
+        self, locations: list[BlobLocation], names: list[str]
+    ) -> Iterator[tuple[pa.RecordBatch, list[int]]]:
+        """Each location's record batch, and the positions of `names` in it. Each pack is
+        mapped, and each segment opened and its columns looked up, once."""
         maps: dict[str, pa.MemoryMappedFile] = {}
-        batches = []
+        segments: dict[tuple[str, int], tuple[pa.ipc.RecordBatchFileReader, list[int]]] = {}
         for where in locations:
             key = (where.pack_id, where.segment_offset)
-            reader = segments.get(key)
-            if reader is None:
+            if key not in segments:
                 mapped = maps.get(where.pack_id)
                 if mapped is None:
                     mapped = maps[where.pack_id] = pa.memory_map(self.pack_path(where.pack_id))
                 # The footer's block offsets count from the start of the pack.
                 end = where.segment_offset + where.segment_bytes
-                reader = segments[key] = pa.ipc.open_file(mapped, footer_offset=end)
-            batches.append(reader.get_batch(where.batch))
-        return batches
+                reader = pa.ipc.open_file(mapped, footer_offset=end)
+                segments[key] = (reader, [_field_index(reader.schema, name) for name in names])
+            reader, indices = segments[key]
+            yield reader.get_batch(where.batch), indices
 
     def delete_pack(self, pack_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -129,6 +139,13 @@ class PackStore:
     def remove_file(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def _field_index(schema: pa.Schema, name: str) -> int:
+    index = schema.get_field_index(name)
+    if index < 0:
+        raise KeyError(f"the stored samples have no column {name!r} (they have {schema.names})")
+    return index
 
 
 def one_batch(table: pa.Table) -> pa.RecordBatch:

@@ -6,8 +6,10 @@ is one concatenation, and session ids and labels are repeated per row by NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -23,8 +25,7 @@ SESSION_COLUMN = "session_id"
 PARTS = ("train", "valid", "test")
 
 
-@dataclass(frozen=True)
-class StoredSession:
+class StoredSession(NamedTuple):
     """One session of a selection: its id, its label, and where its samples lie."""
 
     session_id: str
@@ -41,13 +42,13 @@ def stack(
     store: PackStore, sessions: Sequence[StoredSession], *, features: list[str], target: str
 ) -> MotionData:
     """Concatenate sessions (in order) into rows: ids, features (N, F), one label per row."""
-    batches = store.read_batches([s.location for s in sessions])
-    lengths = np.fromiter((b.num_rows for b in batches), dtype=np.int64, count=len(batches))
+    columns = store.read_columns([s.location for s in sessions], features)
+    lengths = np.fromiter((len(a) for a in columns[0]), dtype=np.int64, count=len(sessions))
     values = np.empty((int(lengths.sum()), len(features)), dtype=np.float32)  # (N, F)
-    for j, name in enumerate(features):
-        values[:, j] = pa.concat_arrays([b.column(name) for b in batches]).to_numpy()
-    ids = np.array([s.session_id for s in sessions], dtype=object)
-    labels = np.array([s.label for s in sessions], dtype=object)
+    for j, arrays in enumerate(columns):
+        values[:, j] = pa.concat_arrays(arrays).to_numpy()
+    ids = np.array([s.session_id for s in sessions], dtype=str)
+    labels = np.array([s.label for s in sessions], dtype=str)
     return MotionData(
         session_ids=np.repeat(ids, lengths),
         features=values,
@@ -72,11 +73,31 @@ def stack_sessions(
     return stack(store, chosen, features=features, target=target)
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Without the cyclic GC: building 10,000s of small objects (rows, locations, arrays) that
+    all stay alive would otherwise trigger collections that walk them all, again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_run_parts(
     db: Session, store: PackStore, run_id: str, *, features: list[str], target: str
 ) -> dict[str, MotionData]:
     """{'train': …, 'valid': …, 'test': …} for the parts of the run that have sessions: one
     query for the selection and where its samples lie, then each pack read once."""
+    with paused_gc():
+        return _load_run_parts(db, store, run_id, features=features, target=target)
+
+
+def _load_run_parts(
+    db: Session, store: PackStore, run_id: str, *, features: list[str], target: str
+) -> dict[str, MotionData]:
     rows = db.execute(
         select(RunSession.part, RunSession.session_id, RunSession.label, *LOCATION_COLUMNS)
         .join(Blob, Blob.sha256 == RunSession.blob_sha256)
