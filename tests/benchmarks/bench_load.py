@@ -3,8 +3,9 @@ sessions of 100 rows (10 uploads of 1,000: 10 packs).
 
 A real `motionlab serve` (no embedded worker) stores the sessions and queues the run; then a
 real `motionlab worker` claims it. Timed from the claim (the run's started_at) to the worker's
-`run started` log line, written once the run's data is loaded and handed to the engine, and,
-for context, to the first progress row (which includes the first epoch itself).
+`run started` log line, written once the run's data is loaded and handed to the engine (the
+first iteration starts then; the run is canceled there: its epoch is not what is measured),
+with the run process's start (its attempt marker file, touched just before loading) between.
 Target (issue #12): claim -> data loaded <= 1 s.
 """
 
@@ -86,21 +87,23 @@ def bench_load() -> None:
                 watcher = threading.Thread(target=watch, daemon=True)
                 watcher.start()
                 try:
-                    wait_for(api, run_id, {"succeeded"}, timeout_s=600)
+                    deadline = time.monotonic() + 300
+                    while not loaded and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    assert loaded, "the run never started"
+                    api.post(f"/v1/runs/{run_id}/cancel")
+                    wait_for(api, run_id, {"canceled", "succeeded"}, timeout_s=120)
                 finally:
                     worker.terminate()
                     worker.wait()
         finally:
             server.terminate()
             server.wait()
-        database = home / "motionlab.db"
-        claimed = stamp(database, "SELECT started_at FROM runs WHERE id = ?", run_id)
-        first = stamp(
-            database,
-            "SELECT created_at FROM run_progress WHERE run_id = ? AND iteration = 1",
-            run_id,
-        )
+        claimed = stamp(home / "motionlab.db", "SELECT started_at FROM runs WHERE id = ?", run_id)
+        (marker,) = (home / "runs" / run_id).glob("attempt-*.started")
+        process_started = marker.stat().st_mtime
     sessions = UPLOADS * SESSIONS_PER_UPLOAD
     print(f"\nload: run over {sessions:,} stored sessions x {ROWS} rows ({UPLOADS} packs)")
     print(f"  claim -> data loaded (run started): {loaded[0] - claimed:.3f} s (target <= 1 s)")
-    print(f"  claim -> first progress row (after epoch 1): {first - claimed:.3f} s")
+    print(f"    claim -> run process started: {process_started - claimed:.3f} s")
+    print(f"    run process started -> data loaded: {loaded[0] - process_started:.3f} s")
