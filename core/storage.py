@@ -44,6 +44,13 @@ class WrittenPack:
 
 
 @dataclass(frozen=True)
+class WrittenTables:
+    pack_id: str
+    size_bytes: int
+    places: list[BlobLocation]  # in the order of the tables written
+
+
+@dataclass(frozen=True)
 class PackFile:
     """A file in the packs folder: a pack (pack_id) or a temporary file of an unfinished write."""
 
@@ -68,23 +75,30 @@ class PackStore:
 
     def write_pack(self, tables: dict[str, pa.Table]) -> WrittenPack:
         """Write the tables (by sha256) into one new pack file; where each one lies."""
+        pack = self.write_tables(list(tables.values()))
+        return WrittenPack(
+            pack.pack_id, pack.size_bytes, dict(zip(tables, pack.places, strict=True))
+        )
+
+    def write_tables(self, tables: list[pa.Table]) -> WrittenTables:
+        """Write the tables into one new pack file, atomically; where each one lies, in order.
+        (Their content addresses are not needed: an upload hashes while this writes.)"""
         pack_id = new_pack_id()
-        locations: dict[str, BlobLocation] = {}
-        by_schema: dict[pa.Schema, list[tuple[str, pa.Table]]] = {}
-        for sha, table in tables.items():
-            by_schema.setdefault(table.schema, []).append((sha, table))
-        target = self.pack_path(pack_id)
-        with atomic_path(target) as tmp, pa.OSFile(tmp, "wb") as sink:
+        places: list[BlobLocation | None] = [None] * len(tables)
+        by_schema: dict[pa.Schema, list[int]] = {}
+        for position, table in enumerate(tables):
+            by_schema.setdefault(table.schema, []).append(position)
+        with atomic_path(self.pack_path(pack_id)) as tmp, pa.OSFile(tmp, "wb") as sink:
             for schema, members in by_schema.items():
                 start = sink.tell()
                 with pa.ipc.new_file(sink, schema) as writer:
-                    for _, table in members:
-                        writer.write_batch(one_batch(table))
+                    for position in members:
+                        writer.write_batch(one_batch(tables[position]))
                 length = sink.tell() - start
-                for batch, (sha, _) in enumerate(members):
-                    locations[sha] = BlobLocation(pack_id, start, length, batch)
+                for batch, position in enumerate(members):
+                    places[position] = BlobLocation(pack_id, start, length, batch)
             size = sink.tell()
-        return WrittenPack(pack_id, size, locations)
+        return WrittenTables(pack_id, size, [place for place in places if place is not None])
 
     def read_table(self, location: BlobLocation) -> pa.Table:
         batch, _ = next(self._batches([location], []))

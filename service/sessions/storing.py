@@ -4,6 +4,7 @@ deletes. One pack file per upload; the database decides which blob is whose."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.blobs import add_pack, known_blobs, release
 from core.db import rows_changed, unit_of_work
 from core.models import MotionSession
-from core.storage import PackStore
+from core.storage import PackStore, WrittenPack
 from service.audit import service as audit
 from service.errors import Conflict, InvalidInput
 from service.sessions.decoding import parse_parts
@@ -107,9 +108,7 @@ def store_sessions(
             "content; nothing was stored. Use new ids, or ?replace=true to overwrite them"
         )
     to_store = [s for s in parsed if s.id not in existing or s.id in conflicts]
-    known = known_blobs(db, list({s.sha256 for s in to_store}))
-    fresh = {s.sha256: s.samples for s in to_store if s.sha256 not in known}
-    pack = store.write_pack(fresh) if fresh else None
+    pack = _write_new_samples(db, store, to_store, speculative=not existing)
     replaced = {sid: existing[sid].blob_sha256 for sid in conflicts}
     try:
         if pack is not None and not add_pack(db, pack):
@@ -146,6 +145,36 @@ def store_sessions(
         )
         for s in parsed
     ]
+
+
+def _write_new_samples(
+    db: Session, store: PackStore, sessions: list[ParsedSession], *, speculative: bool
+) -> WrittenPack | None:
+    """One pack of the samples not stored yet; None when all are.
+
+    speculative (none of the ids is stored: a new upload): the pack is written while the
+    samples are hashed (both release the GIL), and only then are the hashes looked up; a
+    session whose samples were stored already leaves a dead batch in the pack. Otherwise the
+    hashes are looked up first (a retried upload writes nothing).
+    """
+    if speculative and sessions:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            writing = pool.submit(store.write_tables, [s.samples for s in sessions])
+            hashes = [s.sha256 for s in sessions]
+            written = writing.result()
+        known = known_blobs(db, list(set(hashes)))
+        places = {
+            sha: place
+            for sha, place in zip(hashes, written.places, strict=True)
+            if sha not in known
+        }
+        if not places:
+            store.delete_pack(written.pack_id)
+            return None
+        return WrittenPack(written.pack_id, written.size_bytes, places)
+    known = known_blobs(db, list({s.sha256 for s in sessions}))
+    fresh = {s.sha256: s.samples for s in sessions if s.sha256 not in known}
+    return store.write_pack(fresh) if fresh else None
 
 
 def _write_rows(

@@ -79,13 +79,15 @@ def bench_ingest() -> None:
         size_mb = paths[0].stat().st_size / 2**20
         rows = SESSIONS * ROWS_PER_SESSION
 
-        bare_s = []
+        bare_s = []  # per file: the best of PARSES warm parses of its bytes
         for path in paths:
             data = path.read_bytes()
+            parses = []
             for _ in range(PARSES):
                 start = time.perf_counter()
                 pacsv.read_csv(io.BytesIO(data))
-                bare_s.append(time.perf_counter() - start)
+                parses.append(time.perf_counter() - start)
+            bare_s.append(min(parses))
             del data
 
         home, port = Path(tmp) / "home", free_port()
@@ -105,15 +107,16 @@ def bench_ingest() -> None:
             server.terminate()
             server.wait()
 
-    bare, upload = min(bare_s), statistics.median(upload_s)
+    bare, upload = statistics.median(bare_s), statistics.median(upload_s)
+    ratio = statistics.median(b / u for b, u in zip(bare_s, upload_s, strict=True))
     print(
         f"\ningest: file {size_mb:.1f} MiB, {rows:,} rows x {FEATURES} features, "
-        f"{SESSIONS} sessions; upload: median of {ROUNDS} files, parse: best of {len(bare_s)}"
+        f"{SESSIONS} sessions; medians over {ROUNDS} files (parse: best of {PARSES} per file)"
     )
     print(f"  bare pyarrow.csv.read_csv: {bare:.3f} s = {rows / bare:,.0f} rows/s")
     print(
         f"  HTTP upload end to end   : {upload:.3f} s = {rows / upload:,.0f} rows/s "
-        f"({bare / upload:.2f}x bare parse; target >= 0.3x)"
+        f"({ratio:.2f}x bare parse, the median of the per-file ratios; target >= 0.3x)"
     )
     print(f"    all rounds: bare {_seconds(bare_s)}; upload {_seconds(upload_s)}")
     print(
