@@ -69,6 +69,35 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class Pack(Base):
+    """One file of the blob store, written once per upload: a record batch per session."""
+
+    __tablename__ = "packs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Blob(Base):
+    """A session's samples by content address (sha256), and where they lie: (pack, batch).
+
+    Sessions and runs reference blobs by foreign key, so the database itself refuses to delete a
+    referenced blob, and refuses a row that names a blob deleted meanwhile. `pack_id` is NULL
+    only for samples that were already missing when a store was migrated to packs.
+    """
+
+    __tablename__ = "blobs"
+    __table_args__ = (Index("ix_blobs_pack_id", "pack_id"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pack_id: Mapped[str | None] = mapped_column(ForeignKey("packs.id"))
+    segment_offset: Mapped[int | None] = mapped_column(Integer)  # an Arrow IPC file in the pack
+    segment_bytes: Mapped[int | None] = mapped_column(Integer)
+    batch: Mapped[int | None] = mapped_column(Integer)  # the record batch in that segment
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MotionSession(Base):
     """One recorded session: its labels in the row, its samples in a content-addressed blob."""
 
@@ -89,7 +118,7 @@ class MotionSession(Base):
     has_timestamp: Mapped[bool]
     row_count: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
-    blob_sha256: Mapped[str] = mapped_column(String(64))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
     source: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -150,7 +179,7 @@ class RunSession(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(String(128))
-    blob_sha256: Mapped[str] = mapped_column(String(64))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))  # pinned till deleted
     label: Mapped[str] = mapped_column(String(256))
     subject: Mapped[str | None] = mapped_column(String(256))
     part: Mapped[str] = mapped_column(String(8))

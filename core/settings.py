@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(
         0.1, description="How often an idle worker looks for a queued run (a read-only query)."
     )
+    store_grace_period_s: float = Field(
+        3600.0,
+        description="Age before an unreferenced pack file (e.g. of an upload cut off by a "
+        "crash) is collected: longer than any upload takes to store",
+    )
+    store_collect_interval_s: float = Field(
+        600.0, description="How often `serve` collects such files (and once at start-up)."
+    )
     log_level: str = "INFO"
 
     @property

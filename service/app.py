@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
-from core.storage import BlobStore
+from core.storage import PackStore
 from service import __version__
 from service.audit.router import router as audit_router
 from service.auth import Authenticator
@@ -23,6 +23,7 @@ from service.predictions.router import router as predictions_router
 from service.registry.router import router as registry_router
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
+from service.store_collector import collecting
 from service.tokens.router import router as tokens_router
 
 log = logging.getLogger("motionlab")
@@ -37,12 +38,13 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
         version=__version__,
         description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML.",
         swagger_ui_parameters={"persistAuthorization": True},  # the token survives a reload
+        lifespan=collecting,  # the blob store's collector, at start-up and periodically
     )
     engine = make_engine(settings.resolved_database_url)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.blob_store = BlobStore(settings.blobs_dir)
+    app.state.blob_store = PackStore(settings.blobs_dir)
     install_error_handlers(app)
     # Inside the metrics middleware: the limit's 413 must reach FastAPI's body parsing as is.
     app.add_middleware(BodyLimit, default=request_limit(settings))

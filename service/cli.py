@@ -24,9 +24,11 @@ def configure_logging(level: str) -> None:
 
 def migrate(settings: Settings) -> None:
     from core.migrate import redact, upgrade
+    from core.store_migration import migrate_store
 
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
+    migrate_store(settings)  # the store before packs: its Parquet files into packs
     logging.getLogger("motionlab").info(
         "migrated database=%s", redact(settings.resolved_database_url)
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.db import unit_of_work
 from core.models import Run
 from core.settings import Settings
-from core.storage import BlobStore
+from core.storage import PackStore
 from service.http import read_body, samples_limit
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
@@ -29,7 +29,7 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_blob_store(request: Request) -> BlobStore:
+def get_blob_store(request: Request) -> PackStore:
     return request.app.state.blob_store
 
 
@@ -39,7 +39,7 @@ MAX_OFFSET = 2**31 - 1
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
 PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
-BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+BlobStoreDep = Annotated[PackStore, Depends(get_blob_store)]
 
 
 def succeeded_run(db: SessionDep, run_id: str) -> Run:

@@ -98,11 +98,21 @@ async def read_body(request: Request, limit: Limit) -> bytearray:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit.bytes:
         raise limit.exceeded(size=declared)
-    body = bytearray()  # grows in place: no second copy of the body at the end
+    # Pre-sized from Content-Length: growing a large buffer chunk by chunk reallocates it, and
+    # each reallocation briefly holds the old and the new copy (a peak of twice the body).
+    body = bytearray(int(declared) if declared and declared.isdigit() else 0)
+    filled = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit.bytes:
+        end = filled + len(chunk)
+        if end > limit.bytes:
             raise limit.exceeded()
+        if end <= len(body):
+            body[filled:end] = chunk  # in place
+        else:  # more than declared (or nothing declared): grow
+            del body[filled:]
+            body += chunk
+        filled = end
+    del body[filled:]  # fewer than declared: the client stopped early
     return body
 
 

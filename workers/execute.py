@@ -23,10 +23,10 @@ from sqlalchemy import delete
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunProgress
 from core.settings import Settings
-from core.storage import BlobStore, write_bytes_atomic
+from core.storage import PackStore, write_bytes_atomic
 from workers.engines.base import RunContext
 from workers.engines.registry import get_engine
-from workers.run_data import load_parts, run_sessions
+from workers.run_data import load_run_parts
 
 RESULT_FILE, ERROR_FILE = "result.json", "error.json"
 EXIT_CANCELED = 3
@@ -90,7 +90,7 @@ def execute_run(run_id: str, settings_json: str) -> None:
     _limit_threads(settings)
     factory = make_session_factory(make_engine(settings.resolved_database_url))
     try:
-        result = _execute(run_id, run_dir, factory, BlobStore(settings.blobs_dir))
+        result = _execute(run_id, run_dir, factory, PackStore(settings.blobs_dir))
         write_json(run_dir / RESULT_FILE, result)
     except Canceled:
         sys.exit(EXIT_CANCELED)
@@ -105,14 +105,14 @@ def execute_run(run_id: str, settings_json: str) -> None:
         sys.exit(1)
 
 
-def _execute(run_id: str, run_dir: Path, factory, store: BlobStore) -> dict:
+def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
     with unit_of_work(factory) as db:
         run = db.get_one(Run, run_id)
         params, engine_name = run.run_params, run.engine  # parsed once, here
-        sessions = run_sessions(db, run_id)
         db.execute(delete(RunProgress).where(RunProgress.run_id == run_id))  # earlier attempt
     (run_dir / f"attempt-{os.getpid()}.started").touch()
-    parts = load_parts(store, sessions, features=params.features, target=params.target)
+    with unit_of_work(factory) as db:  # reads only: no transaction is held while training
+        parts = load_run_parts(db, store, run_id, features=params.features, target=params.target)
     log.info("run started run_id=%s engine=%s parts=%s", run_id, engine_name, sorted(parts))
 
     def on_iteration(report: dict) -> None:

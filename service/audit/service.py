@@ -18,6 +18,7 @@ class AuditAction(StrEnum):
 
     SESSION_REPLACE = "session.replace"
     SESSION_DELETE = "session.delete"
+    RUN_DELETE = "run.delete"
     VERSION_REGISTER = "version.register"
     ALIAS_SET = "alias.set"
     ALIAS_DELETE = "alias.delete"

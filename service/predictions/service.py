@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.models import Run, RunSession
 from core.params import DataSelection
 from core.settings import Settings
-from core.storage import BlobStore
+from core.storage import PackStore
 from service.errors import InvalidInput
 from service.predictions.encoding import prediction_json
 from service.predictions.loading import INFERENCE_SLOTS, cached_predictor, load_predictor
@@ -110,7 +110,7 @@ def evaluate(
     db: Session,
     *,
     settings: Settings,
-    store: BlobStore,
+    store: PackStore,
     run_id: str,
     body: RowsBody,
     options: EvaluateOptions,
@@ -174,7 +174,7 @@ def _selection(document: dict) -> EvaluateSelection:
 
 
 def _stored_data(
-    db: Session, store: BlobStore, run: Run, model: Predictor, selection: EvaluateSelection
+    db: Session, store: PackStore, run: Run, model: Predictor, selection: EvaluateSelection
 ) -> MotionData:
     filters = selection.model_dump(exclude={"part"}, exclude_none=True)
     if selection.part is not None:
@@ -186,7 +186,7 @@ def _stored_data(
     else:
         chosen = _selected_sessions(db, selection, model)
     with _as_invalid_input():
-        return stack_sessions(store, chosen, features=list(model.features), target=model.target)
+        return stack_sessions(db, store, chosen, features=list(model.features), target=model.target)
 
 
 def _selected_sessions(db: Session, selection: EvaluateSelection, model) -> list[RunSession]:

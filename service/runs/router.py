@@ -14,9 +14,16 @@ from fastapi.responses import FileResponse, StreamingResponse
 from core.db import unit_of_work
 from core.models import Run, RunStatus
 from core.runs import FINISHED
-from service.deps import PageLimit, PageOffset, SessionDep, SettingsDep, SucceededRunDep
+from service.deps import (
+    BlobStoreDep,
+    PageLimit,
+    PageOffset,
+    SessionDep,
+    SettingsDep,
+    SucceededRunDep,
+)
 from service.http import DOWNLOAD, Responses, file_response
-from service.runs import service
+from service.runs import deletion, service
 from service.runs.artifacts import coreml_file, model_filename, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
@@ -104,6 +111,20 @@ def get_run(db: SessionDep, run_id: str) -> RunRead:
 def cancel_run(db: SessionDep, run_id: str) -> RunRead:
     """Cancel: a queued run at once, a running one within a few seconds."""
     return run_read(service.cancel_run(db, run_id=run_id))
+
+
+@router.delete(
+    "/runs/{run_id}",
+    status_code=204,
+    responses={
+        **UNKNOWN_RUN,
+        409: {"description": "The run has not ended, or a model version is registered from it"},
+    },
+)
+def delete_run(db: SessionDep, settings: SettingsDep, store: BlobStoreDep, run_id: str) -> Response:
+    """Delete a finished run, its files, and the data it pinned (unless still referenced)."""
+    deletion.delete_run(db, settings=settings, store=store, run_id=run_id)
+    return Response(status_code=204)
 
 
 @router.get("/runs/{run_id}/progress", response_model=list[ProgressRead], responses=UNKNOWN_RUN)

@@ -74,17 +74,26 @@ def parser_for(kind: str, filename: str | None = None, upload_format: str | None
 
 
 def gunzip(data: bytes | bytearray, limit: Limit, what: str = "body") -> bytes:
-    """Decompress with a ceiling, so a small bomb cannot expand past the upload limit."""
-    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = decompressor.decompress(data, limit.bytes + 1)
-    except zlib.error as exc:
-        raise MalformedBody(f"malformed gzip {what}: {exc}; send valid gzip data") from exc
-    if len(out) > limit.bytes or decompressor.unconsumed_tail:
-        raise limit.exceeded(f"the decompressed {what}")
-    if not decompressor.eof:
-        raise MalformedBody(f"malformed gzip {what}: the data is truncated")
-    return out
+    """Decompress every member (`cat a.gz b.gz` is one valid gzip stream of both) with a
+    ceiling, so a small bomb cannot expand past the upload limit."""
+    pieces: list[bytes] = []
+    total, rest = 0, data
+    while True:
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            piece = decompressor.decompress(rest, limit.bytes + 1 - total)
+        except zlib.error as exc:
+            raise MalformedBody(f"malformed gzip {what}: {exc}; send valid gzip data") from exc
+        total += len(piece)
+        pieces.append(piece)
+        if total > limit.bytes or decompressor.unconsumed_tail:
+            raise limit.exceeded(f"the decompressed {what}")
+        if not decompressor.eof:
+            raise MalformedBody(f"malformed gzip {what}: the data is truncated")
+        rest = decompressor.unused_data
+        if not rest.strip(b"\0"):  # the end (gzip tolerates zero padding after the last member)
+            break
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def maybe_gunzip(

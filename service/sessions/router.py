@@ -15,7 +15,7 @@ from service.deps import BlobStoreDep, PageLimit, PageOffset, SessionDep, Settin
 from service.http import Responses
 from service.sessions import service
 from service.sessions import stats as stats_service
-from service.sessions.decoding import parse_parts, read_parts
+from service.sessions.decoding import read_parts
 from service.sessions.parsing import (
     ID_REGEX,
     MAX_FEATURE_NAME_LENGTH,
@@ -31,6 +31,7 @@ from service.sessions.schemas import (
     Stats,
     UploadResult,
 )
+from service.sessions.storing import ingest
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 UPLOAD_ERRORS: Responses = {
@@ -100,7 +101,6 @@ def upload_options(
 async def upload_sessions(
     request: Request,
     response: Response,
-    db: SessionDep,
     store: BlobStoreDep,
     settings: SettingsDep,
     options: Annotated[UploadOptions, Depends(upload_options)],
@@ -113,9 +113,14 @@ async def upload_sessions(
     """Upload sessions: stacked CSV, JSON, Edge Impulse files (JSON / CBOR), Sensor Logger
     zips, or multipart files of those, optionally gzip; all or nothing."""
     parts = await read_parts(request, settings, format)
-    parsed = await run_in_threadpool(parse_parts, parts, options)  # empties `parts`
+    # One thread hop: parse, store and commit (ingest owns the upload's unit of work).
     results = await run_in_threadpool(
-        service.store_sessions, db, store=store, parsed=parsed, replace=replace
+        ingest,
+        request.app.state.session_factory,
+        store=store,
+        parts=parts,
+        options=options,
+        replace=replace,
     )
     changed = [r for r in results if r.created or r.replaced]
     if changed:
@@ -158,7 +163,7 @@ def get_session(db: SessionDep, session_id: str) -> SessionRead:
 def get_samples(request: Request, db: SessionDep, store: BlobStoreDep, session_id: str):
     """A session's samples: CSV (default) or, with Accept: application/json, upload JSON."""
     row = service.get_session(db, session_id=session_id)
-    table = store.read_table(row.blob_sha256)
+    table = service.read_samples(db, store=store, session_id=session_id)
     if "application/json" in request.headers.get("accept", ""):
         document = {
             "id": row.id,
@@ -177,7 +182,7 @@ def get_samples(request: Request, db: SessionDep, store: BlobStoreDep, session_i
 
 @router.delete("/sessions/{session_id}", status_code=204, responses={404: {}})
 def delete_session(db: SessionDep, store: BlobStoreDep, session_id: str) -> Response:
-    """Delete a session; its blob goes too once nothing references it."""
+    """Delete a session; its samples go too unless another session or a run references them."""
     service.delete_session(db, store=store, session_id=session_id)
     return Response(status_code=204)
 

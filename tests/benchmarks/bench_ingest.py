@@ -1,11 +1,10 @@
 """Upload 1,000,000 rows × 6 features in 1,000 sessions as one stacked CSV, over HTTP.
 
 Prints end-to-end rows/s and the server's peak memory next to a bare pyarrow.csv.read_csv of
-the same file. Targets: upload at least half the bare parse speed; peak memory (server's
-growth while handling the uploads) under 5x the file size.
-
-Both sides are measured the same way: best of ROUNDS, warm. Each upload has its own random
-values, so content addressing cannot skip a single blob write. The client is the standard
+the same bytes held in memory (best of 3 warm parses). The upload's figure is the median of
+ROUNDS distinct files (each has its own random values, so content addressing cannot skip a
+single session). Targets (issue #12): upload >= 0.3x the bare parse; peak memory (the server's
+growth while handling the uploads) under 4x the file size. The client is the standard
 library's http.client (httpx alone adds ~0.1 s to send 75 MB), and the disk is synced first so
 the benchmark's own file writes do not slow the server's.
 """
@@ -13,7 +12,9 @@ the benchmark's own file writes do not slow the server's.
 from __future__ import annotations
 
 import http.client
+import io
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ import pyarrow.csv as pacsv
 from tests.conftest import free_port, start_serve_process
 
 SESSIONS, ROWS_PER_SESSION, FEATURES = 1000, 1000, 6
-ROUNDS = 3
+ROUNDS = 5
+PARSES = 3
 
 
 def make_csv(path: Path, seed: int = 0) -> None:
@@ -77,11 +79,16 @@ def bench_ingest() -> None:
         size_mb = paths[0].stat().st_size / 2**20
         rows = SESSIONS * ROWS_PER_SESSION
 
-        bare_s = []
+        bare_s = []  # per file: the best of PARSES warm parses of its bytes
         for path in paths:
-            start = time.perf_counter()
-            pacsv.read_csv(path)
-            bare_s.append(time.perf_counter() - start)
+            data = path.read_bytes()
+            parses = []
+            for _ in range(PARSES):
+                start = time.perf_counter()
+                pacsv.read_csv(io.BytesIO(data))
+                parses.append(time.perf_counter() - start)
+            bare_s.append(min(parses))
+            del data
 
         home, port = Path(tmp) / "home", free_port()
         server = start_serve_process(home, port, workers="0")
@@ -100,24 +107,25 @@ def bench_ingest() -> None:
             server.terminate()
             server.wait()
 
-    bare, upload = min(bare_s), min(upload_s)
+    bare, upload = statistics.median(bare_s), statistics.median(upload_s)
+    ratio = statistics.median(b / u for b, u in zip(bare_s, upload_s, strict=True))
     print(
         f"\ningest: file {size_mb:.1f} MiB, {rows:,} rows x {FEATURES} features, "
-        f"{SESSIONS} sessions; best of {ROUNDS}"
+        f"{SESSIONS} sessions; medians over {ROUNDS} files (parse: best of {PARSES} per file)"
     )
     print(f"  bare pyarrow.csv.read_csv: {bare:.3f} s = {rows / bare:,.0f} rows/s")
     print(
         f"  HTTP upload end to end   : {upload:.3f} s = {rows / upload:,.0f} rows/s "
-        f"({bare / upload:.2f}x bare parse; target >= 0.5x)"
+        f"({ratio:.2f}x bare parse, the median of the per-file ratios; target >= 0.3x)"
     )
     print(f"    all rounds: bare {_seconds(bare_s)}; upload {_seconds(upload_s)}")
     print(
         f"  server CPU time per upload: {_seconds(cpu_s)} on {os.cpu_count()} CPUs "
-        f"(bare parse budget at 0.5x: {2 * bare:.3f} s of wall time)"
+        f"(budget at 0.3x: {bare / 0.3:.3f} s of wall time)"
     )
     print(
         f"  server peak memory growth: {growth_mb:.0f} MiB = {growth_mb / size_mb:.2f}x file size "
-        "(target < 5x)"
+        "(target < 4x)"
     )
 
 

@@ -125,6 +125,14 @@ def copy_home(source: Settings, target: Settings) -> None:
             shutil.copytree(source.home / folder, target.home / folder)
 
 
+def doomed_run(api: httpx.Client) -> str:
+    """A run canceled before it started: one that DELETE /v1/runs/{run_id} may remove."""
+    body = {"prediction_window": 10, "max_iterations": 1, "split": {"strategy": "column"}}
+    run_id = api.post("/v1/runs", json=body).json()["id"]
+    assert api.post(f"/v1/runs/{run_id}/cancel").status_code == 200
+    return run_id
+
+
 @pytest.fixture(scope="module")
 def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
     """A server over a copy of the trained `served` home (the fuzzer deletes and creates), with
@@ -141,6 +149,7 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
             for alias in (ALIAS, *doomed):
                 api.put(f"/v1/models/{MODEL}/aliases/{alias}", json={"version": 1})
             ids = [item["id"] for item in api.get("/v1/sessions").json()["items"]]
+            doomed_runs = [doomed_run(api) for _ in range(3)]
         KNOWN.update(
             {
                 "run_id": [served.run_id, served.other_run_id, served.queued_run_id],
@@ -152,6 +161,7 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
                 ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
                 "session_id": ids[:5],
                 ("DELETE", "session_id"): ids[-5:],
+                ("DELETE", "run_id"): doomed_runs,
                 "name": [MODEL],
                 "ref": ["1", "latest", ALIAS],
                 "alias": [ALIAS, "staging"],

@@ -67,12 +67,12 @@ def test_malformed_json_for_a_run_is_a_400_with_the_position(api):
 
 def test_an_unexpected_failure_is_a_500_problem_without_internals(api, settings):
     assert api.post("/v1/sessions", content=SESSION, headers=CSV).status_code == 201
-    for blob in settings.blobs_dir.rglob("*.parquet"):
-        blob.write_bytes(b"not parquet")  # damaged on disk: not the client's doing
+    for pack in settings.blobs_dir.rglob("*.arrow"):
+        pack.write_bytes(b"not a pack")  # damaged on disk: not the client's doing
     response = api.get("/v1/sessions/s1/samples")
     body = problem(response, 500)
     assert "logged" in body["detail"]
-    assert str(settings.home) not in response.text and "parquet" not in response.text
+    assert str(settings.home) not in response.text and "arrow" not in response.text
 
 
 def disk_full(*_args, **_kwargs):
@@ -81,7 +81,7 @@ def disk_full(*_args, **_kwargs):
 
 def test_a_full_disk_is_a_507_and_stores_nothing(api, settings, monkeypatch):
     # The OS boundary: the blob store's writer finds no space.
-    monkeypatch.setattr("core.storage.write_bytes_atomic", disk_full)
+    monkeypatch.setattr("core.storage.atomic_path", disk_full)
     body = problem(api.post("/v1/sessions", content=SESSION, headers=CSV), 507)
     assert "disk is full" in body["detail"] and "nothing was changed" in body["detail"]
     assert api.get("/v1/sessions").json()["total"] == 0

@@ -41,6 +41,7 @@ DOCUMENTED = {
     ("GET", "/v1/runs"): READ,
     ("GET", "/v1/runs/{run_id}"): READ,
     ("POST", "/v1/runs/{run_id}/cancel"): TRAIN,
+    ("DELETE", "/v1/runs/{run_id}"): ADMIN,  # a delete, like a session's: admin
     ("GET", "/v1/runs/{run_id}/progress"): READ,
     ("GET", "/v1/runs/{run_id}/events"): READ,
     ("GET", "/v1/runs/{run_id}/metrics"): READ,

@@ -102,7 +102,7 @@ def test_cancel_a_running_run_stops_it_within_seconds(api, settings):
 def test_a_run_whose_training_raises_ends_failed_with_the_message(api, settings):
     upload_tiny(api)
     run_id = start_run(api, prediction_window=5, max_iterations=1)
-    blobs = list(settings.blobs_dir.rglob("*.parquet"))
+    blobs = list(settings.blobs_dir.rglob("*.arrow"))
     for blob in blobs:
         blob.unlink()  # the data vanished from under the run
     with running_workers(settings, 1):

@@ -9,6 +9,7 @@ import pytest
 
 from core.settings import Settings
 from tests.conftest import LiveServer, problem
+from tests.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
@@ -87,7 +88,7 @@ def test_bad_upload_is_rejected_with_a_precise_error(api, settings, headers, bod
     for word in words:
         assert word in error["detail"], error["detail"]
     assert api.get("/v1/sessions").json()["total"] == 0
-    assert not list(settings.blobs_dir.rglob("*.parquet"))
+    assert not store_files(settings)
 
 
 def test_body_over_the_size_limit_is_413(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import problem
+from tests.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -31,20 +32,22 @@ def test_list_filters_and_pages_with_a_total(api):
     assert api.get("/v1/sessions", params={"limit": 0}).status_code == 422
 
 
-def test_delete_removes_session_and_its_unshared_blob(api, settings):
+def test_delete_removes_session_and_its_pack_once_no_session_in_it_is_left(api, settings):
     upload(api, [("a", "walk", "p", "train", 3), ("b", "walk", "p", "train", 4)])
-    blobs = lambda: len(list(settings.blobs_dir.rglob("*.parquet")))  # noqa: E731
-    assert blobs() == 2
+    assert len(store_files(settings)) == 1  # one pack for the upload
     assert api.delete("/v1/sessions/a").status_code == 204
     assert api.get("/v1/sessions/a").status_code == 404
     problem(api.delete("/v1/sessions/a"), 404)
-    assert blobs() == 1 and api.get("/v1/sessions").json()["total"] == 1
+    assert len(store_files(settings)) == 1 and api.get("/v1/sessions").json()["total"] == 1
+    assert api.get("/v1/sessions/b/samples").status_code == 200
+    assert api.delete("/v1/sessions/b").status_code == 204
+    assert not store_files(settings)
 
 
 def test_blob_shared_by_two_sessions_survives_deleting_one(api, settings):
     lines = "sessionId,activity,x\nc1,walk,1\nc1,walk,2\nc2,run,1\nc2,run,2\n"
     api.post("/v1/sessions", content=lines, headers=CSV)
-    assert len(list(settings.blobs_dir.rglob("*.parquet"))) == 1
+    assert len(store_files(settings)) == 1
     api.delete("/v1/sessions/c1")
     assert api.get("/v1/sessions/c2/samples").status_code == 200
 

@@ -14,6 +14,7 @@ import pytest
 from core.migrate import upgrade
 from core.settings import Settings
 from tests.conftest import LiveServer, problem
+from tests.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
@@ -117,7 +118,7 @@ def test_hostile_upload_is_a_precise_4xx(api, settings, headers, body, query, st
     for word in words:
         assert word in detail, (word, detail)
     assert api.get("/v1/sessions").json()["total"] == 0
-    assert not list(settings.blobs_dir.rglob("*.parquet"))
+    assert not store_files(settings)
 
 
 def test_a_10_mb_header_line_names_the_line_limit(api):
@@ -165,18 +166,18 @@ def test_a_json_body_over_its_limit_is_413_naming_the_setting(tmp_path):
         assert client.post("/v1/sessions", content=csv, headers=CSV).status_code == 201
 
 
-def test_two_concurrent_uploads_of_one_id_are_201_and_409_and_keep_the_blob(api, settings):
+def racing_uploads(api, settings, bodies: list[str]) -> list[int]:
+    """The status codes of concurrent uploads that all look the id up before any inserts."""
     # Hold SQLite's write lock so that both requests look the id up before either inserts.
     lock = sqlite3.connect(settings.home / "motionlab.db", isolation_level=None, timeout=30)
     lock.execute("BEGIN IMMEDIATE")
     answers: list[httpx.Response] = []
 
-    def upload() -> None:
-        body = "sessionId,activity,x\ns1,a,1\ns1,a,2\n"
+    def upload(body: str) -> None:
         with httpx.Client(base_url=api.base_url, timeout=60) as client:
             answers.append(client.post("/v1/sessions", content=body, headers=CSV))
 
-    threads = [threading.Thread(target=upload) for _ in range(2)]
+    threads = [threading.Thread(target=upload, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
     time.sleep(1.5)
@@ -184,8 +185,19 @@ def test_two_concurrent_uploads_of_one_id_are_201_and_409_and_keep_the_blob(api,
     lock.close()
     for thread in threads:
         thread.join()
-    assert sorted(r.status_code for r in answers) == [201, 409]
-    conflict = next(r for r in answers if r.status_code == 409)
-    assert "Send it again" in problem(conflict, 409)["detail"]
-    # The loser's rollback left the winner's blob (the same content) in place.
+    for answer in answers:
+        assert answer.status_code != 409 or "replace=true" in problem(answer, 409)["detail"]
+    return sorted(r.status_code for r in answers)
+
+
+def test_two_concurrent_identical_uploads_of_one_id_are_201_and_a_no_op(api, settings):
+    body = "sessionId,activity,x\ns1,a,1\ns1,a,2\n"
+    # The loser stores again on fresh reads: the same content is then the no-op it is.
+    assert racing_uploads(api, settings, [body, body]) == [200, 201]
+    assert api.get("/v1/sessions/s1/samples").status_code == 200
+
+
+def test_two_concurrent_different_uploads_of_one_id_are_201_and_409(api, settings):
+    bodies = [f"sessionId,activity,x\ns1,a,{x}\ns1,a,2\n" for x in (1, 5)]
+    assert racing_uploads(api, settings, bodies) == [201, 409]
     assert api.get("/v1/sessions/s1/samples").status_code == 200

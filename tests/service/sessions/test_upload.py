@@ -10,6 +10,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 from tests.conftest import BASICMOTIONS_CSV
+from tests.storage import store_files
 
 CSV = "text/csv"
 
@@ -28,7 +29,7 @@ def stacked_csv(sessions: dict[str, tuple[str, int]]) -> str:
 
 
 def blob_files(settings) -> list:
-    return sorted(settings.blobs_dir.rglob("*.parquet")) if settings.blobs_dir.exists() else []
+    return sorted(store_files(settings))
 
 
 def test_stacked_csv_of_basicmotions_stores_every_session(api):
@@ -142,6 +143,35 @@ def test_content_encoding_gzip_body(api):
     assert [e["rows"] for e in response.json()["sessions"]] == [3, 2]
 
 
+def concatenated_gzip(text: str, members: int) -> bytes:
+    """`cat a.gz b.gz …`: the text cut at line ends into `members` pieces, each gzipped."""
+    lines = text.splitlines(keepends=True)
+    step = -(-len(lines) // members)
+    return b"".join(
+        gzip.compress("".join(lines[i : i + step]).encode()) for i in range(0, len(lines), step)
+    )
+
+
+def test_concatenated_gzip_members_store_every_session(api):
+    sessions = {f"m{i}": ("a" if i % 2 else "b", 5 + i) for i in range(6)}
+    body = concatenated_gzip(stacked_csv(sessions), members=3)
+    response = api.post(
+        "/v1/sessions", content=body, headers={"Content-Type": CSV, "Content-Encoding": "gzip"}
+    )
+    assert response.status_code == 201, response.text
+    assert {e["id"]: e["rows"] for e in response.json()["sessions"]} == {
+        sid: rows for sid, (_, rows) in sessions.items()
+    }
+
+
+def test_concatenated_gzip_file_in_multipart_stores_all_its_rows(api):
+    body = concatenated_gzip(one_session_csv(12), members=2)
+    files = [("files", ("walk.csv.gz", body, "application/gzip"))]
+    response = api.post("/v1/sessions?activity=walk&session_id=walk", files=files)
+    assert response.status_code == 201, response.text
+    assert api.get("/v1/sessions/walk").json()["row_count"] == 12
+
+
 def test_reupload_same_content_is_noop(api, settings):
     body = stacked_csv({"s1": ("a", 3), "s2": ("b", 4)})
     assert api.post("/v1/sessions", content=body, headers={"Content-Type": CSV}).status_code == 201
@@ -149,7 +179,7 @@ def test_reupload_same_content_is_noop(api, settings):
     assert again.status_code == 200
     assert [e["created"] for e in again.json()["sessions"]] == [False, False]
     assert api.get("/v1/sessions").json()["total"] == 2
-    assert len(blob_files(settings)) == 2
+    assert len(blob_files(settings)) == 1  # one pack per upload; the no-op wrote none
 
 
 def test_different_content_under_existing_id_conflicts_unless_replace(api, settings):

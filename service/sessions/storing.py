@@ -1,0 +1,199 @@
+"""Storing uploads: all or nothing, idempotent, and safe under retry storms and concurrent
+deletes. One pack file per upload; the database decides which blob is whose."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.blobs import add_pack, known_blobs, release
+from core.db import rows_changed, unit_of_work
+from core.models import MotionSession
+from core.storage import PackStore, WrittenPack
+from service.audit import service as audit
+from service.errors import Conflict, InvalidInput
+from service.sessions.decoding import parse_parts
+from service.sessions.parsing import ParsedSession, UploadOptions
+from service.sessions.schemas import SessionStored
+
+STORE_ATTEMPTS = 5
+log = logging.getLogger("motionlab")
+
+
+class StoreRace(Conflict):
+    """Another request changed these sessions or blobs between our reads and our writes."""
+
+
+def ingest(
+    factory: sessionmaker[Session],
+    *,
+    store: PackStore,
+    parts: list,
+    options: UploadOptions,
+    replace: bool,
+) -> list[SessionStored]:
+    """Parse, store and commit one upload, in one worker thread: the unit of work is owned
+    here (as the request dependency owns other routes'), so that a lost race is retried on
+    fresh reads: a retried identical upload then answers as the no-op it is."""
+    parsed = parse_parts(parts, options)  # empties `parts`
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            with unit_of_work(factory) as db:
+                return store_sessions(db, store=store, parsed=parsed, replace=replace)
+        except StoreRace:
+            if attempt == STORE_ATTEMPTS:
+                raise
+            log.info("upload raced another request; storing again attempt=%d", attempt + 1)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _same_content(row: MotionSession, parsed: ParsedSession) -> bool:
+    return (
+        row.blob_sha256 == parsed.sha256
+        and row.activity == parsed.activity
+        and row.subject == parsed.subject
+        and row.split == parsed.split
+        and row.sample_rate_hz == parsed.sample_rate_hz
+    )
+
+
+def _columns(parsed: ParsedSession) -> dict:
+    """The row's values for a parsed session, defined once for inserts and replacements."""
+    return {
+        "activity": parsed.activity,
+        "subject": parsed.subject,
+        "split": parsed.split,
+        "sample_rate_hz": parsed.sample_rate_hz,
+        "features": parsed.features,
+        "has_timestamp": parsed.has_timestamps,
+        "row_count": parsed.rows,
+        "duration_s": parsed.duration_s,
+        "blob_sha256": parsed.sha256,
+        "source": parsed.source,
+    }
+
+
+def _unique(parsed: list[ParsedSession]) -> dict[str, ParsedSession]:
+    seen: dict[str, ParsedSession] = {}
+    for session in parsed:
+        if session.id in seen:
+            raise InvalidInput(
+                f"session {session.id!r} appears twice in this upload; give each session its own id"
+            )
+        seen[session.id] = session
+    return seen
+
+
+def store_sessions(
+    db: Session, *, store: PackStore, parsed: list[ParsedSession], replace: bool
+) -> list[SessionStored]:
+    """Add the sessions to the unit of work, their new samples written as one pack first.
+
+    Raises before writing anything when the request cannot be stored whole, and StoreRace when
+    a concurrent request got in between (the caller retries on fresh reads).
+    """
+    seen = _unique(parsed)
+    existing = {
+        row.id: row
+        for row in db.scalars(select(MotionSession).where(MotionSession.id.in_(list(seen))))
+    }
+    conflicts = [s.id for s in parsed if s.id in existing and not _same_content(existing[s.id], s)]
+    if conflicts and not replace:
+        raise Conflict(
+            f"session(s) {', '.join(map(repr, conflicts[:5]))} already exist with different "
+            "content; nothing was stored. Use new ids, or ?replace=true to overwrite them"
+        )
+    to_store = [s for s in parsed if s.id not in existing or s.id in conflicts]
+    pack = _write_new_samples(db, store, to_store, speculative=not existing)
+    replaced = {sid: existing[sid].blob_sha256 for sid in conflicts}
+    try:
+        if pack is not None and not add_pack(db, pack):
+            store.delete_pack(pack.pack_id)  # every blob in it was recorded by another upload
+        _write_rows(db, seen, existing, replaced)
+    except (IntegrityError, StoreRace):
+        # The pack's name is new and only this transaction's rows (rolled back now) named
+        # it: no one else can reference it, so it goes at once rather than after the grace.
+        if pack is not None:
+            store.delete_pack(pack.pack_id)
+        raise StoreRace(
+            f"other requests kept changing session(s) {', '.join(map(repr, list(seen)[:5]))} "
+            "while this upload was being stored; nothing was stored from this one. Send it "
+            "again: identical content is then a no-op, different content a 409 (or "
+            "?replace=true)"
+        ) from None
+    for session_id, previous in replaced.items():
+        audit.record(
+            db,
+            action=audit.AuditAction.SESSION_REPLACE,
+            target=f"sessions/{session_id}",
+            previous_sha256=previous,
+            sha256=seen[session_id].sha256,
+        )
+    release(db, store=store, hashes=list(replaced.values()))
+    return [
+        SessionStored(
+            id=s.id,
+            rows=s.rows,
+            features=s.features,
+            sha256=s.sha256,
+            created=s.id not in existing,
+            replaced=s.id in replaced,
+        )
+        for s in parsed
+    ]
+
+
+def _write_new_samples(
+    db: Session, store: PackStore, sessions: list[ParsedSession], *, speculative: bool
+) -> WrittenPack | None:
+    """One pack of the samples not stored yet; None when all are.
+
+    speculative (none of the ids is stored: a new upload): the pack is written while the
+    samples are hashed (both release the GIL), and only then are the hashes looked up; a
+    session whose samples were stored already leaves a dead batch in the pack. Otherwise the
+    hashes are looked up first (a retried upload writes nothing).
+    """
+    if speculative and sessions:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            writing = pool.submit(store.write_tables, [s.samples for s in sessions])
+            hashes = [s.sha256 for s in sessions]
+            written = writing.result()
+        known = known_blobs(db, list(set(hashes)))
+        places = {
+            sha: place
+            for sha, place in zip(hashes, written.places, strict=True)
+            if sha not in known
+        }
+        if not places:
+            store.delete_pack(written.pack_id)
+            return None
+        return WrittenPack(written.pack_id, written.size_bytes, places)
+    known = known_blobs(db, list({s.sha256 for s in sessions}))
+    fresh = {s.sha256: s.samples for s in sessions if s.sha256 not in known}
+    return store.write_pack(fresh) if fresh else None
+
+
+def _write_rows(
+    db: Session,
+    seen: dict[str, ParsedSession],
+    existing: dict[str, MotionSession],
+    replaced: dict[str, str],
+) -> None:
+    """Replace (each guarded by the blob it had when read) and insert the session rows."""
+    for session_id, previous in replaced.items():
+        statement = (
+            update(MotionSession)
+            .where(MotionSession.id == session_id, MotionSession.blob_sha256 == previous)
+            .values(**_columns(seen[session_id]))
+            .execution_options(synchronize_session=False)
+        )
+        if rows_changed(db, statement) != 1:
+            raise StoreRace("replaced meanwhile")
+    new_rows = [{"id": sid, **_columns(s)} for sid, s in seen.items() if sid not in existing]
+    if new_rows:
+        db.execute(insert(MotionSession), new_rows)  # one executemany, no ORM objects
+    db.flush()

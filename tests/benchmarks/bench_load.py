@@ -1,0 +1,109 @@
+"""Run data loading: from the claim to the engine's first iteration, over 10,000 stored
+sessions of 100 rows (10 uploads of 1,000: 10 packs).
+
+A real `motionlab serve` (no embedded worker) stores the sessions and queues the run; then a
+real `motionlab worker` claims it. Timed from the claim (the run's started_at) to the worker's
+`run started` log line, written once the run's data is loaded and handed to the engine (the
+first iteration starts then; the run is canceled there: its epoch is not what is measured),
+with the run process's start (its attempt marker file, touched just before loading) between.
+Target (issue #12): claim -> data loaded <= 1 s.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from tests.conftest import free_port, serve_environment, start_serve_process
+from tests.service.runs.conftest import start_run, wait_for
+
+UPLOADS, SESSIONS_PER_UPLOAD, ROWS, FEATURES = 10, 1000, 100, 6
+RUN_BODY = {"prediction_window": 10, "max_iterations": 1, "split": {"strategy": "none"}}
+
+
+def upload_csv(upload: int) -> bytes:
+    rng = np.random.default_rng(upload)
+    sessions = np.repeat(np.arange(SESSIONS_PER_UPLOAD), ROWS)
+    columns = {
+        "sessionId": pa.array([f"u{upload}-{i:04d}" for i in range(SESSIONS_PER_UPLOAD)]).take(
+            sessions
+        ),
+        "activity": pa.array(["walk", "run", "sit", "wave"]).take(sessions % 4),
+    }
+    values = rng.normal(size=(len(sessions), FEATURES)).round(5)
+    columns.update({f"f{j}": values[:, j] for j in range(FEATURES)})
+    out = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), out)
+    return out.getvalue()
+
+
+def stamp(database: Path, query: str, run_id: str) -> float:
+    with sqlite3.connect(database) as db:
+        (value,) = db.execute(query, (run_id,)).fetchone()
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+
+
+def bench_load() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        home, port = Path(tmp) / "home", free_port()
+        server = start_serve_process(home, port, workers="0")
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as api:
+                for upload in range(UPLOADS):
+                    response = api.post(
+                        "/v1/sessions",
+                        content=upload_csv(upload),
+                        headers={"Content-Type": "text/csv"},
+                    )
+                    assert response.status_code == 201, response.text[:300]
+                run_id = start_run(api, **RUN_BODY)
+                environment = serve_environment(home, port, log_level="INFO")
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "service.cli", "worker"],
+                    env=environment,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                loaded: list[float] = []
+
+                def watch() -> None:
+                    assert worker.stderr is not None
+                    for line in worker.stderr:
+                        if "run started" in line and not loaded:
+                            loaded.append(time.time())
+
+                watcher = threading.Thread(target=watch, daemon=True)
+                watcher.start()
+                try:
+                    deadline = time.monotonic() + 300
+                    while not loaded and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    assert loaded, "the run never started"
+                    api.post(f"/v1/runs/{run_id}/cancel")
+                    wait_for(api, run_id, {"canceled", "succeeded"}, timeout_s=120)
+                finally:
+                    worker.terminate()
+                    worker.wait()
+        finally:
+            server.terminate()
+            server.wait()
+        claimed = stamp(home / "motionlab.db", "SELECT started_at FROM runs WHERE id = ?", run_id)
+        (marker,) = (home / "runs" / run_id).glob("attempt-*.started")
+        process_started = marker.stat().st_mtime
+    sessions = UPLOADS * SESSIONS_PER_UPLOAD
+    print(f"\nload: run over {sessions:,} stored sessions x {ROWS} rows ({UPLOADS} packs)")
+    print(f"  claim -> data loaded (run started): {loaded[0] - claimed:.3f} s (target <= 1 s)")
+    print(f"    claim -> run process started: {process_started - claimed:.3f} s")
+    print(f"    run process started -> data loaded: {loaded[0] - process_started:.3f} s")

@@ -1,0 +1,64 @@
+"""A run keeps the data it was frozen with until the run itself is deleted."""
+
+from __future__ import annotations
+
+from tests.conftest import problem
+from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
+from tests.storage import collect_now, store_files, unreferenced_files
+
+RUN = {"prediction_window": 5, "max_iterations": 2, "random_seed": 3}
+
+
+def delete_all_sessions(api) -> None:
+    for item in api.get("/v1/sessions").json()["items"]:
+        assert api.delete(f"/v1/sessions/{item['id']}").status_code == 204
+    assert api.get("/v1/sessions").json()["total"] == 0
+
+
+def evaluate_train(api, run_id: str):
+    return api.post(f"/v1/runs/{run_id}/evaluate", json={"part": "train"})
+
+
+def test_finished_run_evaluates_on_train_after_its_sessions_are_deleted(api, settings):
+    upload_tiny(api)
+    kept, registered = start_run(api, **RUN), start_run(api, **RUN)
+    with running_workers(settings, 1):
+        for run_id in (kept, registered):
+            wait_for(api, run_id, {"succeeded"})
+    before = evaluate_train(api, kept).json()
+    version = api.post("/v1/models/pinned/versions", json={"run_id": registered})
+    assert version.status_code == 201, version.text
+
+    delete_all_sessions(api)
+    collect_now(settings)
+    after = evaluate_train(api, kept)
+    assert after.status_code == 200, after.text
+    assert after.json() == before
+    assert evaluate_train(api, registered).status_code == 200
+
+    refused = problem(api.delete(f"/v1/runs/{registered}"), 409)
+    assert "pinned" in refused["detail"] and "version" in refused["detail"]
+    assert api.delete(f"/v1/runs/{kept}").status_code == 204
+    problem(api.get(f"/v1/runs/{kept}"), 404)
+    problem(api.delete(f"/v1/runs/{kept}"), 404)
+    assert not (settings.runs_dir / kept).exists()
+    collect_now(settings)
+    # the registered run still holds the same samples
+    assert store_files(settings) and not unreferenced_files(settings)
+    assert evaluate_train(api, registered).status_code == 200
+
+
+def test_sessions_deleted_while_a_run_is_queued_go_when_the_run_is_deleted(api, settings):
+    upload_tiny(api)
+    run_id = start_run(api, **RUN)
+    delete_all_sessions(api)
+    collect_now(settings)
+    assert store_files(settings), "the queued run pins its data"
+    refused = problem(api.delete(f"/v1/runs/{run_id}"), 409)
+    assert "cancel" in refused["detail"]
+    assert api.post(f"/v1/runs/{run_id}/cancel").status_code == 200
+    assert api.delete(f"/v1/runs/{run_id}").status_code == 204
+    collect_now(settings)
+    assert not store_files(settings)
+    events = api.get("/v1/audit", params={"target": f"runs/{run_id}"}).json()["items"]
+    assert [e["action"] for e in events] == ["run.delete"]
