@@ -19,3 +19,6 @@ fetch() {  # package version file-in-package...
 fetch chart.js 4.6.1 dist/chart.umd.min.js
 fetch swagger-ui-dist 5.35.0 swagger-ui-bundle.js swagger-ui.css favicon-32x32.png
 fetch redoc 2.5.4 bundles/redoc.standalone.js
+# ReDoc's only network fetch is its footer logo from cdn.redoc.ly: an empty inline SVG instead.
+sed -i "s#https://cdn.redoc.ly/redoc/logo-mini.svg#data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E#" \
+  "$VENDOR/redoc/redoc.standalone.js"

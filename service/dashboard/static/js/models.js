@@ -39,7 +39,7 @@ function modelSection(model) {
     { class: "alias-history" },
   );
   const version = el("select", { class: "promote-version" }, model.versions.map((v) => el("option", { value: v.version }, `version ${v.version}`)));
-  const alias = el("input", { class: "promote-alias", value: "production", pattern: "[A-Za-z_][A-Za-z0-9._-]{0,63}", required: true });
+  const alias = el("input", { class: "promote-alias", value: "production", pattern: "[A-Za-z_][A-Za-z0-9._\\-]{0,63}", required: true });
   const form = el("form", { class: "promote", onsubmit: async (event) => {
     event.preventDefault();
     try {

@@ -3,6 +3,8 @@
 import { el, notify, request, table } from "./api.js";
 import { signalChart } from "./signals.js";
 
+const LABEL_COLUMNS = ["sessionId", "activity", "subject", "split"];
+
 function parseCsv(text) {
   const lines = text.trim().split(/\r?\n/);
   const columns = lines[0].split(",").map((c) => c.trim().replace(/^"|"$/g, ""));
@@ -39,10 +41,11 @@ export function predictPanel(run) {
 
 function show(into, recording, answer, filename) {
   const p = answer.predictions;
-  const keep = recording.columns.map((c, i) => i).filter((i) => c !== "sessionId");
+  // The recording's numbers: not its session id or label columns.
+  const keep = recording.columns.map((_, i) => i).filter((i) => !LABEL_COLUMNS.includes(recording.columns[i]));
   const document = {
-    columns: keep.map((i) => recording.columns[i]).filter((c) => c !== "activity"),
-    samples: recording.samples.map((row) => keep.filter((i) => recording.columns[i] !== "activity").map((i) => row[i])),
+    columns: keep.map((i) => recording.columns[i]),
+    samples: recording.samples.map((row) => keep.map((i) => row[i])),
   };
   const time = document.columns.indexOf("timestamp");
   const x = (row) => (time >= 0 ? document.samples[row]?.[time] ?? row : row);
