@@ -176,9 +176,9 @@ class WatchedPage:
         self.page.goto(self.base_url + path)
         self.page.wait_for_selector(shown, timeout=60_000)
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
         path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def assert_clean(self) -> None:

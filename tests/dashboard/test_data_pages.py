@@ -86,12 +86,12 @@ def test_swagger_ui_and_redoc_render_offline(visitor):
     visitor.open("/docs", ".opblock-summary-path")
     paths = visitor.page.locator(".opblock-summary-path").all_text_contents()
     assert "/v1/runs/{run_id}/metrics" in [p.replace("\u200b", "") for p in paths]
-    visitor.screenshot("docs")
+    visitor.screenshot("docs", full_page=False)
     visitor.open("/redoc", "h1")
     visitor.page.wait_for_function(
         "document.body.innerText.includes('/v1/runs/{run_id}/metrics')", timeout=30_000
     )
-    visitor.screenshot("redoc")
+    visitor.screenshot("redoc", full_page=False)
     visitor.assert_clean()
 
 
