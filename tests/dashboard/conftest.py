@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -80,19 +80,17 @@ def browser():
 
 @dataclass
 class Dashboard:
-    """A live server with tokens (read, admin), BasicMotions, and a worker."""
+    """A live server with tokens (read, developer, admin), BasicMotions, and a worker."""
 
     server: LiveServer
     api: httpx.Client  # with the admin token
-    quick_run: str  # a short succeeded run
-    runs: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return self.server.url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dashboard(tmp_path_factory) -> Iterator[Dashboard]:
     home = tmp_path_factory.mktemp("dashboard") / "home"
     entries = ",".join(f"{name}:{SCOPES[name]}:{token}" for name, token in TOKENS.items())
@@ -109,21 +107,27 @@ def dashboard(tmp_path_factory) -> Iterator[Dashboard]:
         ) as api,
     ):
         upload_basicmotions(api)
-        quick = start_run(
-            api,
-            experiment="dashboard",
-            name="quick",
-            prediction_window=10,
-            max_iterations=QUICK_ITERATIONS,
-            random_seed=1,
-        )
-        finished = wait_for(api, quick, {"succeeded", "failed"}, timeout_s=300)
-        assert finished["status"] == "succeeded", finished
-        yield Dashboard(server, api, quick)
+        yield Dashboard(server, api)
 
 
-@pytest.fixture(scope="module")
-def live_run(dashboard: Dashboard) -> str:
+@pytest.fixture(scope="session")
+def quick_run(dashboard: Dashboard) -> str:
+    """A short run of BasicMotions that succeeded."""
+    run_id = start_run(
+        dashboard.api,
+        experiment="dashboard",
+        name="quick",
+        prediction_window=10,
+        max_iterations=QUICK_ITERATIONS,
+        random_seed=1,
+    )
+    finished = wait_for(dashboard.api, run_id, {"succeeded", "failed"}, timeout_s=300)
+    assert finished["status"] == "succeeded", finished
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def live_run(dashboard: Dashboard, quick_run: str) -> str:
     """A longer run, started now (after the quick one): its page is opened while it trains."""
     return start_run(
         dashboard.api,

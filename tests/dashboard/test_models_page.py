@@ -10,13 +10,16 @@ from tests.service.runs.conftest import start_run, wait_for
 MODEL = "GestureClassifier"
 
 
+pytestmark = pytest.mark.slow  # trains two runs
+
+
 @pytest.fixture(scope="module")
-def two_versions(dashboard) -> None:
+def two_versions(dashboard, quick_run) -> None:
     """Versions 1 (the quick run) and 2 (one more short run); `production` → 1."""
     api = dashboard.api
     second = start_run(api, experiment="models", prediction_window=10, max_iterations=1)
     assert wait_for(api, second, {"succeeded", "failed"}, timeout_s=300)["status"] == "succeeded"
-    for run_id in (dashboard.quick_run, second):
+    for run_id in (quick_run, second):
         response = api.post(f"/v1/models/{MODEL}/versions", json={"run_id": run_id})
         assert response.status_code == 201, response.text
     assert api.put(f"/v1/models/{MODEL}/aliases/production", json={"version": 1}).is_success

@@ -35,15 +35,14 @@ def expected_confusion(part: dict) -> dict[tuple[str, str], int]:
 
 def test_a_running_runs_progress_updates_live_until_its_metrics_show(reader, dashboard, live_run):
     api = dashboard.api
-    wait_for(api, live_run, {"running"}, timeout_s=120, check=lambda run: True)
-    deadline_rows = wait_for(
+    training = wait_for(  # opened once it trains: its first iterations are stored
         api,
         live_run,
         {"running"},
         timeout_s=120,
         check=lambda run: len(api.get(f"/v1/runs/{live_run}/progress").json()) >= 1,
     )
-    assert deadline_rows["status"] == "running"
+    assert training["status"] == "running"
     reader.open(f"/runs/{live_run}", "#iteration[data-iteration]")
     reader.page.evaluate("window.sameDocument = true")  # gone if the page reloaded
     first = reader.page.evaluate(ITERATION)
@@ -63,8 +62,10 @@ def test_a_running_runs_progress_updates_live_until_its_metrics_show(reader, das
     reader.assert_clean()
 
 
-def test_a_finished_run_shows_curves_and_the_confusion_matrix_of_its_metrics(reader, dashboard):
-    run_id = dashboard.quick_run
+def test_a_finished_run_shows_curves_and_the_confusion_matrix_of_its_metrics(
+    reader, dashboard, quick_run
+):
+    run_id = quick_run
     metrics = dashboard.api.get(f"/v1/runs/{run_id}/metrics").json()
     progress = dashboard.api.get(f"/v1/runs/{run_id}/progress").json()
     reader.open(f"/runs/{run_id}", "table.confusion")
@@ -93,8 +94,10 @@ def test_a_finished_run_shows_curves_and_the_confusion_matrix_of_its_metrics(rea
     reader.assert_clean()
 
 
-def test_a_dropped_recording_shows_the_predicted_class_of_each_window(developer, dashboard):
-    run_id = dashboard.quick_run
+def test_a_dropped_recording_shows_the_predicted_class_of_each_window(
+    developer, dashboard, quick_run
+):
+    run_id = quick_run
     recording = dashboard.api.get("/v1/sessions/test-035/samples").text  # Badminton, 100 rows
     expected = dashboard.api.post(
         f"/v1/runs/{run_id}/predict?output_frequency=per_window",
@@ -129,7 +132,9 @@ def test_a_dropped_recording_shows_the_predicted_class_of_each_window(developer,
     developer.assert_clean()
 
 
-def test_runs_are_sorted_by_a_column_and_two_of_them_compared(reader, dashboard, live_run):
+def test_runs_are_sorted_by_a_column_and_two_of_them_compared(
+    reader, dashboard, quick_run, live_run
+):
     api = dashboard.api
     wait_for(api, live_run, {"succeeded"}, timeout_s=300)
     reader.open("/runs?experiment=dashboard", "#runs tbody tr")
@@ -138,16 +143,16 @@ def test_runs_are_sorted_by_a_column_and_two_of_them_compared(reader, dashboard,
     order = reader.page.locator("#runs tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.runId)"
     )
-    assert order == [dashboard.quick_run, live_run]
+    assert order == [quick_run, live_run]
     reader.page.click("th[data-column='iterations']")
     order = reader.page.locator("#runs tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.runId)"
     )
-    assert order == [live_run, dashboard.quick_run]
+    assert order == [live_run, quick_run]
     reader.screenshot("runs")
     reader.page.check(f"#runs input[value='{live_run}']")
     assert reader.page.is_disabled("#compare")  # one run: nothing to compare
-    reader.page.check(f"#runs input[value='{dashboard.quick_run}']")
+    reader.page.check(f"#runs input[value='{quick_run}']")
     reader.page.click("#compare")
     reader.page.wait_for_selector("#diff tbody tr")
     reader.page.wait_for_function("Chart.getChart(document.getElementById('compare-accuracy'))")
