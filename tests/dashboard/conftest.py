@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,32 +189,41 @@ class WatchedPage:
         assert self.problems == [], self.problems
 
 
-def watched(browser, dashboard: Dashboard, shots: Path, token: str | None) -> WatchedPage:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    if token is not None:  # as if entered in the page's token form earlier in this tab
-        context.add_init_script(f"sessionStorage.setItem({TOKEN_KEY!r}, {token!r})")
-    return WatchedPage(context.new_page(), dashboard.url, shots)
+@pytest.fixture
+def tab(
+    browser, dashboard: Dashboard, tmp_path: Path
+) -> Iterator[Callable[[str | None], WatchedPage]]:
+    """tab(token): a new browser tab (its own context) holding `token` (None: no token), as
+    if entered in the page's token form earlier; screenshots go to the test's temp dir."""
+    contexts = []
+
+    def open_tab(token: str | None) -> WatchedPage:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        contexts.append(context)
+        if token is not None:
+            context.add_init_script(f"sessionStorage.setItem({TOKEN_KEY!r}, {token!r})")
+        return WatchedPage(context.new_page(), dashboard.url, tmp_path)
+
+    yield open_tab
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def reader(browser, dashboard, tmp_path) -> Iterator[WatchedPage]:
+def reader(tab) -> WatchedPage:
     """A tab holding the read token."""
-    page = watched(browser, dashboard, tmp_path, TOKENS["read"])
-    yield page
-    page.page.context.close()
+    return tab(TOKENS["read"])
 
 
 @pytest.fixture
-def developer(browser, dashboard, tmp_path) -> Iterator[WatchedPage]:
+def developer(tab) -> WatchedPage:
     """A tab holding a token that may read and train (predict)."""
-    page = watched(browser, dashboard, tmp_path, TOKENS["developer"])
-    yield page
-    page.page.context.close()
+    return tab(TOKENS["developer"])
 
 
 @pytest.fixture
-def visitor(browser, dashboard, tmp_path) -> Iterator[WatchedPage]:
+def visitor(tab) -> WatchedPage:
     """A tab without a token."""
-    page = watched(browser, dashboard, tmp_path, None)
-    yield page
-    page.page.context.close()
+    return tab(None)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.dashboard.conftest import TOKENS
+from tests.dashboard.conftest import TOKENS, WatchedPage
+from tests.service.runs.conftest import upload_tiny
 
 ACTIVITIES = ["Badminton", "Running", "Standing", "Walking"]
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
@@ -91,3 +92,18 @@ def test_swagger_ui_and_redoc_render_offline(visitor):
     )
     visitor.screenshot("redoc", full_page=False)
     visitor.assert_clean()
+
+
+def test_imbalanced_classes_show_as_a_data_check_warning(browser, api, server, tmp_path):
+    upload_tiny(api, sessions=8, classes=("walk", "walk", "walk", "wave"))  # 6 walk, 2 wave
+    warnings = api.get("/v1/stats").json()["warnings"]
+    assert any("imbalanced" in warning for warning in warnings)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        local = WatchedPage(context.new_page(), server.url, tmp_path)  # no tokens: loopback
+        local.open("/", "#sessions tbody tr")
+        assert local.page.locator("#warnings li").all_inner_texts() == warnings
+        local.screenshot("data-warnings")
+        local.assert_clean()
+    finally:
+        context.close()
