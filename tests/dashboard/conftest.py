@@ -48,7 +48,7 @@ TOKENS = {
 }
 SCOPES = {"read": "read", "developer": "read+train", "admin": "admin"}
 TOKEN_KEY = "motionlab.token"
-QUICK_ITERATIONS, LIVE_ITERATIONS = 3, 25
+QUICK_ITERATIONS, LIVE_ITERATIONS = 3, 40
 
 
 def require_browser():
@@ -128,7 +128,7 @@ def quick_run(dashboard: Dashboard) -> str:
 
 @pytest.fixture(scope="session")
 def live_run(dashboard: Dashboard, quick_run: str) -> str:
-    """A longer run, started now (after the quick one): its page is opened while it trains."""
+    """A longer run, started now (after the quick one): its page is opened as it starts."""
     return start_run(
         dashboard.api,
         experiment="dashboard",

@@ -35,25 +35,26 @@ def expected_confusion(part: dict) -> dict[tuple[str, str], int]:
 
 def test_a_running_runs_progress_updates_live_until_its_metrics_show(reader, dashboard, live_run):
     api = dashboard.api
-    training = wait_for(  # opened once it trains: its first iterations are stored
-        api,
-        live_run,
-        {"running"},
-        timeout_s=120,
-        check=lambda run: len(api.get(f"/v1/runs/{live_run}/progress").json()) >= 1,
-    )
-    assert training["status"] == "running"
-    reader.open(f"/runs/{live_run}", "#iteration[data-iteration]")
-    reader.page.evaluate("window.sameDocument = true")  # gone if the page reloaded
+    reader.open(f"/runs/{live_run}", "#iteration[data-iteration]")  # opened as it starts
     first = reader.page.evaluate(ITERATION)
-    assert 0 < first < LIVE_ITERATIONS, "the run should still be training"
+    assert first < LIVE_ITERATIONS, "the run should still be training"
+    reader.page.evaluate(
+        """() => {
+            window.sameDocument = true;  // gone if the page reloaded
+            window.seenIterations = [];
+            const iteration = document.getElementById("iteration");
+            new MutationObserver(() => window.seenIterations.push(iteration.dataset.iteration))
+                .observe(iteration, { attributes: true });
+        }"""
+    )
     reader.page.wait_for_function(f"{ITERATION} > {first}", timeout=120_000)
-    assert reader.page.text_content("#status") == "running"
     reader.screenshot("run-live")
     reader.page.wait_for_selector("table.confusion", timeout=300_000)
     assert reader.page.evaluate("window.sameDocument") is True
+    assert len(set(reader.page.evaluate("window.seenIterations"))) >= 2  # step by step
     assert reader.page.text_content("#status") == "succeeded"
     assert reader.page.evaluate(ITERATION) == LIVE_ITERATIONS
+    reader.screenshot("run-live-finished")
     accuracy = chart(reader.page, "curve-accuracy")["datasets"][0]
     assert len(accuracy["data"]) == LIVE_ITERATIONS  # every iteration arrived
     assert shown_confusion(reader.page) == expected_confusion(
@@ -88,9 +89,12 @@ def test_a_finished_run_shows_curves_and_the_confusion_matrix_of_its_metrics(
     assert shown_confusion(reader.page) == expected_confusion(metrics["train"])
     with reader.page.expect_download() as downloading:
         reader.page.click("#download-mlmodel")
-    saved = downloading.value.path()
-    expected = dashboard.api.get(f"/v1/runs/{run_id}/model.mlmodel").content
-    assert saved.read_bytes() == expected
+    expected = dashboard.api.get(f"/v1/runs/{run_id}/model.mlmodel")
+    assert downloading.value.path().read_bytes() == expected.content
+    assert downloading.value.suggested_filename == "GestureClassifier.mlmodel"  # the server's
+    with reader.page.expect_download() as downloading:
+        reader.page.click("#download-native")
+    assert downloading.value.suggested_filename == f"GestureClassifier-{run_id}.pt"
     reader.assert_clean()
 
 

@@ -77,9 +77,12 @@ export async function streamEvents(path, onEvent) {
   }
 }
 
-// Saves a download made with the token (a plain link cannot send it).
-export async function download(path, filename) {
-  const blob = await (await request(path)).blob();
+// Saves a download made with the token (a plain link cannot send it), under the server's name.
+export async function download(path, fallbackName) {
+  const response = await request(path);
+  const disposition = response.headers.get("content-disposition") ?? "";
+  const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
+  const blob = await response.blob();
   const link = el("a", { href: URL.createObjectURL(blob), download: filename });
   document.body.append(link);
   link.click();

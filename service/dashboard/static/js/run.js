@@ -1,7 +1,7 @@
 // A run: live progress (SSE), training curves, the confusion matrix, per-class scores, its
 // parameters and data fingerprint, downloads, and predictions on a dropped recording.
 import { download, el, fixed, getJSON, pageData, section, start, streamEvents, table, when } from "./api.js";
-import { chartBox, curveSeries, lineChart } from "./charts.js";
+import { chartBox, color, curveSeries, lineChart } from "./charts.js";
 import { metricsView } from "./metrics.js";
 import { predictPanel } from "./predict.js";
 
@@ -37,7 +37,7 @@ function curves(main, progress) {
       const series = curveSeries(rows, metric);
       series.forEach((s, i) => {
         if (chart.data.datasets[i]) chart.data.datasets[i].data = s.points;
-        else chart.data.datasets.push({ label: s.label, data: s.points, borderDash: s.dashed ? [6, 4] : undefined, borderWidth: 1.5 });
+        else chart.data.datasets.push({ label: s.label, data: s.points, borderColor: color(i), backgroundColor: color(i), borderDash: s.dashed ? [6, 4] : undefined, borderWidth: 1.5 });
       });
       chart.update();
     }
@@ -45,8 +45,8 @@ function curves(main, progress) {
 }
 
 async function render(main) {
-  const id = pageData().runId;
-  let run = await getJSON(`/v1/runs/${encodeURIComponent(id)}`);
+  const id = encodeURIComponent(pageData().runId);
+  let run = await getJSON(`/v1/runs/${id}`);
   const progress = await getJSON(`/v1/runs/${id}/progress`);
   const status = statusLine(run);
   section(main, "Status", status);
@@ -89,6 +89,7 @@ async function render(main) {
       const badge = status.querySelector("#status");
       badge.textContent = data.status;
       badge.className = `status ${data.status}`;
+      if (data.error_message) status.after(el("p", { class: "error" }, data.error_message));
     } else if (event === "metrics") {
       showResults(data);
     }
