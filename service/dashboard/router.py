@@ -13,17 +13,19 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from service.errors import NotFound
+from service.http import file_response
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 PAGE_TEMPLATE = Template((PACKAGE_DIR / "templates" / "page.html").read_text())
 STATIC_PREFIX = "/static"
 VENDOR = f"{STATIC_PREFIX}/vendor"
-# The pages change with the package: a day is enough, and a version bump moves nothing stale.
-STATIC_CACHE_CONTROL = "public, max-age=86400"
+# Our scripts revalidate on every load (a 304 from the ETag: an upgrade is seen at once); the
+# vendored libraries change only with their version: a day.
+VENDOR_CACHE_CONTROL, OWN_CACHE_CONTROL = "public, max-age=86400", "no-cache"
 DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL = "/docs", "/redoc", "/docs/oauth2-redirect"
 
 router = APIRouter(include_in_schema=False)
@@ -61,7 +63,7 @@ for page_path, (page_name, page_title) in PAGES.items():
 
 
 @router.get(STATIC_PREFIX + "/{file_path:path}")
-def static_file(file_path: str) -> FileResponse:
+def static_file(request: Request, file_path: str) -> Response:
     """A file of static/; nothing outside it (no `..`, no links out)."""
     path = (STATIC_DIR / file_path).resolve()
     if not path.is_relative_to(STATIC_DIR) or not path.is_file():
@@ -69,8 +71,10 @@ def static_file(file_path: str) -> FileResponse:
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if path.suffix == ".js":
         media_type = "text/javascript"  # module scripts need a JavaScript type
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": STATIC_CACHE_CONTROL}
+    vendored = path.is_relative_to(STATIC_DIR / "vendor")
+    cache_control = VENDOR_CACHE_CONTROL if vendored else OWN_CACHE_CONTROL
+    return file_response(
+        request, path, media_type=media_type, headers={"Cache-Control": cache_control}
     )
 
 

@@ -31,6 +31,13 @@ def test_a_path_parameter_reaches_the_page_escaped(api):
 def test_an_asset_outside_the_static_folder_is_not_served(api):
     script = api.get("/static/js/run.js")
     assert script.headers["content-type"].startswith("text/javascript")  # module scripts
+    assert script.headers["cache-control"] == "no-cache"  # an upgrade shows at once
+    assert (
+        api.get("/static/js/run.js", headers={"If-None-Match": script.headers["etag"]}).status_code
+        == 304
+    )
+    library = api.get("/static/vendor/chart.js/chart.umd.min.js")
+    assert library.headers["cache-control"] == "public, max-age=86400"
     for path in ("/static/%2e%2e/router.py", "/static/js/..%2F..%2Frouter.py", "/static/js/x.js"):
         assert "no dashboard asset" in problem(api.get(path), 404)["detail"], path
 
