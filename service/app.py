@@ -12,6 +12,7 @@ from core.storage import PackStore
 from service import __version__
 from service.audit.router import router as audit_router
 from service.auth import Authenticator
+from service.dashboard.router import install_dashboard
 from service.errors import install_error_handlers
 from service.guard import install_guard
 from service.health import WorkerStatus, install_health
@@ -37,8 +38,9 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
         title="motionlab",
         version=__version__,
         description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML.",
-        swagger_ui_parameters={"persistAuthorization": True},  # the token survives a reload
         lifespan=collecting,  # the blob store's collector, at start-up and periodically
+        docs_url=None,  # /docs and /redoc come from the dashboard, with their assets offline
+        redoc_url=None,
     )
     engine = make_engine(settings.resolved_database_url)
     app.state.settings = settings
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app.include_router(registry_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
+    install_dashboard(app)
     install_health(app, engine, workers)
     install_openapi(app)
     install_security_scheme(app)  # after install_openapi: it wraps the document

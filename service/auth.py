@@ -54,8 +54,12 @@ SCOPE_HELP = {
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Liveness and readiness probes, and the API's description: Swagger UI (/docs) loads
 # /openapi.json before anyone can click its Authorize button. Neither shows any data.
+# The dashboard's pages and assets (service.dashboard) hold no data either: their scripts
+# read the API with the visitor's token.
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    | {"/", "/sessions/{session_id}", "/runs", "/runs/{run_id}", "/compare", "/models"}
+    | {"/static/{file_path:path}"}
 )
 # (methods or "*", path template pattern, scope): the first rule that matches decides.
 REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [

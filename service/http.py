@@ -130,14 +130,20 @@ async def in_unit_of_work(request: Request, function: Callable[..., Any], /, **k
     return await run_in_threadpool(call)
 
 
-def file_response(request: Request, path: Path, filename: str) -> Response:
-    """A download with ETag = the file's sha256; 304 when the client has it already."""
-    etag = f'"{file_etag(path)}"'
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers={"ETag": etag})
-    return FileResponse(
-        path, filename=filename, headers={"ETag": etag}, media_type="application/octet-stream"
-    )
+def file_response(
+    request: Request,
+    path: Path,
+    filename: str | None = None,
+    *,
+    media_type: str = "application/octet-stream",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A file with ETag = its sha256 (a download when `filename` is given); 304 when the
+    client has it already."""
+    headers = {**(headers or {}), "ETag": f'"{file_etag(path)}"'}
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, filename=filename, headers=headers, media_type=media_type)
 
 
 def file_etag(path: Path) -> str:

@@ -21,6 +21,13 @@ import httpx
 from tests.conftest import REPO, free_port, wait_until_ready
 from tests.service.runs.conftest import start_run, upload_tiny, wait_for
 
+DASHBOARD_ASSETS = (
+    "/static/js/run.js",
+    "/static/dashboard.css",
+    "/static/vendor/chart.js/chart.umd.min.js",
+    "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+    "/static/vendor/redoc/redoc.standalone.js",
+)
 SOURCE_IGNORE = shutil.ignore_patterns(
     ".git", ".venv*", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "tests"
 )
@@ -102,6 +109,9 @@ def test_the_installed_package_migrates_serves_and_trains(tmp_path):
             finished = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=180)
             assert finished["status"] == "succeeded", finished
             assert api.get(f"/v1/runs/{run_id}/model.mlmodel").status_code == 200
+            # The dashboard and the docs, with their assets, ship inside the package.
+            for asset in ("/", f"/runs/{run_id}", *DASHBOARD_ASSETS):
+                assert api.get(asset).status_code == 200, asset
     finally:
         server.terminate()
         server.wait(30)

@@ -1,0 +1,99 @@
+// A run: live progress (SSE), training curves, the confusion matrix, per-class scores, its
+// parameters and data fingerprint, downloads, and predictions on a dropped recording.
+import { download, el, fixed, getJSON, pageData, section, start, streamEvents, table, when } from "./api.js";
+import { chartBox, color, curveSeries, lineChart } from "./charts.js";
+import { metricsView } from "./metrics.js";
+import { predictPanel } from "./predict.js";
+
+const FINISHED = ["succeeded", "failed", "canceled"];
+
+function flatten(value, prefix = "") {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return [[prefix, Array.isArray(value) ? value.join(", ") : value === null ? "–" : String(value)]];
+  }
+  return Object.entries(value).flatMap(([k, v]) => flatten(v, prefix ? `${prefix}.${k}` : k));
+}
+
+function statusLine(run) {
+  return el("p", { id: "status-line" },
+    el("span", { id: "status", class: `status ${run.status}` }, run.status),
+    ` · ${run.engine} · experiment ${run.experiment} · created ${when(run.created_at)}` +
+      (run.duration_s ? ` · ${fixed(run.duration_s, 1)} s` : ""),
+    el("span", { id: "iteration" }, ""));
+}
+
+function curves(main, progress) {
+  const charts = el("div", { class: "charts" });
+  section(main, "Training curves", charts);
+  const made = {};
+  for (const metric of ["accuracy", "loss"]) {
+    const { box, canvas } = chartBox(`curve-${metric}`, `${metric} per iteration`);
+    charts.append(box);
+    made[metric] = lineChart(canvas, { title: metric, xTitle: "iteration", yTitle: metric, series: curveSeries(progress, metric) });
+  }
+  return (rows) => {
+    for (const metric of ["accuracy", "loss"]) {
+      const chart = made[metric];
+      const series = curveSeries(rows, metric);
+      series.forEach((s, i) => {
+        if (chart.data.datasets[i]) chart.data.datasets[i].data = s.points;
+        else chart.data.datasets.push({ label: s.label, data: s.points, borderColor: color(i), backgroundColor: color(i), borderDash: s.dashed ? [6, 4] : undefined, borderWidth: 1.5 });
+      });
+      chart.update();
+    }
+  };
+}
+
+async function render(main) {
+  const id = encodeURIComponent(pageData().runId);
+  let run = await getJSON(`/v1/runs/${id}`);
+  const progress = await getJSON(`/v1/runs/${id}/progress`);
+  const status = statusLine(run);
+  section(main, "Status", status);
+  if (run.error_message) main.append(el("p", { class: "error" }, run.error_message));
+  if (run.warnings?.length) main.append(el("ul", { class: "warnings" }, run.warnings.map((w) => el("li", {}, w))));
+  const redraw = curves(main, progress);
+  const setIteration = () => {
+    const last = progress.at(-1);
+    status.querySelector("#iteration").textContent = last
+      ? ` · iteration ${last.iteration}/${run.params.max_iterations}` : "";
+    status.querySelector("#iteration").dataset.iteration = last ? last.iteration : 0;
+  };
+  setIteration();
+  const results = section(main, "Metrics", el("p", { id: "metrics-pending" }, "When the run has succeeded."));
+  const downloads = section(main, "Downloads");
+  const showResults = async (metrics) => {
+    results.replaceChildren(el("h2", {}, "Metrics"), metricsView(metrics ?? (await getJSON(`/v1/runs/${id}/metrics`))));
+    const model = run.params.model?.name ?? "model";
+    downloads.replaceChildren(el("h2", {}, "Downloads"),
+      el("button", { id: "download-mlmodel", onclick: () => download(`/v1/runs/${id}/model.mlmodel`, `${model}-${id}.mlmodel`) }, "Core ML model (.mlmodel)"), " ",
+      el("button", { id: "download-native", onclick: () => download(`/v1/runs/${id}/model`, `${model}-${id}`) }, `native ${run.engine} model`),
+      el("div", {}, el("h2", {}, "Predict"), predictPanel(run)));
+  };
+  section(main, "Parameters", table(["parameter", "value"], flatten(run.params), { id: "params" }));
+  section(main, "Data", table(["", ""], [
+    ["data fingerprint", el("code", { id: "fingerprint" }, run.data_fingerprint)],
+    ...Object.entries(run.sessions_per_part ?? {}).map(([part, n]) => [`sessions in ${part}`, String(n)]),
+    ...Object.entries(run.versions ?? {}).map(([name, version]) => [name, String(version)]),
+  ]));
+  if (run.status === "succeeded") return showResults();
+  if (FINISHED.includes(run.status)) return;
+  downloads.append(el("p", {}, "When the run has succeeded."));
+  await streamEvents(`/v1/runs/${id}/events`, (event, data) => {
+    if (event === "progress") {
+      if (!progress.some((row) => row.iteration === data.iteration)) progress.push(data);
+      redraw(progress);
+      setIteration();
+    } else if (event === "status") {
+      run = { ...run, status: data.status };
+      const badge = status.querySelector("#status");
+      badge.textContent = data.status;
+      badge.className = `status ${data.status}`;
+      if (data.error_message) status.after(el("p", { class: "error" }, data.error_message));
+    } else if (event === "metrics") {
+      showResults(data);
+    }
+  });
+}
+
+start(render);

@@ -1,0 +1,109 @@
+"""The data pages and the API docs in Chromium: what is stored, a session's signals, offline."""
+
+from __future__ import annotations
+
+from tests.dashboard.conftest import TOKENS, WatchedPage
+from tests.service.runs.conftest import upload_tiny
+
+ACTIVITIES = ["Badminton", "Running", "Standing", "Walking"]
+FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
+
+
+def chart(page, canvas_id: str) -> dict:
+    """What a Chart.js chart draws: its labels, and each dataset's label, values and points."""
+    return page.evaluate(
+        """id => {
+            const chart = Chart.getChart(document.getElementById(id));
+            return {
+                labels: chart.data.labels,
+                datasets: chart.data.datasets.map((d, i) => ({
+                    label: d.label,
+                    data: d.data,
+                    drawn: chart.getDatasetMeta(i).data.length,
+                })),
+            };
+        }""",
+        canvas_id,
+    )
+
+
+def test_the_data_page_charts_the_four_basicmotions_activities(reader, dashboard):
+    reader.open("/", "#sessions tbody tr")
+    stats = dashboard.api.get("/v1/stats").json()
+    activities = chart(reader.page, "sessions-by_activity")
+    assert activities["labels"] == ACTIVITIES
+    assert activities["datasets"][0]["data"] == [20, 20, 20, 20]
+    assert activities["datasets"][0]["drawn"] == 4
+    splits = chart(reader.page, "sessions-by_split")
+    assert dict(zip(splits["labels"], splits["datasets"][0]["data"], strict=True)) == {
+        split: group["sessions"] for split, group in stats["by_split"].items()
+    }
+    assert reader.page.text_content("#totals").startswith("80 sessions · 8000 rows")
+    assert "No warnings" in reader.page.text_content("#warnings")  # BasicMotions is balanced
+    assert reader.page.locator("#sessions tbody tr").count() == 25  # the first page of 80
+    reader.screenshot("data")
+    reader.page.click("text=next")
+    reader.page.wait_for_selector("text=26–50 of 80")
+    reader.assert_clean()
+
+
+def test_a_session_page_draws_its_six_signals_over_time(reader, dashboard):
+    reader.open("/", "#sessions tbody tr")
+    reader.page.click("a[href='/sessions/test-000']")
+    reader.page.wait_for_selector("#session-facts")
+    reader.page.wait_for_function("Chart.getChart(document.getElementById('signals'))")
+    samples = dashboard.api.get(
+        "/v1/sessions/test-000/samples", headers={"Accept": "application/json"}
+    ).json()
+    signals = chart(reader.page, "signals")
+    assert [d["label"] for d in signals["datasets"]] == FEATURES
+    for dataset in signals["datasets"]:
+        assert dataset["drawn"] == 100  # one point per sample
+    time, rot_z = samples["columns"].index("timestamp"), samples["columns"].index("rotZ")
+    assert signals["datasets"][5]["data"][:3] == [
+        {"x": row[time], "y": row[rot_z]} for row in samples["samples"][:3]
+    ]
+    facts = reader.page.text_content("#session-facts")
+    session = dashboard.api.get("/v1/sessions/test-000").json()
+    assert session["activity"] in facts and "10.0" in facts  # its label, rate and duration
+    reader.screenshot("session")
+    reader.assert_clean()
+
+
+def test_without_a_token_the_page_asks_for_one(visitor):
+    visitor.expected_statuses = {401}
+    visitor.open("/", "#notice:not([hidden])")
+    assert "needs a token with scope 'read'" in visitor.page.text_content("#notice")
+    visitor.page.fill("#token-input", TOKENS["read"])
+    visitor.page.click("#token-form button")
+    visitor.page.wait_for_selector("#sessions tbody tr")
+    assert visitor.page.text_content("#token-state") == "set for this tab"
+    visitor.assert_clean()
+
+
+def test_swagger_ui_and_redoc_render_offline(visitor):
+    visitor.open("/docs", ".opblock-summary-path")
+    paths = visitor.page.locator(".opblock-summary-path").all_text_contents()
+    assert "/v1/runs/{run_id}/metrics" in [p.replace("\u200b", "") for p in paths]
+    visitor.screenshot("docs", full_page=False)
+    visitor.open("/redoc", "h1")
+    visitor.page.wait_for_function(
+        "document.body.innerText.includes('/v1/runs/{run_id}/metrics')", timeout=30_000
+    )
+    visitor.screenshot("redoc", full_page=False)
+    visitor.assert_clean()
+
+
+def test_imbalanced_classes_show_as_a_data_check_warning(browser, api, server, tmp_path):
+    upload_tiny(api, sessions=8, classes=("walk", "walk", "walk", "wave"))  # 6 walk, 2 wave
+    warnings = api.get("/v1/stats").json()["warnings"]
+    assert any("imbalanced" in warning for warning in warnings)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        local = WatchedPage(context.new_page(), server.url, tmp_path)  # no tokens: loopback
+        local.open("/", "#sessions tbody tr")
+        assert local.page.locator("#warnings li").all_inner_texts() == warnings
+        local.screenshot("data-warnings")
+        local.assert_clean()
+    finally:
+        context.close()
