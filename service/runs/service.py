@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import runs as state
 from core.models import MotionSession, Run, RunProgress, RunSession, RunStatus
 from core.params import RunParams
+from core.recipes import DEFAULT_RECIPE, TURICREATE
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
@@ -52,6 +53,18 @@ def _check_engine(name: str, remote_engines: frozenset[str]) -> None:
         raise InvalidInput(f"engine {name!r} is not available on this server: {status.detail}")
 
 
+def _recipe(request: RunCreate) -> str:
+    """The request's recipe, or its engine's default; the turicreate engine has only its own."""
+    if request.engine == TURICREATE:  # the engine named like the recipe: real Turi Create
+        if request.recipe not in (None, TURICREATE):
+            raise InvalidInput(
+                f"the turicreate engine trains only the turicreate recipe, not "
+                f"{request.recipe!r}; leave recipe out, or use engine 'torch' for it"
+            )
+        return TURICREATE
+    return request.recipe or DEFAULT_RECIPE
+
+
 def create_run(
     db: Session, *, request: RunCreate, remote_engines: frozenset[str] = frozenset()
 ) -> Run:
@@ -87,9 +100,12 @@ def create_run(
     warnings = check_window(sessions, request.prediction_window) + sample_rate_warnings(sessions)
 
     params = RunParams(
-        **request.model_dump(exclude={"engine", "experiment", "name", "features", "random_seed"}),
+        **request.model_dump(
+            exclude={"engine", "experiment", "name", "features", "random_seed", "recipe"}
+        ),
         features=features,
         random_seed=seed,
+        recipe=_recipe(request),
     )
     frozen = [
         (s.id, s.blob_sha256, label, s.subject, part)
