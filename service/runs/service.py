@@ -72,6 +72,7 @@ def create_run(
 
     remote_engines: accepted although not installed on this host (workers elsewhere run them).
     """
+    recipe = _recipe(request)
     _check_engine(request.engine, remote_engines)
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
@@ -105,7 +106,7 @@ def create_run(
         ),
         features=features,
         random_seed=seed,
-        recipe=_recipe(request),
+        recipe=recipe,
     )
     frozen = [
         (s.id, s.blob_sha256, label, s.subject, part)

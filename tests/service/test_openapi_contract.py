@@ -26,6 +26,7 @@ from schemathesis.engine import Status, events
 from core.settings import Settings
 from service.app import create_app
 from service.registry.schemas import ALIAS_PATTERN, MODEL_NAME_PATTERN, REFERENCE_PATTERN
+from service.sweeps.schemas import EXAMPLE as SWEEP_EXAMPLE
 from tests.conftest import LiveServer
 
 SEED = 20261203
@@ -36,7 +37,7 @@ STATEFUL_STEPS = 6
 # sessions that are not stored. JSON Schema cannot say these; the routes answer 4xx problems,
 # which the other checks still hold to the document.
 SEMANTIC_BODIES = (
-    r"^/v1/(sessions|runs|runs/\{run_id\}/(predict|evaluate)"
+    r"^/v1/(sessions|runs|sweeps|runs/\{run_id\}/(predict|evaluate)"
     r"|models/\{name\}/\{ref\}/(predict|evaluate))$"
 )
 MODEL, ALIAS = "contract", "production"
@@ -141,6 +142,8 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
             for alias in (ALIAS, *doomed):
                 api.put(f"/v1/models/{MODEL}/aliases/{alias}", json={"version": 1})
             ids = [item["id"] for item in api.get("/v1/sessions").json()["items"]]
+            sweep = api.post("/v1/sweeps", json=dict(SWEEP_EXAMPLE))
+            assert sweep.status_code == 201, sweep.text
         KNOWN.update(
             {
                 "run_id": [served.run_id, served.other_run_id, served.queued_run_id],
@@ -148,6 +151,7 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
                 # A queued run's stream waits for news: the stateful phase covers it.
                 ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
                 "session_id": ids[:5],
+                "sweep_id": [sweep.json()["id"]],
                 ("DELETE", "session_id"): ids[-5:],
                 "name": [MODEL],
                 "ref": ["1", "latest", ALIAS],
