@@ -22,7 +22,7 @@ class RecipeDefaults(NamedTuple):
 
 RECIPE_DEFAULTS = {
     TURICREATE: RecipeDefaults(max_iterations=10, batch_size=32),  # Turi Create's own
-    MOTIONLAB: RecipeDefaults(max_iterations=40, batch_size=8),
+    MOTIONLAB: RecipeDefaults(max_iterations=150, batch_size=16),
 }
 
 

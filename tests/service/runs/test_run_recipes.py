@@ -12,7 +12,7 @@ def test_a_torch_run_defaults_to_the_motionlab_recipe_and_shows_it(api):
     upload_tiny(api)
     run = api.post("/v1/runs", json=BODY).json()
     assert run["recipe"] == "motionlab" == run["params"]["recipe"]
-    assert (run["params"]["max_iterations"], run["params"]["batch_size"]) == (40, 8)
+    assert (run["params"]["max_iterations"], run["params"]["batch_size"]) == (150, 16)
     listed = api.get("/v1/runs").json()["items"]
     assert [item["recipe"] for item in listed] == ["motionlab"]
 

@@ -1,10 +1,8 @@
 """Training-time augmentation of the motionlab recipe; vectorised, seeded, never at inference.
 
-* Random offsets and cuts: each epoch, every session drops a random number of its first rows
+* Random offsets: each epoch, every session drops a random number of its first rows
   (0 … prediction_window - 1), so window boundaries fall somewhere else each time instead of
-  always at the session's first row, and is cut into pieces at random window boundaries, so
-  more windows are classified from a fresh LSTM state, as a session's first window always
-  is (the weakest on held-out data). Labels are recomputed from the shifted rows.
+  always at the session's first row. Labels are recomputed from the shifted rows.
 * Scaling: each chunk's features (standardised) are multiplied by a factor per feature drawn
   from U(1 - SCALE, 1 + SCALE): sensors differ in gain, people in vigour.
 * Jitter: Gaussian noise of JITTER_SD (in standard deviations of each feature) on every row.
@@ -20,28 +18,21 @@ import torch
 from workers.motion_data import MotionData
 
 SCALE = 0.1
-CUT_PROBABILITY = 0.2
 JITTER_SD = 0.05
 
 
 def random_offsets(
     data: MotionData, prediction_window: int, rng: np.random.Generator
 ) -> MotionData:
-    """`data` without the first r_s rows of each session s, r_s ~ U{0 … pw-1} (≥ 1 row kept),
-    each window boundary then starting a new piece (a new LSTM state) with CUT_PROBABILITY."""
+    """`data` without the first r_s rows of each session s, r_s ~ U{0 … pw-1} (≥ 1 row kept)."""
     starts, lengths = data.session_starts, data.session_lengths  # (S,), (S,)
     num_sessions = len(starts)
     offsets = np.minimum(rng.integers(0, prediction_window, num_sessions), lengths - 1)  # (S,)
     row_session = np.repeat(np.arange(num_sessions), lengths)  # (N,)
     position = np.arange(data.num_rows) - starts[row_session]  # (N,) row within its session
     keep = position >= offsets[row_session]
-    # A new piece (a fresh LSTM state) starts at a window boundary with CUT_PROBABILITY.
-    shifted = position - offsets[row_session]  # (N,) row within the kept part
-    window_start = (shifted > 0) & (shifted % prediction_window == 0)
-    cut_here = window_start & (rng.uniform(size=data.num_rows) < CUT_PROBABILITY)
-    piece = np.cumsum(cut_here | (shifted == 0))  # (N,) one id per piece
     return MotionData(
-        session_ids=piece[keep],
+        session_ids=row_session[keep],  # (N',) one id per session, as before
         features=data.features[keep],
         feature_names=data.feature_names,
         targets=None if data.targets is None else data.targets[keep],

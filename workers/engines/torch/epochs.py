@@ -104,6 +104,8 @@ def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> 
     for number, batch in enumerate(batches):
         if context.should_stop is not None and context.should_stop():
             raise TrainingCanceled(f"canceled at iteration {iteration}, batch {number}")
+        if not recipe.pad_batches:
+            batch = _without_trailing_padding(batch)
         net.train()
         rows = scale_and_jitter(batch.rows, context.generator) if recipe.augment else batch.rows
         logits, _ = net(rows)  # (B, 20, C)
@@ -128,6 +130,23 @@ def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> 
         correct += correct_rows(logits.detach(), batch.class_counts)
     net.train()
     return correct.item() / chunks.num_rows, loss_sum.item() / chunks.total_weight
+
+
+def _without_trailing_padding(batch: Batch) -> Batch:
+    """The batch cut after its last real window. The LSTM is causal and padding windows
+    weigh 0, so only BatchNorm's batch statistics change (no longer diluted by padding); the
+    LSTM runs fewer steps. Short sessions (one chunk, half padding) train up to 2x faster."""
+    real_steps = int((batch.weights > 0).any(dim=0).nonzero().max()) + 1  # windows in use
+    real_steps = max(real_steps, 2)  # BatchNorm needs 2 values per channel in training
+    if real_steps == batch.weights.shape[1]:
+        return batch
+    window = batch.rows.shape[1] // batch.weights.shape[1]
+    return Batch(
+        batch.rows[:, : real_steps * window],
+        batch.labels[:, :real_steps],
+        batch.weights[:, :real_steps],
+        batch.class_counts[:, :real_steps],
+    )
 
 
 def steps_per_epoch(num_chunks: int, batch_size: int) -> int:
