@@ -31,7 +31,7 @@ def sweep_read(db, sweep: Sweep) -> SweepRead:
         else BestRun(
             run_id=best[0].id,
             value=best[1],
-            values={name: best[0].params.get(name) for name in sweep.grid},
+            values=service.grid_values(best[0], sweep.grid),
         ),
         runs=[run_read(db, run) for run in runs],
     )

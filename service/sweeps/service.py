@@ -20,6 +20,12 @@ from service.runs.service import create_run, sessions_per_part
 from service.sweeps.schemas import LOWER_IS_BETTER, MAX_SWEEP_RUNS, SweepCreate
 
 GRID_FIELDS = frozenset(RunCreate.model_fields) - {"experiment"}
+MAX_NAME_LENGTH = 256  # a run's name; by default its grid values
+
+
+def grid_values(run: Run, grid: dict[str, list[Any]]) -> dict[str, Any]:
+    """The run's value of each grid field (engine and name are columns, the rest params)."""
+    return {name: run.params.get(name, getattr(run, name, None)) for name in grid}
 
 
 def combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -65,7 +71,8 @@ def create_sweep(
     db.flush()
     for values in combinations(request.grid):
         body = {**request.run, **values, "experiment": request.experiment}
-        body.setdefault("name", " ".join(f"{k}={json.dumps(v)}" for k, v in values.items()))
+        name = " ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
+        body.setdefault("name", name[:MAX_NAME_LENGTH])
         try:
             run_request = RunCreate.model_validate(body)
         except ValidationError as error:

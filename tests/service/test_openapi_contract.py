@@ -152,6 +152,8 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
                 ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
                 "session_id": ids[:5],
                 "sweep_id": [sweep.json()["id"]],
+                # Queued runs to cancel (the sweep's): POST's succeeded runs only answer 409.
+                ("/v1/runs/{run_id}/cancel", "run_id"): [run["id"] for run in sweep.json()["runs"]],
                 ("DELETE", "session_id"): ids[-5:],
                 "name": [MODEL],
                 "ref": ["1", "latest", ALIAS],

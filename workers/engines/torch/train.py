@@ -1,4 +1,9 @@
-"""Training loop of Turi Create 6.4's activity classifier (spec §2), in PyTorch.
+"""Training loop of the activity classifier, for each recipe (recipes.py).
+
+The motionlab recipe (the default) standardises the features, shuffles, augments, follows a
+learning-rate schedule, keeps the best validation epoch, and folds the standardisation into
+the first layer at the end; epochs.py has its per-batch rules. What follows is the
+turicreate recipe, Turi Create 6.4's training (spec §2), exactly:
 
 Fixed chunk order, no shuffling; every batch is padded to `batch_size` chunks with zero
 chunks of weight 0 (they still move BatchNorm's statistics, as in Turi Create). After each

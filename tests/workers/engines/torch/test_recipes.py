@@ -13,8 +13,10 @@ from core.recipes import DEFAULT_RECIPE, MOTIONLAB, RECIPE_DEFAULTS, TURICREATE
 from tests.workers.engines.torch.test_torch_basicmotions import BASICMOTIONS_CSV, split
 from workers.engines.torch import ActivityClassifier, Hyperparameters, train
 from workers.engines.torch.augment import random_offsets
+from workers.engines.torch.epochs import DeviceChunks, evaluate_epoch
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.standardise import Standardiser
+from workers.engines.torch.windows import encode_labels, make_chunks
 
 
 def test_default_recipe_is_motionlab_with_its_own_defaults():
@@ -92,3 +94,18 @@ def test_motionlab_recipe_beats_turicreate_on_basicmotions_held_out_sessions():
         accuracy[recipe] = model.evaluate(test_data)["accuracy"]
     assert accuracy[MOTIONLAB] >= 0.95, accuracy
     assert accuracy[MOTIONLAB] >= accuracy[TURICREATE] + 0.05, accuracy
+
+
+def test_with_a_validation_part_motionlab_keeps_the_epoch_of_lowest_validation_loss(
+    make_sessions,
+):
+    data = make_sessions([300] * 6, num_labels=3, seed=1)  # noise labels: it overfits
+    held_out = make_sessions([300] * 3, num_labels=3, seed=2)
+    params = Hyperparameters(prediction_window=5, max_iterations=6, random_seed=1)
+    model = train(data, params, validation=held_out, log=None)
+    losses = [report.validation_loss for report in model.progress]
+    assert losses.index(min(losses)) < len(losses) - 1  # the last epoch is not the best
+    labels = encode_labels(held_out.labels, model.classes)
+    chunks = make_chunks(held_out, 5, labels, len(model.classes))
+    _, kept_loss = evaluate_epoch(model.net, DeviceChunks.build(chunks, "cpu"))
+    assert kept_loss == pytest.approx(min(losses), rel=1e-4)
