@@ -48,7 +48,7 @@ DOCUMENTED = {
     ("GET", "/v1/runs/{run_id}/model.mlmodel"): READ,
     ("POST", "/v1/runs/{run_id}/predict"): TRAIN,
     ("POST", "/v1/runs/{run_id}/evaluate"): TRAIN,
-    ("POST", "/v1/experiments"): TRAIN,
+    ("POST", "/v1/sweeps"): TRAIN,
     ("GET", "/v1/sweeps/{sweep_id}"): READ,
     ("POST", "/v1/sweeps/{sweep_id}/cancel"): TRAIN,
     ("GET", "/v1/engines"): READ,
