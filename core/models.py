@@ -134,6 +134,7 @@ class Run(Base):
         ),
         Index("ix_runs_status_created_at", "status", "created_at"),
         Index("ix_runs_experiment", "experiment"),
+        Index("ix_runs_sweep_id", "sweep_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -160,11 +161,31 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The sweep that created this run (one run per grid combination); None for a plain run.
+    sweep_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("sweeps.id"))
 
     @property
     def run_params(self) -> RunParams:
         """The frozen parameters, typed (the column holds their JSON)."""
         return RunParams.model_validate(self.params)
+
+    @property
+    def recipe(self) -> str:
+        return self.run_params.recipe
+
+
+class Sweep(Base):
+    """A grid of run fields: one run per combination, all in one experiment."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(256))
+    # The run request every combination starts from, and the grid {field: [values]}.
+    base: Mapped[dict[str, Any]] = mapped_column(JSON)
+    grid: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metric: Mapped[str] = mapped_column(String(64))  # a validation summary metric
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RunSession(Base):

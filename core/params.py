@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.recipes import RECIPE_DEFAULTS, TURICREATE, RecipeName
 from core.splits import STRATEGIES
 
 SPLIT_NAMES = Literal["train", "valid", "test"]
@@ -69,9 +70,20 @@ class TrainingFields(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     target: str = Field("activity", description="activity or subject")
+    recipe: RecipeName | None = Field(
+        None,
+        description="How the torch engine trains: motionlab (the default: standardisation, "
+        "augmentation, a learning-rate schedule; better models) or turicreate (Turi Create "
+        "6.4's exact training). The exported model's interface is the same. The turicreate "
+        "engine only trains the turicreate recipe, its default",
+    )
     prediction_window: int = Field(100, ge=1, le=400)
-    max_iterations: int = Field(10, ge=1, le=10_000)
-    batch_size: int = Field(32, ge=1, le=4096)
+    max_iterations: int | None = Field(
+        None, ge=1, le=10_000, description="Epochs; default: the recipe's (turicreate 10)"
+    )
+    batch_size: int | None = Field(
+        None, ge=1, le=4096, description="Chunks per step; default: the recipe's (turicreate 32)"
+    )
     data: DataSelection = DataSelection()
     split: SplitStrategy = SplitStrategy()
     overfit_check: OverfitCheck | None = None
@@ -86,3 +98,22 @@ class RunParams(TrainingFields):
 
     features: list[str] = Field(..., min_length=1)
     random_seed: int = Field(..., ge=0, lt=2**31)
+    # Resolved: never None once a run is created (runs stored before recipes: turicreate).
+    recipe: RecipeName = "turicreate"
+    max_iterations: int = Field(..., ge=1, le=10_000)
+    batch_size: int = Field(..., ge=1, le=4096)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_defaults(cls, values: object) -> object:
+        """Fill max_iterations / batch_size left out (or None) with the recipe's defaults."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        if values.get("recipe") is None:
+            values["recipe"] = TURICREATE
+        defaults = RECIPE_DEFAULTS.get(values["recipe"])
+        for name in ("max_iterations", "batch_size"):
+            if values.get(name) is None and defaults is not None:
+                values[name] = getattr(defaults, name)
+        return values

@@ -25,6 +25,7 @@ from service.registry.router import router as registry_router
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
 from service.store_collector import collecting
+from service.sweeps.router import router as sweeps_router
 from service.tokens.router import router as tokens_router
 
 log = logging.getLogger("motionlab")
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     install_metrics(app)
     app.include_router(sessions_router)
     app.include_router(runs_router)
+    app.include_router(sweeps_router)
     app.include_router(predictions_router)
     app.include_router(registry_router)
     app.include_router(tokens_router)

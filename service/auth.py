@@ -48,7 +48,7 @@ class Scope(StrEnum):
 SCOPE_HELP = {
     Scope.UPLOAD: "POST /v1/sessions only (a phone app)",
     Scope.READ: "every GET and download (CI)",
-    Scope.TRAIN: "start and cancel runs, predict, evaluate",
+    Scope.TRAIN: "start and cancel runs and sweeps, predict, evaluate",
     Scope.ADMIN: "everything: deletes, registry writes, ?replace=true, tokens, audit log",
 }
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -69,6 +69,8 @@ REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("POST", "/v1/sessions", Scope.UPLOAD),  # with ?replace=true: admin (see required_scope)
     ("POST", "/v1/runs", Scope.TRAIN),
     ("POST", "/v1/runs/*/cancel", Scope.TRAIN),
+    ("POST", "/v1/sweeps", Scope.TRAIN),
+    ("POST", "/v1/sweeps/*/cancel", Scope.TRAIN),
     ("POST", "/v1/runs/*/predict", Scope.TRAIN),
     ("POST", "/v1/runs/*/evaluate", Scope.TRAIN),
     ("POST", "/v1/models/*/*/predict", Scope.TRAIN),

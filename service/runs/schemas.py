@@ -60,6 +60,7 @@ class RunRead(BaseModel):
     experiment: str
     name: str | None
     engine: str
+    recipe: str = Field(description="How it was trained (also in params): motionlab, turicreate")
     status: str
     params: RunParams
     data_fingerprint: str

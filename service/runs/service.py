@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core import runs as state
 from core.models import Run, RunProgress, RunSession, RunStatus
 from core.params import RunParams
+from core.recipes import DEFAULT_RECIPE, TURICREATE
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
@@ -58,6 +59,18 @@ def _check_engine(name: str, remote_engines: frozenset[str]) -> None:
         raise InvalidInput(f"engine {name!r} is not available on this server: {status.detail}")
 
 
+def _recipe(request: RunCreate) -> str:
+    """The request's recipe, or its engine's default; the turicreate engine has only its own."""
+    if request.engine == TURICREATE:  # the engine named like the recipe: real Turi Create
+        if request.recipe not in (None, TURICREATE):
+            raise InvalidInput(
+                f"the turicreate engine trains only the turicreate recipe, not "
+                f"{request.recipe!r}; leave recipe out, or use engine 'torch' for it"
+            )
+        return TURICREATE
+    return request.recipe or DEFAULT_RECIPE
+
+
 def create_run(
     db: Session, *, request: RunCreate, remote_engines: frozenset[str] = frozenset()
 ) -> Run:
@@ -65,6 +78,7 @@ def create_run(
 
     remote_engines: accepted although not installed on this host (workers elsewhere run them).
     """
+    recipe = _recipe(request)
     _check_engine(request.engine, remote_engines)
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
@@ -93,9 +107,12 @@ def create_run(
     warnings = check_window(sessions, request.prediction_window) + sample_rate_warnings(sessions)
 
     params = RunParams(
-        **request.model_dump(exclude={"engine", "experiment", "name", "features", "random_seed"}),
+        **request.model_dump(
+            exclude={"engine", "experiment", "name", "features", "random_seed", "recipe"}
+        ),
         features=features,
         random_seed=seed,
+        recipe=recipe,
     )
     frozen = [
         (s.id, s.blob_sha256, label, s.subject, part)

@@ -44,7 +44,12 @@ def bench_engines() -> None:
     started = time.perf_counter()
     model = train(
         train_part,
-        Hyperparameters(prediction_window=WINDOW, max_iterations=ITERATIONS, random_seed=SEED),
+        Hyperparameters(
+            recipe="turicreate",
+            prediction_window=WINDOW,
+            max_iterations=ITERATIONS,
+            random_seed=SEED,
+        ),
         validation=None,
         log=None,
     )

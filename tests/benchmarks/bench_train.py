@@ -58,7 +58,10 @@ def bench_train() -> None:
     rss_before = rss_mib()  # torch and NumPy already imported
     data = synthetic_sessions()
     params = Hyperparameters(
-        prediction_window=PREDICTION_WINDOW, max_iterations=MAX_ITERATIONS, random_seed=0
+        recipe="turicreate",
+        prediction_window=PREDICTION_WINDOW,
+        max_iterations=MAX_ITERATIONS,
+        random_seed=0,
     )
     # Several runs: the machine may be shared, and the first run also pays one-time warm-up.
     train_rates, predict_rates = [], []

@@ -26,6 +26,7 @@ from schemathesis.engine import Status, events
 from core.settings import Settings
 from service.app import create_app
 from service.registry.schemas import ALIAS_PATTERN, MODEL_NAME_PATTERN, REFERENCE_PATTERN
+from service.sweeps.schemas import EXAMPLE as SWEEP_EXAMPLE
 from tests.conftest import LiveServer
 
 SEED = 20261203
@@ -36,7 +37,7 @@ STATEFUL_STEPS = 6
 # sessions that are not stored. JSON Schema cannot say these; the routes answer 4xx problems,
 # which the other checks still hold to the document.
 SEMANTIC_BODIES = (
-    r"^/v1/(sessions|runs|runs/\{run_id\}/(predict|evaluate)"
+    r"^/v1/(sessions|runs|sweeps|runs/\{run_id\}/(predict|evaluate)"
     r"|models/\{name\}/\{ref\}/(predict|evaluate))$"
 )
 MODEL, ALIAS = "contract", "production"
@@ -150,16 +151,23 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
                 api.put(f"/v1/models/{MODEL}/aliases/{alias}", json={"version": 1})
             ids = [item["id"] for item in api.get("/v1/sessions").json()["items"]]
             doomed_runs = [doomed_run(api) for _ in range(3)]
+            sweep = api.post("/v1/sweeps", json=dict(SWEEP_EXAMPLE))
+            assert sweep.status_code == 201, sweep.text
         KNOWN.update(
             {
                 "run_id": [served.run_id, served.other_run_id, served.queued_run_id],
                 ("POST", "run_id"): [served.run_id, served.other_run_id],  # predict, evaluate
-                # Cancel: the queued run (its first cancel answers 200), not only the stateful
-                # phase's new runs, which depend on what the fuzzed uploads left trainable.
-                ("/v1/runs/{run_id}/cancel", "run_id"): [served.queued_run_id, served.run_id],
                 # A queued run's stream waits for news: the stateful phase covers it.
                 ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
                 "session_id": ids[:5],
+                "sweep_id": [sweep.json()["id"]],
+                # Cancel: queued runs (the served one, the sweep's: a first cancel answers 200),
+                # not only the stateful phase's new runs, which depend on what the fuzzed
+                # uploads left trainable; POST's succeeded runs only answer 409.
+                ("/v1/runs/{run_id}/cancel", "run_id"): [
+                    served.queued_run_id,
+                    *(run["id"] for run in sweep.json()["runs"]),
+                ],
                 ("DELETE", "session_id"): ids[-5:],
                 ("DELETE", "run_id"): doomed_runs,
                 "name": [MODEL],

@@ -57,6 +57,9 @@ DOCUMENTED = {
     ("GET", "/v1/runs/{run_id}/model.mlmodel"): READ,
     ("POST", "/v1/runs/{run_id}/predict"): TRAIN,
     ("POST", "/v1/runs/{run_id}/evaluate"): TRAIN,
+    ("POST", "/v1/sweeps"): TRAIN,
+    ("GET", "/v1/sweeps/{sweep_id}"): READ,
+    ("POST", "/v1/sweeps/{sweep_id}/cancel"): TRAIN,
     ("GET", "/v1/engines"): READ,
     ("GET", "/v1/models"): READ,
     ("GET", "/v1/models/{name}"): READ,
@@ -178,7 +181,7 @@ def test_a_route_added_later_needs_a_token_too_even_a_websocket(settings):
     entries = ",".join(f"{scope}:{scope}:{token}" for scope, token in TOKENS.items())
     app = create_app(settings.model_copy(update={"tokens": SecretStr(entries)}))
 
-    @app.post("/v1/sweeps")
+    @app.post("/v1/experiments")
     def new_write() -> dict:
         return {"ok": True}
 
@@ -191,9 +194,9 @@ def test_a_route_added_later_needs_a_token_too_even_a_websocket(settings):
     with TestClient(app) as client:
         read = {"Authorization": f"Bearer {TOKENS[Scope.READ]}"}
         admin = {"Authorization": f"Bearer {TOKENS[Scope.ADMIN]}"}
-        assert client.post("/v1/sweeps").status_code == 401
-        assert client.post("/v1/sweeps", headers=read).status_code == 403  # writes: admin
-        assert client.post("/v1/sweeps", headers=admin).json() == {"ok": True}
+        assert client.post("/v1/experiments").status_code == 401
+        assert client.post("/v1/experiments", headers=read).status_code == 403  # writes: admin
+        assert client.post("/v1/experiments", headers=admin).json() == {"ok": True}
         with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/live"):
             pass
         assert refused.value.code == 1008

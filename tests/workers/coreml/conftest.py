@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from core.recipes import MOTIONLAB, RECIPES, TURICREATE
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import STATE_SIZE, ActivityNet
 from workers.engines.torch.params import Hyperparameters
+from workers.engines.torch.standardise import Standardiser
 
 
 def random_net(
@@ -36,9 +38,20 @@ def random_net(
 
 
 def wrap(
-    net: ActivityNet, *, classes: Sequence[Any], features: Sequence[str]
+    net: ActivityNet,
+    *,
+    classes: Sequence[Any],
+    features: Sequence[str],
+    recipe: str = TURICREATE,
 ) -> ActivityClassifier:
-    """A classifier around `net`, as training would return it."""
+    """A classifier around `net`, as training with `recipe` would return it: the motionlab
+    recipe's network carries a standardisation folded into its first layer."""
+    if recipe == MOTIONLAB:
+        rng = np.random.default_rng(len(features))
+        standardiser = Standardiser(
+            mean=rng.normal(0, 3, len(features)), sd=rng.uniform(0.2, 5, len(features))
+        )
+        standardiser.fold_into(net)
     return ActivityClassifier(
         net=net,
         classes=classes,
@@ -46,7 +59,7 @@ def wrap(
         target="activity",
         session_id="session",
         params=Hyperparameters(
-            prediction_window=net.prediction_window, max_iterations=7, random_seed=0
+            prediction_window=net.prediction_window, max_iterations=7, random_seed=0, recipe=recipe
         ),
         num_sessions=1,
         num_examples=0,
@@ -87,8 +100,10 @@ def make_net() -> Callable[..., ActivityNet]:
     return random_net
 
 
-@pytest.fixture
-def make_classifier() -> Callable[..., ActivityClassifier]:
+@pytest.fixture(params=RECIPES)
+def make_classifier(request) -> Callable[..., ActivityClassifier]:
+    """Every test that exports a classifier runs once per recipe."""
+
     def make(*, classes: Sequence[Any], features: Sequence[str], prediction_window: int, seed=0):
         net = random_net(
             num_features=len(features),
@@ -96,7 +111,7 @@ def make_classifier() -> Callable[..., ActivityClassifier]:
             prediction_window=prediction_window,
             seed=seed,
         )
-        return wrap(net, classes=classes, features=features)
+        return wrap(net, classes=classes, features=features, recipe=request.param)
 
     return make
 

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv
 import pytest
 
+from core.recipes import RECIPES
 from workers.coreml.check import require_interface
 from workers.coreml.evaluate import CoreMLEvaluator
 from workers.coreml.export import export_model
@@ -92,13 +93,14 @@ def test_streaming_with_state_reset_every_20_windows_is_batch_predict(
     assert np.abs(carried.probabilities[20:] - batch[20:]).max() > TOLERANCE
 
 
-def test_trained_basicmotions_model_exports_and_streams_like_torch(tmp_path, stream_torch):
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_trained_basicmotions_model_exports_and_streams_like_torch(tmp_path, stream_torch, recipe):
     table = pyarrow.csv.read_csv(BASICMOTIONS_CSV)
     training = table.filter(pc.equal(table["split"], "train"))
     data = MotionData.from_columns(
         training, session_id="sessionId", target="activity", features=SENSORS
     )
-    params = Hyperparameters(prediction_window=3, max_iterations=3, random_seed=7)
+    params = Hyperparameters(recipe=recipe, prediction_window=3, max_iterations=3, random_seed=7)
     classifier = train(data, params, validation=None, log=None)
     # One held-out session: 100 rows = 33 full windows and a 1-row partial one.
     session = table.filter(pc.equal(table["sessionId"], "test-000"))

@@ -155,7 +155,7 @@ class Constant(TrainedClassifier):
             features=["x", "y"],
             target="activity",
             session_id="session_id",
-            params=Hyperparameters(prediction_window=2),
+            params=Hyperparameters(recipe="turicreate", prediction_window=2),
             num_sessions=1,
             num_examples=4,
             training_time=0.0,

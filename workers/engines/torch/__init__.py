@@ -1,4 +1,5 @@
-"""PyTorch re-implementation of Turi Create 6.4's activity classifier, as a plain library.
+"""PyTorch re-implementation of Turi Create 6.4's activity classifier, as a plain library,
+trained by the motionlab recipe (default) or Turi Create's own (recipe="turicreate").
 
 data = MotionData.from_columns(table, session_id="sessionId", target="activity",
                                features=["accelX", "accelY", "accelZ"])

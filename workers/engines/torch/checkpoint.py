@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.recipes import TURICREATE
 from core.storage import atomic_path
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
@@ -57,7 +58,8 @@ def save_checkpoint(model: ActivityClassifier, path: str | os.PathLike[str]) -> 
 def load_checkpoint(path: str | os.PathLike[str]) -> ActivityClassifier:
     """Rebuild the classifier saved at `path`, on the CPU, in eval mode."""
     payload = read_payload(path)
-    params = Hyperparameters(**payload["hyperparameters"])
+    # Checkpoints written before recipes existed were trained by the turicreate recipe.
+    params = Hyperparameters(**{"recipe": TURICREATE, **payload["hyperparameters"]})
     net = ActivityNet(
         num_features=len(payload["features"]),
         num_classes=len(payload["classes"]),

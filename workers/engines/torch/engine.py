@@ -42,6 +42,7 @@ class TorchEngine:
             max_iterations=params.max_iterations,
             batch_size=params.batch_size,
             random_seed=params.random_seed,
+            recipe=params.recipe,
         )
         parts = context.parts
         model = train(

@@ -6,26 +6,42 @@ import numbers
 import secrets
 from dataclasses import dataclass, replace
 
+from core.recipes import DEFAULT_RECIPE, RECIPE_DEFAULTS, check_recipe
+
 MAX_PREDICTION_WINDOW = 400  # Turi Create's limit (spec §1.1)
 _SEED_RANGE = (-(2**63), 2**64)  # what torch.manual_seed accepts
 
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """Turi Create's `activity_classifier.create` options (spec §1.1), same defaults."""
+    """Turi Create's `activity_classifier.create` options (spec §1.1), plus the recipe.
+
+    With recipe="turicreate" the defaults are Turi Create's; max_iterations and batch_size
+    left as None take the recipe's defaults (core.recipes.RECIPE_DEFAULTS).
+    """
 
     # Rows per prediction: one window of this many rows gives one class prediction, and the
     # network sees 20 windows (a chunk) at a time. At 50 Hz, 100 rows = one prediction per 2 s.
     prediction_window: int = 100
-    # Epochs: full passes over the training chunks. No early stopping.
-    max_iterations: int = 10
-    # Chunks (20 windows each) per optimiser step. The last batch is padded to full size.
-    batch_size: int = 32
+    # Epochs: full passes over the training chunks. None: the recipe's default.
+    max_iterations: int = None  # type: ignore[assignment]  # always an int after __post_init__
+    # Chunks (20 windows each) per optimiser step. None: the recipe's default. In the
+    # turicreate recipe the last batch is padded to full size.
+    batch_size: int = None  # type: ignore[assignment]
     # Seeds weight init, dropout and the 'auto' validation split. None: draw one at training
     # time and record it on the trained model.
     random_seed: int | None = None
+    # How the network is trained (workers/engines/torch/recipes.py): "motionlab" (default) or
+    # "turicreate" (Turi Create's exact training). The network and its export are the same.
+    recipe: str = DEFAULT_RECIPE
 
     def __post_init__(self) -> None:
+        check_recipe(self.recipe)
+        defaults = RECIPE_DEFAULTS[self.recipe]
+        if self.max_iterations is None:
+            object.__setattr__(self, "max_iterations", defaults.max_iterations)
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", defaults.batch_size)
         for name in ("prediction_window", "max_iterations", "batch_size", "random_seed"):
             value = getattr(self, name)
             if _is_int(value):  # numpy integers become plain ints (JSON, checkpoints)

@@ -1,4 +1,9 @@
-"""Training loop of Turi Create 6.4's activity classifier (spec §2), in PyTorch.
+"""Training loop of the activity classifier, for each recipe (recipes.py).
+
+The motionlab recipe (the default) standardises the features, shuffles, augments, follows a
+learning-rate schedule, keeps the best validation epoch, and folds the standardisation into
+the first layer at the end; epochs.py has its per-batch rules. What follows is the
+turicreate recipe, Turi Create 6.4's training (spec §2), exactly:
 
 Fixed chunk order, no shuffling; every batch is padded to `batch_size` chunks with zero
 chunks of weight 0 (they still move BatchNorm's statistics, as in Turi Create). After each
@@ -21,33 +26,37 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from workers.engines.torch import predict
+from workers.engines.torch.augment import random_offsets
 from workers.engines.torch.classifier import ActivityClassifier
+from workers.engines.torch.epochs import (
+    DeviceChunks,
+    EpochContext,
+    TrainingCanceled,
+    evaluate_epoch,
+    steps_per_epoch,
+    train_epoch,
+)
 from workers.engines.torch.model import WINDOWS_PER_CHUNK, ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.params import Hyperparameters, IterationReport
+from workers.engines.torch.recipes import recipe as recipe_named
+from workers.engines.torch.standardise import Standardiser
 from workers.engines.torch.validation import split_validation
 from workers.engines.torch.windows import Chunks, class_list, encode_labels, make_chunks
+
+__all__ = ["TrainingCanceled", "train"]
 from workers.metrics import classification_metrics
 from workers.motion_data import MotionData, MotionDataError
 
 logger = logging.getLogger(__name__)
 # log=None: a logger outside the logging registry, so no logging config can re-enable it.
 _SILENT = logging.Logger(f"{__name__}.silent", level=logging.CRITICAL + 1)
-
-# Validation runs in eval mode, where batch size does not change results: use big batches.
-VALIDATION_BATCH_ROWS = 1 << 19
-
-
-class TrainingCanceled(Exception):
-    """should_stop() asked training to stop; raised between batches."""
 
 
 def train(
@@ -97,6 +106,11 @@ def train(
         seed,
     )
 
+    recipe = recipe_named(params.recipe)
+    standardiser = Standardiser.fit(train_data.features) if recipe.standardise else None
+    held_out = None
+    if validation_chunks is not None:
+        held_out = DeviceChunks.build(_standardised(validation_chunks, standardiser), device)
     with _seeded(seed, device):
         net = ActivityNet(
             num_features=len(train_data.feature_names),
@@ -104,18 +118,36 @@ def train(
             prediction_window=params.prediction_window,
         ).to(device)
         optimizer = KerasAdam(net.parameters(), lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
-        batches = _DeviceChunks.build(train_chunks, device)
-        held_out = (
-            None if validation_chunks is None else _DeviceChunks.build(validation_chunks, device)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        offsets_rng = np.random.default_rng(seed)
+        batches = DeviceChunks.build(_standardised(train_chunks, standardiser), device)
+        context = EpochContext(
+            net=net,
+            optimizer=optimizer,
+            recipe=recipe,
+            batch_size=params.batch_size,
+            total_steps=params.max_iterations
+            * steps_per_epoch(len(train_chunks.features), params.batch_size),
+            generator=generator,
+            should_stop=should_stop,
         )
-        progress = []
+        progress: list[IterationReport] = []
+        best: tuple[float, int, dict[str, torch.Tensor]] | None = None
         for iteration in range(1, params.max_iterations + 1):
-            train_accuracy, train_loss = _train_epoch(
-                net, optimizer, batches, params.batch_size, should_stop, iteration
-            )
+            if recipe.augment and iteration > 1:  # new window boundaries every epoch
+                shifted = random_offsets(train_data, params.prediction_window, offsets_rng)
+                batches = DeviceChunks.build(
+                    _standardised(
+                        _labelled_chunks(shifted, classes, params.prediction_window), standardiser
+                    ),
+                    device,
+                )
+            train_accuracy, train_loss = train_epoch(context, batches, iteration)
             validation_accuracy = validation_loss = None
             if held_out is not None:
-                validation_accuracy, validation_loss = _evaluate_epoch(net, held_out)
+                validation_accuracy, validation_loss = evaluate_epoch(net, held_out)
+                if recipe.keep_best_epoch and (best is None or validation_loss < best[0]):
+                    best = (validation_loss, iteration, _copy_state(net))
             report = IterationReport(
                 iteration=iteration,
                 train_accuracy=train_accuracy,
@@ -137,6 +169,12 @@ def train(
             )
             if on_iteration is not None:
                 on_iteration(report)
+
+    if best is not None:
+        net.load_state_dict(best[2])
+        log.info("kept iteration=%d validation_loss=%.4f (the lowest)", best[1], best[0])
+    if standardiser is not None:
+        standardiser.fold_into(net)
 
     # Finalisation (spec §2.4): evaluation-style per-row metrics overwrite the table's numbers.
     training_metrics = _final_metrics(net, train_data, train_chunks, classes)
@@ -166,108 +204,14 @@ def _labelled_chunks(data: MotionData, classes: list, prediction_window: int) ->
     return make_chunks(data, prediction_window, labels, len(classes))
 
 
-class _Batch(NamedTuple):
-    rows: torch.Tensor  # (B, 20·pw, F)
-    labels: torch.Tensor  # (B, 20) int64
-    weights: torch.Tensor  # (B, 20) float32
-    class_counts: torch.Tensor  # (B, 20, C) float32 rows of each class per window
+def _standardised(chunks: Chunks, standardiser: Standardiser | None) -> Chunks:
+    if standardiser is None:
+        return chunks
+    return replace(chunks, features=standardiser.apply(chunks.features))
 
 
-@dataclass(frozen=True)
-class _DeviceChunks:
-    """A Chunks' arrays as tensors on the training device, built once, sliced per batch."""
-
-    tensors: _Batch  # every chunk; on CPU these share memory with the Chunks arrays
-    num_rows: int  # real rows, the denominator of per-row accuracy
-    total_weight: float  # real windows
-
-    @classmethod
-    def build(cls, chunks: Chunks, device: str) -> _DeviceChunks:
-        assert chunks.labels is not None and chunks.class_counts is not None
-        weights = chunks.weights
-        tensors = _Batch(
-            torch.from_numpy(chunks.features),
-            torch.from_numpy(chunks.labels),
-            torch.from_numpy(weights),
-            torch.from_numpy(chunks.class_counts.astype(np.float32)),
-        )
-        return cls(
-            tensors=_Batch(*(t.to(device) for t in tensors)),
-            num_rows=int(chunks.window_rows.sum()),
-            total_weight=float(weights.sum()),
-        )
-
-    def batches(self, batch_size: int, *, full: bool) -> Iterator[_Batch]:
-        """Consecutive batches in chunk order; full=True pads the last with zero chunks."""
-        num_chunks = len(self.tensors.rows)
-        for start in range(0, num_chunks, batch_size):
-            batch = _Batch(*(t[start : start + batch_size] for t in self.tensors))
-            missing = batch_size - len(batch.rows)
-            if full and missing > 0:  # weight-0 chunks that still pass through BatchNorm
-                batch = _Batch(
-                    *(torch.cat([t, t.new_zeros((missing, *t.shape[1:]))]) for t in batch)
-                )
-            yield batch
-
-
-def _train_epoch(
-    net: ActivityNet,
-    optimizer: KerasAdam,
-    chunks: _DeviceChunks,
-    batch_size: int,
-    should_stop: Callable[[], bool] | None,
-    iteration: int,
-) -> tuple[float, float]:
-    """One pass over all chunks; returns (per-row train accuracy, mean window CE)."""
-    correct = chunks.tensors.weights.new_zeros(())
-    loss_sum = chunks.tensors.weights.new_zeros(())
-    for number, batch in enumerate(chunks.batches(batch_size, full=True)):
-        if should_stop is not None and should_stop():
-            raise TrainingCanceled(f"canceled at iteration {iteration}, batch {number}")
-        net.train()
-        logits, _ = net(batch.rows)  # (B, 20, C)
-        window_loss = batch.weights * _window_cross_entropy(logits, batch.labels)  # (B, 20)
-        loss = window_loss.sum() / (batch_size * WINDOWS_PER_CHUNK)  # Keras SUM_OVER_BATCH_SIZE
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        loss_sum += window_loss.detach().sum()
-
-        net.eval()  # Turi Create's train accuracy: the updated net, inference mode
-        with torch.no_grad():
-            eval_logits, _ = net(batch.rows)  # (B, 20, C)
-            correct += _correct_rows(eval_logits, batch.class_counts)
-    net.train()
-    return correct.item() / chunks.num_rows, loss_sum.item() / chunks.total_weight
-
-
-def _evaluate_epoch(net: ActivityNet, chunks: _DeviceChunks) -> tuple[float, float]:
-    """(per-row accuracy, mean window CE) in eval mode."""
-    batch_size = max(1, VALIDATION_BATCH_ROWS // chunks.tensors.rows.shape[1])
-    correct = chunks.tensors.weights.new_zeros(())
-    loss_sum = chunks.tensors.weights.new_zeros(())
-    net.eval()
-    with torch.no_grad():
-        for batch in chunks.batches(batch_size, full=False):
-            logits, _ = net(batch.rows)  # (b, 20, C)
-            loss_sum += (batch.weights * _window_cross_entropy(logits, batch.labels)).sum()
-            correct += _correct_rows(logits, batch.class_counts)
-    net.train()
-    return correct.item() / chunks.num_rows, loss_sum.item() / chunks.total_weight
-
-
-def _window_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B, 20, C) logits, (B, 20) labels → (B, 20) cross-entropy per window."""
-    flat = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
-    )
-    return flat.view_as(labels)
-
-
-def _correct_rows(logits: torch.Tensor, class_counts: torch.Tensor) -> torch.Tensor:
-    """Rows whose own label equals their window's argmax: counts[window, predicted class]."""
-    predicted = logits.argmax(dim=-1, keepdim=True)  # (B, 20, 1)
-    return class_counts.gather(-1, predicted).sum()
+def _copy_state(net: ActivityNet) -> dict[str, torch.Tensor]:
+    return {name: t.detach().clone() for name, t in net.state_dict().items()}
 
 
 def _final_metrics(net: ActivityNet, data: MotionData, chunks: Chunks, classes: list) -> dict:

@@ -57,7 +57,9 @@ def sessions() -> MotionData:
 
 @pytest.fixture(scope="session")
 def model(sessions: MotionData) -> ActivityClassifier:
-    params = Hyperparameters(prediction_window=5, max_iterations=3, random_seed=86)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=5, max_iterations=3, random_seed=86
+    )
     with one_torch_thread():
         return train(sessions, params, validation=None, log=None)
 

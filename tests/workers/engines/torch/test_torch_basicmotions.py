@@ -29,7 +29,9 @@ def test_basicmotions_test_accuracy_is_at_least_0_80():
     table = pcsv.read_csv(BASICMOTIONS_CSV)
     train_data, test_data = split(table, "train"), split(table, "test")
     assert (train_data.num_sessions, test_data.num_sessions) == (40, 40)
-    params = Hyperparameters(prediction_window=10, max_iterations=20, random_seed=SEED)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=10, max_iterations=20, random_seed=SEED
+    )
     model = train(train_data, params, validation=None, log=None)
     metrics = model.evaluate(test_data)
     assert metrics["accuracy"] >= 0.80, metrics["accuracy"]

@@ -37,7 +37,9 @@ def test_checkpoint_with_validation_and_string_classes_round_trips(make_sessions
         session_column="session",
         target_column="activity",
     )
-    params = Hyperparameters(prediction_window=4, max_iterations=1, random_seed=2)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=4, max_iterations=1, random_seed=2
+    )
     model = train(labelled, params, validation=labelled, log=None)
     model.save(tmp_path / "model.pt")
     loaded = ActivityClassifier.load(tmp_path / "model.pt")

@@ -16,35 +16,37 @@ from workers.engines.torch import (
     train,
 )
 
-QUICK = Hyperparameters(prediction_window=5, max_iterations=1, random_seed=1)
+QUICK = Hyperparameters(recipe="turicreate", prediction_window=5, max_iterations=1, random_seed=1)
 
 
 @pytest.mark.parametrize("batch_size", [-1, 0, "1", 1.5, True])
 def test_invalid_batch_size_is_rejected(batch_size):
     with pytest.raises(ValueError, match="batch_size"):
-        Hyperparameters(batch_size=batch_size)
+        Hyperparameters(recipe="turicreate", batch_size=batch_size)
 
 
 @pytest.mark.parametrize("window", [0, 401, 2.0])
 def test_prediction_window_must_be_an_integer_between_1_and_400(window):
     with pytest.raises(ValueError, match="prediction_window"):
-        Hyperparameters(prediction_window=window)
+        Hyperparameters(recipe="turicreate", prediction_window=window)
 
 
 def test_zero_iterations_and_non_integer_seed_are_rejected():
     with pytest.raises(ValueError, match="max_iterations must be at least 1"):
-        Hyperparameters(max_iterations=0)
+        Hyperparameters(recipe="turicreate", max_iterations=0)
     with pytest.raises(ValueError, match="random_seed"):
-        Hyperparameters(random_seed="42")
+        Hyperparameters(recipe="turicreate", random_seed="42")
 
 
 def test_numpy_integers_are_accepted_as_plain_ints():
-    params = Hyperparameters(prediction_window=np.int64(20), random_seed=np.int32(5))
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=np.int64(20), random_seed=np.int32(5)
+    )
     assert type(params.prediction_window) is int and type(params.random_seed) is int
 
 
 def test_training_without_a_seed_draws_one_and_records_it(make_sessions):
-    params = Hyperparameters(prediction_window=5, max_iterations=1)
+    params = Hyperparameters(recipe="turicreate", prediction_window=5, max_iterations=1)
     model = train(make_sessions([60]), params, log=None)
     assert isinstance(model.random_seed, int)
 
@@ -57,7 +59,9 @@ def test_training_with_no_validation_or_auto_validation_both_give_a_working_mode
 
 
 def test_default_window_of_100_and_all_other_columns_as_features_work(sessions):
-    model = train(sessions, Hyperparameters(max_iterations=1, random_seed=3), log=None)
+    model = train(
+        sessions, Hyperparameters(recipe="turicreate", max_iterations=1, random_seed=3), log=None
+    )
     assert model.prediction_window == 100
     assert model.features == list(sessions.feature_names)
 
@@ -73,7 +77,9 @@ def test_training_data_needs_targets(sessions):
 
 
 def test_logging_reports_each_iteration_and_log_none_is_silent(sessions, caplog):
-    params = Hyperparameters(prediction_window=5, max_iterations=2, random_seed=1)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=5, max_iterations=2, random_seed=1
+    )
     with caplog.at_level(logging.INFO, logger="workers.engines.torch"):
         train(sessions, params, validation=None)
     verbose = caplog.text
@@ -134,7 +140,9 @@ def test_auto_split_keeps_whole_sessions_together_and_depends_on_the_seed(make_s
 
 def test_explicit_validation_data_is_reported_each_iteration(make_sessions):
     reports = []
-    params = Hyperparameters(prediction_window=5, max_iterations=3, random_seed=1)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=5, max_iterations=3, random_seed=1
+    )
     model = train(
         make_sessions([200, 150]),
         params,
@@ -168,16 +176,22 @@ def test_should_stop_cancels_training_between_batches(make_sessions):
         calls.append(1)
         return len(calls) > 2
 
-    params = Hyperparameters(prediction_window=1, batch_size=1, max_iterations=5, random_seed=1)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=1, batch_size=1, max_iterations=5, random_seed=1
+    )
     with pytest.raises(TrainingCanceled, match="iteration 1, batch 2"):
         train(make_sessions([20] * 4), params, should_stop=should_stop, log=None)
 
 
 def test_same_seed_gives_identical_probabilities(sessions):
-    params = Hyperparameters(prediction_window=5, max_iterations=3, random_seed=86)
+    params = Hyperparameters(
+        recipe="turicreate", prediction_window=5, max_iterations=3, random_seed=86
+    )
     first = train(sessions, params, validation=None, log=None)
     second = train(sessions, params, validation=None, log=None)
-    other_seed = Hyperparameters(prediction_window=5, max_iterations=3, random_seed=87)
+    other_seed = Hyperparameters(
+        recipe="turicreate", prediction_window=5, max_iterations=3, random_seed=87
+    )
     other = train(sessions, other_seed, validation=None, log=None)
     expected = first.predict(sessions, "probability_vector")
     np.testing.assert_allclose(second.predict(sessions, "probability_vector"), expected, atol=1e-6)
