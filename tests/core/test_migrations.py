@@ -1,4 +1,4 @@
-"""Data steps of migrations, run on a database written by the revision before them."""
+"""Migrations run on databases that hold data: rows written at the first revision."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import sqlite3
 from sqlalchemy import text
 
 from core.db import make_engine
-from core.migrate import _scripts, upgrade
+from core.migrate import upgrade
 
 
 def test_existing_runs_get_their_session_counts(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, _scripts().get_revision("0006").down_revision)
+    upgrade(url, "0001")  # the first schema: every later step runs on these rows
     # Plain sqlite3, foreign keys off: the rows the step reads, without the blobs they name.
     with sqlite3.connect(tmp_path / "old.db") as connection:
         for run_id in ("r1", "r2"):
@@ -36,3 +36,34 @@ def test_existing_runs_get_their_session_counts(tmp_path):
         counts = dict(connection.execute(text("SELECT id, sessions_per_part FROM runs")).all())
     assert json.loads(counts["r1"]) == {"train": 3, "test": 2}
     assert json.loads(counts["r2"]) == {}  # a run without sessions (none exist today)
+
+
+def test_upgrading_keeps_every_run_its_sessions_and_progress(tmp_path):
+    """Batch migrations rebuild tables on SQLite; the rebuild of `runs` must not cascade."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    with sqlite3.connect(tmp_path / "old.db") as connection:
+        connection.execute(
+            "INSERT INTO runs (id, experiment, engine, status, params, data_fingerprint, "
+            "attempts, cancel_requested, created_at) VALUES ('r1', 'e', 'torch', 'succeeded', "
+            "'{}', 'f', 1, 0, '2026-11-30 00:00:00')"
+        )
+        for position in range(3):
+            connection.execute(
+                "INSERT INTO run_sessions (run_id, position, session_id, blob_sha256, label, "
+                "part) VALUES ('r1', ?, ?, ?, 'walk', 'train')",
+                (position, f"s{position}", f"{position:064d}"),
+            )
+        for iteration in (1, 2):
+            connection.execute(
+                "INSERT INTO run_progress (run_id, iteration, elapsed_s, created_at) "
+                "VALUES ('r1', ?, 0.5, '2026-11-30 00:00:00')",
+                (iteration,),
+            )
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "old.db") as connection:
+        counted = {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("runs", "run_sessions", "run_progress")
+        }
+    assert counted == {"runs": 1, "run_sessions": 3, "run_progress": 2}
