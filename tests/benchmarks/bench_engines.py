@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from core.settings import Settings
 from tests.benchmarks.bench_train import ROWS_PER_SESSION, synthetic_sessions
 from workers.engines.torch import Hyperparameters, train
 from workers.engines.turicreate import TrainParams, availability, predict_data, train_parts
+from workers.execute import training_threads
 
 SEED, WINDOW, ITERATIONS = 7, 20, 5
 TRAIN_SESSIONS = 320
@@ -40,6 +43,9 @@ def bench_engines() -> None:
         pytest.skip(f"Turi Create unavailable: {found.reason}")
     train_part, test_part = split(synthetic_sessions())
     rows = {"train": train_part.num_rows, "test": test_part.num_rows}
+    # The thread count a worker beside the API trains with (workers.execute.training_threads).
+    threads = training_threads(Settings(), shares_host_with_api=True)
+    torch.set_num_threads(threads)
 
     started = time.perf_counter()
     model = train(
@@ -83,6 +89,7 @@ def bench_engines() -> None:
         f"\nengines: {rows['train']:,} training rows, {rows['test']:,} test rows, window {WINDOW}, "
         f"{ITERATIONS} iterations, seed {SEED}"
     )
+    print(f"  torch on {threads} thread(s), the policy of a worker beside the API")
     print(f"  {'':28}{'turicreate':>12}{'torch':>12}{'ratio':>9}")
     print(
         f"  {'training time (s)':28}{tc_train_s:12.2f}{torch_train_s:12.2f}"

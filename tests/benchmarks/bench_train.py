@@ -15,7 +15,9 @@ import time
 import numpy as np
 import torch
 
+from core.settings import Settings
 from workers.engines.torch import Hyperparameters, MotionData, train
+from workers.execute import training_threads
 
 NUM_SESSIONS = 400
 ROWS_PER_SESSION = 1_000
@@ -57,6 +59,8 @@ def rss_mib() -> float:
 def bench_train() -> None:
     rss_before = rss_mib()  # torch and NumPy already imported
     data = synthetic_sessions()
+    # The thread count a worker beside the API trains with (workers.execute.training_threads).
+    torch.set_num_threads(training_threads(Settings(), shares_host_with_api=True))
     params = Hyperparameters(
         recipe="turicreate",
         prediction_window=PREDICTION_WINDOW,
@@ -77,7 +81,7 @@ def bench_train() -> None:
 
     print()
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads (the worker policy), cpu; "
         f"{data.num_rows:,} rows, {NUM_SESSIONS} sessions, {MAX_ITERATIONS} iterations"
     )
     report("training", "rows·it/s", train_rates, TURI_CREATE_TRAIN_ROWS_ITERATIONS_PER_S)
