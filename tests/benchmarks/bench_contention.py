@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from core.settings import Settings
+from tests.benchmarks.bench_ingest import cpu_seconds
 from tests.benchmarks.bench_train import synthetic_sessions
 from tests.benchmarks.phone_fleet import PhoneFleet
 from tests.conftest import free_port, start_serve_process
@@ -63,9 +64,11 @@ def bench_contention() -> None:
                 idle_s, used = timed_training(threads)
                 with PhoneFleet(port, UPLOADERS, prefix=f"load-{used}") as fleet:
                     time.sleep(1.0)  # the fleet at full speed first
+                    api_cpu_s = cpu_seconds(server.pid)
                     loaded_s, _ = timed_training(threads)
+                    api_cores = (cpu_seconds(server.pid) - api_cpu_s) / loaded_s
                 uploads = fleet.result().per_s
-                rows.append((name, used, idle_s, loaded_s, uploads))
+                rows.append((name, used, idle_s, loaded_s, uploads, api_cores))
         finally:
             server.send_signal(signal.SIGINT)
             server.wait()
@@ -73,8 +76,9 @@ def bench_contention() -> None:
         f"\ncontention: 400 sessions x 1,000 rows, window {WINDOW}, {ITERATIONS} iterations, "
         f"{os.cpu_count()} cores; load = {UPLOADERS} phones uploading 184 KB sessions"
     )
-    for name, used, idle_s, loaded_s, uploads in rows:
+    for name, used, idle_s, loaded_s, uploads, api_cores in rows:
         print(
             f"  {name:<22} {used} threads: idle {idle_s:6.2f} s   under load {loaded_s:6.2f} s "
-            f"({loaded_s / idle_s:4.1f}x, target <= 1.5x)   uploads meanwhile {uploads:5.0f}/s"
+            f"({loaded_s / idle_s:4.1f}x, target <= 1.5x)   uploads meanwhile {uploads:5.0f}/s, "
+            f"the API using {api_cores:.2f} of {os.cpu_count()} cores"
         )
