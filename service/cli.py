@@ -20,6 +20,8 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # The user commands' HTTP client logs every request at INFO: noise on a user's terminal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def migrate(settings: Settings) -> None:

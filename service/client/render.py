@@ -20,7 +20,7 @@ def cell(value: Any) -> str:
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Columns padded to their widest cell; numbers right-aligned."""
     text = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(r[i]) for r in text)]) for i, h in enumerate(header)]
     numeric = [
         all(isinstance(row[i], int | float) or row[i] is None for row in rows)
         for i in range(len(header))

@@ -13,6 +13,7 @@ import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
+from service.client.render import table
 from tests.conftest import BASICMOTIONS_CSV, LiveServer, free_port
 from tests.service.runs.conftest import FAST, running_workers
 
@@ -153,3 +154,14 @@ def test_a_failed_run_exits_1(tmp_path):
         )
     assert result.returncode == 1, result.stderr
     assert "failed" in result.stderr and "maximum run time" in result.stderr
+
+
+def test_user_commands_do_not_log_each_http_request(live):
+    """The server's default log level (INFO) must not print httpx's request lines."""
+    listed = motionlab("sessions", url=live.url, MOTIONLAB_LOG_LEVEL="INFO")
+    assert listed.returncode == 0, listed.stderr
+    assert "HTTP Request" not in listed.stderr
+
+
+def test_an_empty_listing_is_a_table_with_its_header_only():
+    assert table(["id", "rows"], []).splitlines() == ["id  rows", "--  ----"]
