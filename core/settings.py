@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.home / 'motionlab.db'}"
 
     @property
+    def remote_engine_names(self) -> frozenset[str]:
+        """MOTIONLAB_REMOTE_ENGINES as names."""
+        return frozenset(name for name in self.remote_engines.split(",") if name)
+
+    @property
     def blobs_dir(self) -> Path:
         return self.home / "blobs"
 

@@ -66,8 +66,7 @@ def create_run(
     db: SessionDep, settings: SettingsDep, request: RunCreate, response: Response
 ) -> RunRead:
     """Queue a training run; its data selection, split and features are frozen now."""
-    remote = frozenset(name for name in settings.remote_engines.split(",") if name)
-    run = service.create_run(db, request=request, remote_engines=remote)
+    run = service.create_run(db, request=request, remote_engines=settings.remote_engine_names)
     response.headers["Location"] = f"/v1/runs/{run.id}"
     return run_read(run)
 

@@ -50,8 +50,7 @@ def create_sweep(
     db: SessionDep, settings: SettingsDep, request: SweepCreate, response: Response
 ) -> SweepRead:
     """Queue one run per combination of the grid, all in one experiment."""
-    remote = frozenset(name for name in settings.remote_engines.split(",") if name)
-    sweep = service.create_sweep(db, request=request, remote_engines=remote)
+    sweep = service.create_sweep(db, request=request, remote_engines=settings.remote_engine_names)
     response.headers["Location"] = f"/v1/sweeps/{sweep.id}"
     return sweep_read(db, sweep)
 
