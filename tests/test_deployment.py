@@ -5,12 +5,14 @@ reads."""
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from service.cli import build_parser
@@ -19,10 +21,11 @@ from workers.engines.registry import engines
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES: dict = COMPOSE["services"]
+POSTGRES_COMPOSE = yaml.safe_load((REPO / "docker-compose.postgres.yml").read_text())
 SETTINGS = {f"MOTIONLAB_{name.upper()}" for name in Settings.model_fields}
 # Read by the scripts / engines directly rather than through Settings.
 OTHER_VARIABLES = {"MOTIONLAB_TURICREATE_VENV", "MOTIONLAB_TURICREATE_PYTHON"}
-LONG_RUNNING = ("api", "worker-turicreate")
+LONG_RUNNING = ("api", "worker", "worker-turicreate")
 
 
 def dockerfile(service: dict) -> Path:
@@ -137,3 +140,30 @@ def test_the_build_context_leaves_out_virtualenvs_and_runtime_state():
         assert dockerignored(heavy), heavy
     for needed in ("core", "service", "workers", "pyproject.toml", "README.md", "data"):
         assert not dockerignored(needed), needed
+
+
+def test_torch_workers_scale_without_clashing():
+    """`--scale worker=4` needs a service without a fixed container name or published port,
+    and the API must leave training to the workers, or two pools would compete for the CPUs."""
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert build_parser().parse_args(worker["command"][1:]).engine == ["torch"]
+    assert SERVICES["api"]["environment"]["MOTIONLAB_WORKERS"] == "0"
+
+
+def test_the_postgres_override_starts_a_healthy_postgres_that_every_service_uses():
+    services: dict = POSTGRES_COMPOSE["services"]
+    postgres = services.pop("postgres")
+    assert postgres["image"].startswith("postgres:")
+    volume = postgres["volumes"][0].split(":")[0]
+    assert volume in POSTGRES_COMPOSE["volumes"], "data on a named volume"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    user = postgres["environment"]["POSTGRES_USER"]
+    database = postgres["environment"]["POSTGRES_DB"]
+    assert set(services) == set(SERVICES), "every motionlab service moves to PostgreSQL"
+    for name, service in services.items():
+        assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
+        url = make_url(service["environment"]["MOTIONLAB_DATABASE_URL"])
+        assert url.drivername == "postgresql+psycopg", name
+        assert (url.host, url.username, url.database) == ("postgres", user, database), name
+    importlib.import_module("psycopg")  # the driver that URL names is installed
