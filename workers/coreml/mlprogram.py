@@ -13,7 +13,7 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import coremltools as ct
 import numpy as np
@@ -170,7 +170,9 @@ def _mil_gates(stacked: np.ndarray) -> np.ndarray:
     return np.concatenate([blocks[i] for i in MIL_GATE_ORDER]).astype(np.float32)
 
 
-def unzip_package(archive: str | os.PathLike[str], folder: str | os.PathLike[str]) -> Path:
+def unzip_package(
+    archive: str | os.PathLike[str] | IO[bytes], folder: str | os.PathLike[str]
+) -> Path:
     """Extract a downloaded zip into `folder`; returns the one `.mlpackage` folder inside."""
     with zipfile.ZipFile(archive) as source:
         source.extractall(folder)
