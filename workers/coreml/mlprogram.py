@@ -109,8 +109,7 @@ def _program(network: ActivityNetwork, target: ct.target) -> Program:
             weight_ih=_mil_gates(network.lstm_input_weight),
             weight_hh=_mil_gates(network.lstm_recurrent_weight),
             bias=_mil_gates(network.lstm_bias),
-            clip=np.float32(network.lstm_cell_clip),
-        )
+        )  # no cell clip: the docstring of workers/onnx/export.py says why
         state_out = mb.concat(
             values=[
                 mb.reshape(x=hidden, shape=[LSTM_HIDDEN]),

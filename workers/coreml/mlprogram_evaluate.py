@@ -137,7 +137,8 @@ def _lstm(a: dict) -> list:
         raise UnsupportedSpecError(f"lstm activations {activations} / sequence output")
     w_ih, w_hh, bias = _f64(a["weight_ih"]), _f64(a["weight_hh"]), _f64(a["bias"])
     h, c = _f64(a["initial_h"]), _f64(a["initial_c"])  # (batch, H)
-    clip = a.get("clip")
+    if a.get("clip") is not None:  # MIL's text leaves open what it clips
+        raise UnsupportedSpecError("an lstm with clip is not modelled")
 
     def sigmoid(v: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * v))
@@ -146,8 +147,6 @@ def _lstm(a: dict) -> list:
         i, f, o, z = np.split(step @ w_ih.T + h @ w_hh.T + bias, 4, axis=-1)
         z = np.tanh(z)
         c = sigmoid(f) * c + sigmoid(i) * z
-        if clip is not None:
-            c = np.clip(c, -float(clip), float(clip))
         h = sigmoid(o) * np.tanh(c)
     return [h[None], h, c]  # (1, batch, H), (batch, H), (batch, H)
 

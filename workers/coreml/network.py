@@ -39,7 +39,6 @@ class ActivityNetwork:
     lstm_input_weight: np.ndarray  # (800, 64)
     lstm_recurrent_weight: np.ndarray  # (800, 200)
     lstm_bias: np.ndarray  # (800,)
-    lstm_cell_clip: float
     dense0_weight: np.ndarray  # (128, 200)
     dense0_bias: np.ndarray  # (128,)
     bn_gamma: np.ndarray  # (128,)
@@ -101,7 +100,6 @@ def read_network(model: str | os.PathLike[str] | Model_pb2.Model) -> ActivityNet
         lstm_bias=np.concatenate(
             [_array(getattr(weights, f"{g}BiasVector"), (LSTM_HIDDEN,)) for g in LSTM_GATES]
         ),
-        lstm_cell_clip=float(lstm.params.cellClipThreshold),
         dense0_weight=_array(dense0.weights, (dense0.outputChannels, dense0.inputChannels)),
         dense0_bias=_array(dense0.bias, (dense0.outputChannels,)),
         bn_gamma=_array(bn.gamma, (bn.channels,)),

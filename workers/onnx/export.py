@@ -11,6 +11,11 @@ Interface (stable; the README's Kotlin snippet uses it):
   (the top class) and `stateOut` float32 [400];
 - metadata_props: `classes` (JSON list, output order), `features`, `prediction_window`,
   `target` and the rest of the Core ML file's metadata.
+
+The `.mlmodel`'s LSTM clips its cell state to ±50000 (Turi Create's cellClipThreshold); the
+ONNX and ML Program LSTMs have no such clip (ONNX's `clip` bounds gate inputs instead). It
+never acts: each window adds less than 1 in magnitude to the cell (|f·c + i·z| ≤ |c| + 1), so
+the cell stays under the number of windows since the state was zero (20 with the reset).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from core.storage import atomic_path
-from workers.coreml.export import STATE_INPUT, STATE_OUTPUT
+from workers.coreml.export import MOTIONLAB_VERSION_KEY, STATE_INPUT, STATE_OUTPUT
 from workers.coreml.network import ActivityNetwork, probability_name, read_network
 from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
 
@@ -131,7 +136,7 @@ def build_onnx(network: ActivityNetwork, **extra_metadata: str) -> onnx.ModelPro
         opset_imports=[helper.make_opsetid("", OPSET)],
         ir_version=IR_VERSION,
         producer_name="motionlab",
-        producer_version=network.metadata.get("com.github.motionlab.version", ""),
+        producer_version=network.metadata.get(MOTIONLAB_VERSION_KEY, ""),
         doc_string=network.short_description,
     )
     metadata = {

@@ -129,3 +129,26 @@ def test_onnx_and_ml_program_download_convert_once_and_predict_like_the_mlmodel(
     fail_next_queued_run(settings)
     for name in FORMATS:
         assert "failed" in problem(api.get(f"/v1/runs/{failed_id}/{name}"), 409)["detail"]
+
+
+def test_a_feature_name_an_ml_program_cannot_keep_is_a_409_and_onnx_still_serves(api, settings):
+    sessions = [
+        {
+            "id": f"s{i}",
+            "activity": "ab"[i % 2],
+            "split": "train",
+            "columns": ["accel x", "y"],
+            "samples": [[3.0 * (i % 2) + 0.1 * j, 1.0] for j in range(10)],
+        }
+        for i in range(4)
+    ]
+    assert api.post("/v1/sessions", json={"sessions": sessions}).status_code == 201
+    run_id = start_run(api, prediction_window=5, max_iterations=1, random_seed=1)
+    with running_workers(settings, 1):
+        run = wait_for(api, run_id, {"succeeded", "failed"})
+    assert run["status"] == "succeeded", run["error_message"]
+
+    detail = problem(api.get(f"/v1/runs/{run_id}/model.mlpackage.zip"), 409)["detail"]
+    assert "'accel x'" in detail and ".onnx" in detail
+    assert not list((settings.runs_dir / run_id).glob("*.zip"))  # nothing half-written
+    assert api.get(f"/v1/runs/{run_id}/model.onnx").status_code == 200
