@@ -18,7 +18,13 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import RunStatus
 from core.runs import claim_next_run, finish_run
 from tests.conftest import problem
-from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
+from tests.service.runs.conftest import (
+    running_workers,
+    start_run,
+    upload_named_features,
+    upload_tiny,
+    wait_for,
+)
 from tests.workers.coreml.conftest import session_rows
 from tests.workers.coreml.test_onnx_export import onnx_stream
 from workers.coreml.evaluate import CoreMLEvaluator
@@ -132,17 +138,7 @@ def test_onnx_and_ml_program_download_convert_once_and_predict_like_the_mlmodel(
 
 
 def test_a_feature_name_an_ml_program_cannot_keep_is_a_409_and_onnx_still_serves(api, settings):
-    sessions = [
-        {
-            "id": f"s{i}",
-            "activity": "ab"[i % 2],
-            "split": "train",
-            "columns": ["accel x", "y"],
-            "samples": [[3.0 * (i % 2) + 0.1 * j, 1.0] for j in range(10)],
-        }
-        for i in range(4)
-    ]
-    assert api.post("/v1/sessions", json={"sessions": sessions}).status_code == 201
+    upload_named_features(api, "accel x")
     run_id = start_run(api, prediction_window=5, max_iterations=1, random_seed=1)
     with running_workers(settings, 1):
         run = wait_for(api, run_id, {"succeeded", "failed"})
