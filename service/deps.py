@@ -15,6 +15,7 @@ from core.storage import PackStore
 from service.http import read_body, samples_limit
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
+from service.runs.artifacts import Precision
 from service.runs.service import get_run, require_succeeded
 from service.sessions.decoding import maybe_gunzip, media_type
 
@@ -90,6 +91,10 @@ def evaluate_arguments(request: Request, body: RowsBody, options: EvaluateOption
     }
 
 
+PrecisionQuery = Annotated[
+    Precision,
+    Query(description="float16: half the size, computed in float16 on the device (iOS 17+)"),
+]
 # Async dependencies: the predict hot path makes no thread hop before its one real one.
 RowsBodyDep = Annotated[RowsBody, Depends(rows_body)]
 PredictOptionsDep = Annotated[PredictOptions, Depends(predict_options)]

@@ -23,6 +23,8 @@ JSON = "application/json"
 # The `responses=` of a route: status → OpenAPI response object.
 Responses = dict[int | str, dict[str, Any]]
 DOWNLOAD: Responses = {200: {"content": {"application/octet-stream": {}}}}
+ZIP = "application/zip"
+ZIP_DOWNLOAD: Responses = {200: {"content": {ZIP: {}}}}
 
 
 @dataclass(frozen=True)

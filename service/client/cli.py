@@ -81,7 +81,13 @@ def add_user_commands(commands: Any) -> None:
     pull = add("pull", "download a registered model (only when it changed)", cmd_pull)
     pull.add_argument("model", help="e.g. GestureClassifier")
     pull.add_argument("--alias", default="production", help="alias, version or latest")
-    pull.add_argument("-o", "--output", help="where to write it (default: MODEL.mlmodel)")
+    pull.add_argument("-o", "--output", help="where to write it (default: MODEL.<format>)")
+    pull.add_argument(
+        "--format",
+        choices=["mlmodel", "onnx", "mlpackage"],
+        default="mlmodel",
+        help="Core ML (default), ONNX, or the zipped Core ML ML Program",
+    )
 
     promote = add("promote", "register a run as a model version and move an alias", cmd_promote)
     promote.add_argument("run_id", metavar="RUN")
@@ -222,7 +228,7 @@ def cmd_compare(client: Any, args: argparse.Namespace) -> None:
 
 
 def cmd_pull(client: Any, args: argparse.Namespace) -> None:
-    pulled = client.pull(args.model, args.alias, args.output)
+    pulled = client.pull(args.model, args.alias, args.output, file_format=args.format)
     state = "downloaded" if pulled.changed else "unchanged (not downloaded)"
     document = {"path": str(pulled.path), "changed": pulled.changed, "sha256": pulled.sha256}
     _out(args, document, f"{pulled.path}: {state}, sha256 {pulled.sha256[:12]}")

@@ -189,12 +189,21 @@ class Client:
     def model(self, model: str) -> dict[str, Any]:
         return self.get_json(f"/v1/models/{model}")
 
-    def pull(self, model: str, alias: str = "production", path: str | Path | None = None) -> Pulled:
-        """Download the Core ML model of `model`'s `alias` (or version, or `latest`) to `path`
-        (default `<model>.mlmodel`); nothing is downloaded when the file there is the same
-        (its sha256 is the server's ETag: 304)."""
-        target = Path(path) if path is not None else Path(f"{model}.mlmodel")
-        return self.download(f"/v1/models/{model}/{alias}/model.mlmodel", target)
+    def pull(
+        self,
+        model: str,
+        alias: str = "production",
+        path: str | Path | None = None,
+        file_format: str = "mlmodel",
+    ) -> Pulled:
+        """Download `model`'s `alias` (or version, or `latest`) to `path` (default
+        `<model>.mlmodel`, `.onnx` or `.mlpackage.zip`, per `file_format`); nothing is
+        downloaded when the file there is the same (its sha256 is the server's ETag: 304)."""
+        if file_format not in MODEL_FILES:
+            raise ValueError(f"file_format {file_format!r}: one of {', '.join(MODEL_FILES)}")
+        file = MODEL_FILES[file_format]
+        target = Path(path) if path is not None else Path(model + file.removeprefix("model"))
+        return self.download(f"/v1/models/{model}/{alias}/{file}", target)
 
     def download(self, url_path: str, target: Path) -> Pulled:
         """GET a file to `target` (written whole, then renamed into place), skipped with
@@ -209,6 +218,10 @@ class Client:
         partial.write_bytes(response.content)
         partial.replace(target)
         return Pulled(target, changed=True, sha256=hashlib.sha256(response.content).hexdigest())
+
+
+# `pull`'s formats: the file each downloads (Core ML spec 1, ONNX, zipped ML Program).
+MODEL_FILES = {"mlmodel": "model.mlmodel", "onnx": "model.onnx", "mlpackage": "model.mlpackage.zip"}
 
 
 def _sha256(path: Path) -> str:

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from service.deps import (
     EvaluateOptionsDep,
+    PrecisionQuery,
     PredictOptionsDep,
     RowsBodyDep,
     SessionDep,
@@ -16,7 +17,15 @@ from service.deps import (
     app_settings,
     evaluate_arguments,
 )
-from service.http import DOWNLOAD, JSON, Responses, file_response, in_unit_of_work
+from service.http import (
+    DOWNLOAD,
+    JSON,
+    ZIP,
+    ZIP_DOWNLOAD,
+    Responses,
+    file_response,
+    in_unit_of_work,
+)
 from service.predictions.schemas import (
     EVALUATE_BODY,
     PREDICT_BODY,
@@ -37,6 +46,11 @@ from service.registry.schemas import (
     VersionDetail,
     VersionRead,
 )
+from service.runs.artifacts import (
+    mlpackage_file,
+    mlpackage_filename,
+    onnx_file,
+)
 
 router = APIRouter(prefix="/v1", tags=["models"])
 ModelName = Annotated[
@@ -51,6 +65,9 @@ Reference = Annotated[
     str, Path(pattern=REFERENCE_PATTERN, description="A version number, an alias, or latest")
 ]
 UNKNOWN_MODEL: Responses = {404: {"description": "Unknown model, version or alias"}}
+NOT_CONVERTIBLE: Responses = {
+    409: {"description": "Its run has not succeeded, or its model cannot take this format"}
+}
 
 
 @router.post(
@@ -132,6 +149,37 @@ def download_coreml(
     """The Core ML model of a version / alias / latest; ETag = sha256, 304 on If-None-Match."""
     path = service.coreml_model(db, settings=settings, name=name, ref=ref)
     return file_response(request, path, f"{name}.mlmodel")
+
+
+@router.get(
+    "/models/{name}/{ref}/model.onnx",
+    response_class=FileResponse,
+    responses={**DOWNLOAD, **UNKNOWN_MODEL, **NOT_CONVERTIBLE},
+)
+def download_onnx(
+    request: Request, db: SessionDep, settings: SettingsDep, name: ModelName, ref: Reference
+) -> Response:
+    """The ONNX model of a version / alias / latest (as GET /v1/runs/{id}/model.onnx)."""
+    run = service.succeeded_run(db, name=name, ref=ref)
+    return file_response(request, onnx_file(settings, run), f"{name}.onnx")
+
+
+@router.get(
+    "/models/{name}/{ref}/model.mlpackage.zip",
+    response_class=FileResponse,
+    responses={**ZIP_DOWNLOAD, **UNKNOWN_MODEL, **NOT_CONVERTIBLE},
+)
+def download_mlprogram(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    name: ModelName,
+    ref: Reference,
+    precision: PrecisionQuery = "float32",
+) -> Response:
+    """The zipped ML Program of a version / alias / latest (as the run's)."""
+    path = mlpackage_file(settings, service.succeeded_run(db, name=name, ref=ref), precision)
+    return file_response(request, path, mlpackage_filename(name, precision), media_type=ZIP)
 
 
 @router.post(

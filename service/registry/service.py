@@ -235,11 +235,17 @@ def resolve(db: Session, *, name: str, ref: str) -> ModelVersion:
     return _get_version(db, name=name, version=alias.version)
 
 
-def coreml_model(db: Session, *, settings: Settings, name: str, ref: str) -> Path:
-    """The Core ML file of the referenced version: the same file as its run's."""
+def succeeded_run(db: Session, *, name: str, ref: str) -> Run:
+    """The run of the referenced version (its model files are the run's): 409 unless it
+    succeeded."""
     run = runs.get_run(db, run_id=resolve(db, name=name, ref=ref).run_id)
     runs.require_succeeded(run)
-    return coreml_file(settings, run)
+    return run
+
+
+def coreml_model(db: Session, *, settings: Settings, name: str, ref: str) -> Path:
+    """The Core ML file of the referenced version: the same file as its run's."""
+    return coreml_file(settings, succeeded_run(db, name=name, ref=ref))
 
 
 def predict(

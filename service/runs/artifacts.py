@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Literal
 
 from core.models import Run
 from core.settings import Settings
 from service.errors import Conflict, NotFound
 from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
 from workers.engines.registry import UnknownEngine, get_engine
+
+ONNX_FILE = "model.onnx"
+Precision = Literal["float32", "float16"]  # of an ML Program's weights and arithmetic
+MLPACKAGE_ZIP_FILES: dict[Precision, str] = {
+    "float32": "model.mlpackage.zip",
+    "float16": "model-float16.mlpackage.zip",
+}
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -57,6 +66,44 @@ def coreml_file(settings: Settings, run: Run) -> Path:
     return path
 
 
+def onnx_file(settings: Settings, run: Run) -> Path:
+    """The run's ONNX model, converted from its Core ML model on the first download."""
+    from workers.onnx.export import export_onnx  # onnx and coremltools: not at API start
+
+    return _converted(settings, run, ONNX_FILE, export_onnx)
+
+
+def mlpackage_file(settings: Settings, run: Run, precision: Precision) -> Path:
+    """The run's zipped ML Program, converted from its Core ML model on the first download."""
+    from workers.coreml.mlprogram import export_mlpackage_zip
+
+    convert = partial(
+        export_mlpackage_zip, precision=precision, package_name=run.run_params.model.name
+    )
+    return _converted(settings, run, MLPACKAGE_ZIP_FILES[precision], convert)
+
+
+def _converted(settings: Settings, run: Run, name: str, convert: Callable[..., Path]) -> Path:
+    """A format converted from the run's `.mlmodel` (immutable once the run succeeded), cached
+    beside it; a concurrent first download converts twice, and the last atomic write wins."""
+    from workers.coreml.evaluate import UnsupportedSpecError
+    from workers.coreml.mlprogram import UnsupportedInterface
+
+    path = run_dir(settings, run) / name
+    if not path.is_file():
+        try:
+            convert(
+                coreml_file(settings, run),
+                path,
+                engine=run.engine,
+                recipe=str(run.run_params.recipe),
+                **{"motionlab.run_id": run.id},
+            )
+        except (UnsupportedSpecError, UnsupportedInterface) as error:
+            raise Conflict(f"run {run.id}: {error}") from None
+    return path
+
+
 def native_model_file(settings: Settings, run: Run) -> Path:
     """The engine's own model file (a torch checkpoint, a zipped Turi Create model)."""
     engine = run_engine(run)
@@ -64,5 +111,11 @@ def native_model_file(settings: Settings, run: Run) -> Path:
         return engine.native_file(run_dir(settings, run))
 
 
-def model_filename(run: Run) -> str:
-    return f"{run.run_params.model.name}.mlmodel"
+def model_filename(run: Run, suffix: str = ".mlmodel") -> str:
+    return f"{run.run_params.model.name}{suffix}"
+
+
+def mlpackage_filename(name: str, precision: Precision) -> str:
+    return (
+        f"{name}.mlpackage.zip" if precision == "float32" else f"{name}-{precision}.mlpackage.zip"
+    )

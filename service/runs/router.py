@@ -18,13 +18,22 @@ from service.deps import (
     BlobStoreDep,
     PageLimit,
     PageOffset,
+    PrecisionQuery,
     SessionDep,
     SettingsDep,
     SucceededRunDep,
 )
-from service.http import DOWNLOAD, Responses, file_response
+from service.http import DOWNLOAD, ZIP, ZIP_DOWNLOAD, Responses, file_response
 from service.runs import deletion, service
-from service.runs.artifacts import coreml_file, model_filename, native_model_file, read_metrics
+from service.runs.artifacts import (
+    coreml_file,
+    mlpackage_file,
+    mlpackage_filename,
+    model_filename,
+    native_model_file,
+    onnx_file,
+    read_metrics,
+)
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
 
@@ -34,6 +43,10 @@ UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
 NOT_SUCCEEDED: Responses = {
     **UNKNOWN_RUN,
     409: {"description": "The run has not succeeded (yet)"},
+}
+NOT_CONVERTIBLE: Responses = {
+    **UNKNOWN_RUN,
+    409: {"description": "The run has not succeeded, or its model cannot take this format"},
 }
 # One Server-Sent Event: its name, and its data as a line of JSON.
 SSE_EVENT = {
@@ -159,6 +172,36 @@ def download_checkpoint(request: Request, run: SucceededRunDep, settings: Settin
 def download_coreml(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The Core ML model (Turi Create's interface); ETag = sha256, 304 on If-None-Match."""
     return file_response(request, coreml_file(settings, run), model_filename(run))
+
+
+@router.get(
+    "/runs/{run_id}/model.onnx",
+    response_class=FileResponse,
+    responses={**DOWNLOAD, **NOT_CONVERTIBLE},
+)
+def download_onnx(request: Request, run: SucceededRunDep, settings: SettingsDep):
+    """The ONNX model (per-feature inputs and stateIn, like the Core ML file; class labels in
+    its metadata), converted on the first download; ETag = sha256, 304 on If-None-Match."""
+    return file_response(request, onnx_file(settings, run), model_filename(run, ".onnx"))
+
+
+@router.get(
+    "/runs/{run_id}/model.mlpackage.zip",
+    response_class=FileResponse,
+    responses={**ZIP_DOWNLOAD, **NOT_CONVERTIBLE},
+)
+def download_mlprogram(
+    request: Request,
+    run: SucceededRunDep,
+    settings: SettingsDep,
+    precision: PrecisionQuery = "float32",
+):
+    """The Core ML ML Program (iOS 15+; the .mlmodel's names), zipped; float16 on request.
+    Converted on the first download; ETag = sha256, 304 on If-None-Match."""
+    path = mlpackage_file(settings, run, precision)
+    return file_response(
+        request, path, mlpackage_filename(run.run_params.model.name, precision), media_type=ZIP
+    )
 
 
 @router.get(

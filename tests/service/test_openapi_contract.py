@@ -151,6 +151,14 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
                 api.put(f"/v1/models/{MODEL}/aliases/{alias}", json={"version": 1})
             ids = [item["id"] for item in api.get("/v1/sessions").json()["items"]]
             doomed_runs = [doomed_run(api) for _ in range(3)]
+            # Revoked by DELETE /v1/tokens/{token_id} without waiting on the stateful phase to
+            # chain POST then DELETE (the more operations, the rarer that sequence is drawn).
+            doomed_tokens = [
+                api.post("/v1/tokens", json={"name": f"doomed-{i}", "scopes": ["read"]}).json()[
+                    "id"
+                ]
+                for i in range(3)
+            ]
             sweep = api.post("/v1/sweeps", json=dict(SWEEP_EXAMPLE))
             assert sweep.status_code == 201, sweep.text
         KNOWN.update(
@@ -170,6 +178,7 @@ def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
                 ],
                 ("DELETE", "session_id"): ids[-5:],
                 ("DELETE", "run_id"): doomed_runs,
+                ("DELETE", "token_id"): doomed_tokens,
                 "name": [MODEL],
                 "ref": ["1", "latest", ALIAS],
                 "alias": [ALIAS, "staging"],

@@ -100,6 +100,11 @@ def test_quickstart_with_the_cli(live, tmp_path):
     assert target.stat().st_size > 0
     unchanged = motionlab(*pull, "--json", url=url)
     assert unchanged.returncode == 0 and json.loads(unchanged.stdout)["changed"] is False
+    zipped = tmp_path / "GestureClassifier.mlpackage.zip"
+    package = motionlab(*pull[:4], "-o", str(zipped), "--format", "mlpackage", "--json", url=url)
+    assert package.returncode == 0, package.stderr
+    assert json.loads(package.stdout)["changed"] is True
+    assert zipped.read_bytes()[:2] == b"PK"  # a zip archive
 
 
 def test_upload_of_a_folder_labels_by_sub_folder(live, tmp_path):

@@ -26,7 +26,7 @@ def client(live):
         yield client
 
 
-def test_upload_train_follow_predict_register_and_pull(client, tmp_path):
+def test_upload_train_follow_predict_register_and_pull(client, tmp_path, monkeypatch):
     stored = client.upload(BASICMOTIONS_CSV, sample_rate_hz=10)
     assert len(stored) == 80 and all(s["created"] for s in stored)
     assert {s["id"] for s in client.sessions(split="test")} == {f"test-{i:03d}" for i in range(40)}
@@ -59,6 +59,11 @@ def test_upload_train_follow_predict_register_and_pull(client, tmp_path):
     second = client.pull("GestureClassifier", "production", target)
     assert not second.changed and second.sha256 == first.sha256
     assert client.statuses[-1] == 304  # the server sent no model
+    monkeypatch.chdir(tmp_path)  # the default file name lands in the working directory
+    onnx = client.pull("GestureClassifier", "production", file_format="onnx")
+    assert onnx.changed and onnx.path.name == "GestureClassifier.onnx"
+    assert onnx.path.read_bytes() == client.request("GET", f"/v1/runs/{run.id}/model.onnx").content
+    assert not client.pull("GestureClassifier", "production", file_format="onnx").changed
     assert [r.id for r in client.runs(experiment="client", sort="-test_accuracy")] == [run.id]
 
 

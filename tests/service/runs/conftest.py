@@ -73,6 +73,22 @@ def upload_tiny(
     assert response.status_code in (200, 201), response.text
 
 
+def upload_named_features(api, first_feature: str) -> None:
+    """Four tiny two-class training sessions whose first feature column is `first_feature`
+    (a name some export cannot take)."""
+    sessions = [
+        {
+            "id": f"c{i}",
+            "activity": "ab"[i % 2],
+            "split": "train",
+            "columns": [first_feature, "y"],
+            "samples": [[3.0 * (i % 2) + 0.1 * j, 1.0] for j in range(10)],
+        }
+        for i in range(4)
+    ]
+    assert api.post("/v1/sessions", json={"sessions": sessions}).status_code in (200, 201)
+
+
 def start_run(api, **body) -> str:
     response = api.post("/v1/runs", json=body)
     assert response.status_code == 202, response.text

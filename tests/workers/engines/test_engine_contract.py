@@ -18,7 +18,14 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
 from core.params import RunParams
 from core.settings import Settings
-from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
+from tests.service.runs.conftest import (
+    FAST,
+    running_workers,
+    start_run,
+    upload_named_features,
+    upload_tiny,
+    wait_for,
+)
 from tests.workers.coreml.conftest import session_rows, torch_stream
 from workers.coreml.evaluate import CoreMLEvaluator
 from workers.engines import registry
@@ -114,17 +121,7 @@ def test_a_torch_run_leaves_a_core_ml_model_that_predicts_like_its_checkpoint(ap
 
 def test_a_run_whose_model_cannot_be_exported_fails_with_the_reason(api, settings):
     # 'conv' also names a layer of the Core ML network, so the export must refuse the feature.
-    sessions = [
-        {
-            "id": f"c{i}",
-            "activity": "ab"[i % 2],
-            "split": "train",
-            "columns": ["conv", "y"],
-            "samples": [[3.0 * (i % 2) + 0.1 * j, 1.0] for j in range(10)],
-        }
-        for i in range(4)
-    ]
-    assert api.post("/v1/sessions", json={"sessions": sessions}).status_code in (200, 201)
+    upload_named_features(api, "conv")
     run_id = start_run(api, prediction_window=5, max_iterations=1, random_seed=1)
     with running_workers(settings, 1):
         run = wait_for(api, run_id, {"succeeded", "failed"})

@@ -18,11 +18,15 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pyarrow.csv as pa_csv
 import pytest
 
 from core.params import RunParams
+from tests.workers.coreml.test_onnx_export import onnx_stream
 from workers.coreml.evaluate import CoreMLEvaluator
+from workers.coreml.mlprogram import export_mlpackage_zip, unzip_package
+from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
 from workers.engines.turicreate import (
     RunnerCanceled,
     TrainParams,
@@ -36,6 +40,7 @@ from workers.engines.turicreate import (
 from workers.engines.turicreate.engine import TuriCreateEngine
 from workers.engines.turicreate.prediction_server import prediction_server
 from workers.motion_data import MotionData
+from workers.onnx.export import export_onnx
 
 REPO = Path(__file__).resolve().parents[4]
 BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"
@@ -161,6 +166,32 @@ def test_coreml_evaluator_reproduces_turicreate_on_its_own_export(trained, basic
     assert evaluator.class_labels == windows["classes"]
     predicted = evaluator.predict_session(rows).probabilities
     np.testing.assert_allclose(predicted, windows["probabilities"], atol=1e-5)
+
+
+def test_onnx_and_ml_program_of_a_turi_create_export_predict_what_turi_create_did(
+    trained, basicmotions, tmp_path
+):
+    """Turi Create runs get the other formats too: converted from Turi Create's own .mlmodel,
+    they stream Turi Create's own windows (state carried) to Turi Create's probabilities."""
+    windows = trained.first_session_windows
+    test = basicmotions["test"]
+    rows = test.features[test.session_ids == windows["session_id"]].astype(np.float32)
+    path = export_onnx(trained.mlmodel_path, tmp_path / "model.onnx")
+    session = onnxruntime.InferenceSession(str(path))
+    probabilities, labels, _ = onnx_stream(session, list(FEATURES), rows, 10)
+    np.testing.assert_allclose(probabilities, windows["probabilities"], atol=1e-4)
+    assert labels == [windows["classes"][i] for i in probabilities.argmax(axis=1)]
+
+    archive = export_mlpackage_zip(trained.mlmodel_path, tmp_path / "model.zip")
+    program = MLProgramEvaluator(unzip_package(archive, tmp_path / "package"))
+    state, streamed = np.zeros(400), []
+    for index in range(10):
+        window = rows[index * 10 : (index + 1) * 10]
+        inputs = {name: window[:, j] for j, name in enumerate(FEATURES)}
+        outputs = program.predict({**inputs, "stateIn": state})
+        streamed.append([outputs["activityProbability"][c] for c in windows["classes"]])
+        state = outputs["stateOut"]
+    np.testing.assert_allclose(streamed, windows["probabilities"], atol=1e-4)
 
 
 def test_predict_serves_what_training_computed(trained, basicmotions):
