@@ -25,16 +25,44 @@ CLOSE_REASON_BYTES = 123  # RFC 6455: the close reason fits in a control frame
 
 
 class CloseCode(IntEnum):
-    """Why the server closed a live stream (the README's table)."""
+    """Why the server closed a live stream (CLOSE_CODES: the README's table)."""
 
-    NORMAL = 1000  # the client closed, or the server is shutting down
-    UNSUPPORTED_DATA = 1003  # a binary frame: frames are JSON text
-    POLICY = 1008  # refused by the guard where the server cannot answer with HTTP
-    TOO_BIG = 1009  # a frame over live_max_frame_bytes or live_max_rows_per_frame
-    INTERNAL = 1011  # a server fault (logged)
-    MALFORMED = 4400  # not JSON, or not a frame of the schema above
-    IDLE = 4408  # no frame for live_idle_timeout_s
-    INVALID_ROWS = 4422  # rows that do not fit the model: columns, count, non-numbers
+    NORMAL = 1000
+    UNSUPPORTED_DATA = 1003
+    POLICY = 1008
+    TOO_BIG = 1009
+    INTERNAL = 1011
+    MALFORMED = 4400
+    IDLE = 4408
+    INVALID_ROWS = 4422
+
+
+CLOSE_CODES = {
+    CloseCode.NORMAL: "the client closed the stream (the server answers its close)",
+    CloseCode.UNSUPPORTED_DATA: "a binary frame: frames are JSON text",
+    CloseCode.POLICY: "refused before the handshake by a server that cannot answer it with "
+    "HTTP (uvicorn answers 401 / 403 / 404 / 409 problem+json instead)",
+    CloseCode.TOO_BIG: "a frame over MOTIONLAB_LIVE_MAX_FRAME_BYTES or "
+    "MOTIONLAB_LIVE_MAX_ROWS_PER_FRAME: send fewer rows per frame",
+    CloseCode.INTERNAL: "a fault of the server (logged)",
+    CloseCode.MALFORMED: 'not JSON, or not {"rows": [...], "end": true}',
+    CloseCode.IDLE: "no frame for MOTIONLAB_LIVE_IDLE_TIMEOUT_S",
+    CloseCode.INVALID_ROWS: "rows that do not fit the model: a feature missing, another "
+    "number of values, text, NaN or infinity",
+}
+OPENAPI_DESCRIPTION = f"""
+
+**Live classification** (WebSockets are not part of OpenAPI): `WS /v1/runs/{{run_id}}/live`
+and `WS /v1/models/{{name}}/{{ref}}/live`, scope `train` (a browser offers the subprotocols
+`{SUBPROTOCOL}` and `bearer.<token>`). Send JSON text frames `{{"rows": [[...], ...]}}` (values
+in the model's feature order) or `{{"rows": [{{"feature": value, ...}}]}}`, and `{{"end": true}}`
+to predict the last partial window and start over. The server answers `ready` (features,
+classes, prediction_window, limits), one `prediction` per completed window (`window`,
+`first_row`, `num_rows`, `class`, `probability_vector`) and `end`; the LSTM state is carried
+between windows and reset every 20, exactly as POST …/predict?output_frequency=per_window.
+Close codes: {"; ".join(f"{int(code)} {meaning}" for code, meaning in CLOSE_CODES.items())}.
+See the README, "Live classification".
+"""
 
 
 class FrameError(Exception):
