@@ -6,10 +6,14 @@ next window. Like Turi Create's batch prediction (and POST …/predict), the sta
 to zeros every WINDOWS_PER_CHUNK (20) windows, so a stream gives exactly the per-window
 predictions of predict on the same rows. `finish()` predicts a last, partial window the way
 predict does (zero padding) and starts a new stream.
+
+The model is called through `step`, awaited: the server steps the windows of many streams
+together (service/live/batching.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,10 +21,13 @@ import numpy as np
 
 from workers.engines.torch.model import STATE_SIZE, WINDOWS_PER_CHUNK
 
+# (pw, F) window rows, (400,) state → (C,) probabilities, (400,) new state
+Step = Callable[[np.ndarray, np.ndarray], Awaitable[tuple[np.ndarray, np.ndarray]]]
+
 
 @runtime_checkable
 class Streamer(Protocol):
-    """A trained model that steps one window at a time (the torch ActivityClassifier)."""
+    """A trained model that steps windows of independent streams (the torch classifier)."""
 
     classes: list[Any]
     features: list[str]
@@ -28,8 +35,8 @@ class Streamer(Protocol):
     @property
     def prediction_window(self) -> int: ...
 
-    def step(self, window_rows: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(pw, F) rows and (400,) state → (C,) probabilities and the new state."""
+    def step_many(self, windows: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, pw, F) windows and (B, 400) states → (B, C) probabilities and new states."""
         ...
 
 
@@ -49,33 +56,23 @@ class StreamEnd:
 
 
 class LiveStream:
-    """One stream's buffered rows and LSTM state. Not thread-safe: one caller at a time."""
+    """One stream's buffered rows and LSTM state. One caller at a time (a connection)."""
 
-    def __init__(self, model: Streamer):
-        self.model = model
-        self.prediction_window = model.prediction_window
-        num_features = len(model.features)
-        self._buffer = np.zeros((self.prediction_window, num_features), np.float64)  # (pw, F)
+    def __init__(self, prediction_window: int, num_features: int, step: Step):
+        self.prediction_window = prediction_window
+        self.step = step
+        self._buffer = np.zeros((prediction_window, num_features), np.float64)  # (pw, F)
         self._filled = 0  # rows of the current window received so far
         self._rows_done = 0  # rows of the windows already predicted
         self._window = 0  # index of the next window
         self._state = np.zeros(STATE_SIZE)  # (400,) [h, c]
 
     @property
-    def buffered_rows(self) -> int:
-        """Rows received that no prediction covers yet (fewer than prediction_window)."""
-        return self._filled
-
-    @property
     def num_rows(self) -> int:
         """Rows received since the stream started."""
         return self._rows_done + self._filled
 
-    def windows_completed_by(self, num_rows: int) -> int:
-        """How many windows `push` of `num_rows` more rows will predict."""
-        return (self._filled + num_rows) // self.prediction_window
-
-    def push(self, rows: np.ndarray) -> list[WindowPrediction]:
+    async def push(self, rows: np.ndarray) -> list[WindowPrediction]:
         """(n, F) rows in feature order → a prediction for each window they complete."""
         predictions = []
         start = 0
@@ -85,23 +82,24 @@ class LiveStream:
             self._filled += take
             start += take
             if self._filled == self.prediction_window:
-                predictions.append(self._predict())
+                predictions.append(await self._predict())
         return predictions
 
-    def finish(self) -> StreamEnd:
+    async def finish(self) -> StreamEnd:
         """The last, partial window (zero-padded, as predict pads it), then a fresh stream."""
         last = None
         if self._filled:
             self._buffer[self._filled :] = 0.0
-            last = self._predict()
+            last = await self._predict()
         end = StreamEnd(last, num_rows=self._rows_done, num_windows=self._window)
-        self._reset()
+        self._filled = self._rows_done = self._window = 0
+        self._state = np.zeros(STATE_SIZE)
         return end
 
-    def _predict(self) -> WindowPrediction:
+    async def _predict(self) -> WindowPrediction:
         if self._window % WINDOWS_PER_CHUNK == 0:
             self._state = np.zeros(STATE_SIZE)  # a new chunk: Turi Create's zero state
-        probabilities, self._state = self.model.step(self._buffer, self._state)
+        probabilities, self._state = await self.step(self._buffer.copy(), self._state)
         prediction = WindowPrediction(
             window=self._window,
             first_row=self._rows_done,
@@ -112,7 +110,3 @@ class LiveStream:
         self._rows_done += self._filled
         self._filled = 0
         return prediction
-
-    def _reset(self) -> None:
-        self._filled = self._rows_done = self._window = 0
-        self._state = np.zeros(STATE_SIZE)

@@ -2,9 +2,10 @@
 
 Before the handshake completes, an unknown run (404), an unfinished one (409) or a model that
 cannot stream (409) is answered with the API's problem+json, as an HTTP request would be.
-Afterwards each frame is read, its windows predicted and answered before the next frame is
-read: predictions leave in order, and a client sending faster than the model keeps up is
-held back by TCP (uvicorn buffers at most its `ws_max_queue` frames of a connection).
+Afterwards each frame is read, its windows predicted (with the windows other streams of the
+model wait on: batching.py) and answered before the next frame is read: predictions leave in
+order, and a client sending faster than the model keeps up is held back by TCP (uvicorn
+buffers at most its `ws_max_queue` frames of a connection).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core.settings import Settings
 from service.errors import ServiceError, render
 from service.http import in_unit_of_work
+from service.live.batching import batcher_for
 from service.live.protocol import (
     SUBPROTOCOL,
     CloseCode,
@@ -32,13 +33,9 @@ from service.live.protocol import (
     prediction_message,
 )
 from service.live.service import LiveModel
-from service.predictions.loading import INFERENCE_SLOTS
 from workers.engines.torch.model import WINDOWS_PER_CHUNK
-from workers.live import LiveStream, StreamEnd, WindowPrediction
+from workers.live import LiveStream
 
-# Frames completing at most this many windows are predicted on the event loop: a window
-# takes a fraction of a millisecond, less than the hop to a worker thread costs under load.
-INLINE_WINDOWS = 2
 log = logging.getLogger("motionlab.live")
 
 
@@ -66,7 +63,8 @@ async def serve_stream(
             "idle_timeout_s": settings.live_idle_timeout_s,
         },
     }
-    stream = LiveStream(live.model)
+    batcher = batcher_for(websocket.app.state, live.model)
+    stream = LiveStream(live.model.prediction_window, len(live.model.features), batcher.step)
     try:
         await websocket.send_text(json.dumps(ready))
         while True:
@@ -112,27 +110,14 @@ async def _next_frame(
 
 async def _answer(stream: LiveStream, frame: Frame, classes: list[Any]) -> list[dict[str, Any]]:
     """The messages a frame brings: a prediction per completed window, then "end"."""
-
-    def predict() -> tuple[list[WindowPrediction], StreamEnd | None]:
-        predictions = stream.push(frame.rows)
-        if not frame.end:
-            return predictions, None
-        end = stream.finish()
-        return predictions + ([end.last] if end.last else []), end
-
-    if stream.windows_completed_by(len(frame.rows)) + int(frame.end) <= INLINE_WINDOWS:
-        predictions, end = predict()
-    else:  # off the event loop; this connection waits for it, so its order is kept
-        predictions, end = await run_in_threadpool(_in_inference_slot, predict)
+    predictions = await stream.push(frame.rows)
     messages = [prediction_message(p, classes) for p in predictions]
-    if end is not None:
+    if frame.end:
+        end = await stream.finish()
+        if end.last is not None:
+            messages.append(prediction_message(end.last, classes))
         messages.append({"type": "end", "num_rows": end.num_rows, "num_windows": end.num_windows})
     return messages
-
-
-def _in_inference_slot(function: Callable[[], Any]) -> Any:
-    with INFERENCE_SLOTS:
-        return function()
 
 
 async def _deny(websocket: WebSocket, error: ServiceError) -> None:

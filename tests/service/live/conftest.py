@@ -18,15 +18,15 @@ RECORDING_SESSIONS = ["test-003", "test-012", "test-025"]
 RECORDING_ROWS = 295
 
 
-def recording() -> np.ndarray:
+def recording(sessions: list[str] = RECORDING_SESSIONS) -> np.ndarray:
     """(295, 6) rows in feature order."""
-    table = basicmotions_rows(RECORDING_SESSIONS).slice(0, RECORDING_ROWS)
+    table = basicmotions_rows(sessions).slice(0, RECORDING_ROWS)
     return np.column_stack([table.column(f).to_numpy() for f in FEATURES])
 
 
-def predict_per_window(api, path: str) -> dict[str, Any]:
+def predict_per_window(api, path: str, sessions: list[str] = RECORDING_SESSIONS) -> dict[str, Any]:
     """POST …/predict?output_frequency=per_window of the recording as one session."""
-    table = basicmotions_rows(RECORDING_SESSIONS).slice(0, RECORDING_ROWS)
+    table = basicmotions_rows(sessions).slice(0, RECORDING_ROWS)
     table = table.drop_columns(["sessionId", "activity", "split"])
     response = api.post(
         f"{path}/predict",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from tests.service.conftest import FEATURES
@@ -74,3 +76,20 @@ def test_the_browser_subprotocol_is_selected(served):
     socket, _ = open_stream(url, subprotocols=["motionlab.live.v1"])
     with socket:
         assert socket.subprotocol == "motionlab.live.v1"
+
+
+def test_concurrent_streams_stepped_together_each_get_their_own_windows(served, served_api):
+    recordings = [[f"test-{3 * k + i:03d}" for i in range(3)] for k in range(6)]
+    path = f"/v1/runs/{served.run_id}"
+    expected = [predict_per_window(served_api, path, sessions) for sessions in recordings]
+
+    def stream(sessions: list[str]) -> list[dict]:
+        socket, _ = open_stream(ws_url(served.url, f"{path}/live"))
+        with socket:  # frames of 3 rows: the streams' windows complete close together
+            rows = recording(sessions).tolist()
+            return stream_frames(socket, ({"rows": rows[i : i + 3]} for i in range(0, 295, 3)))
+
+    with ThreadPoolExecutor(len(recordings)) as pool:
+        streamed = list(pool.map(stream, recordings))
+    for messages, windows in zip(streamed, expected, strict=True):
+        assert_same_windows(messages, windows)
