@@ -5,7 +5,7 @@ cannot stream (409) is answered with the API's problem+json, as an HTTP request 
 Afterwards each frame is read, its windows predicted (with the windows other streams of the
 model wait on: batching.py) and answered before the next frame is read: predictions leave in
 order, and a client sending faster than the model keeps up is held back by TCP (uvicorn
-buffers at most its `ws_max_queue` frames of a connection).
+stops reading a connection until its last frame has been taken).
 """
 
 from __future__ import annotations
