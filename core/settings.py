@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     store_collect_interval_s: float = Field(
         600.0, description="How often `serve` collects such files (and once at start-up)."
     )
+    live_idle_timeout_s: float = Field(
+        60.0, gt=0, description="A live classification stream with no frame for this long closes"
+    )
+    live_max_frame_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest text frame a live classification stream takes"
+    )
+    live_max_rows_per_frame: int = Field(
+        2000, ge=1, description="Most sample rows in one live classification frame"
+    )
     log_level: str = "INFO"
 
     @property

@@ -17,6 +17,8 @@ from service.errors import install_error_handlers
 from service.guard import install_guard
 from service.health import WorkerStatus, install_health
 from service.http import BodyLimit, request_limit
+from service.live.protocol import OPENAPI_DESCRIPTION as LIVE_DESCRIPTION
+from service.live.router import router as live_router
 from service.observability import install_metrics
 from service.openapi import install_openapi
 from service.openapi_security import install_security_scheme
@@ -38,7 +40,8 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app = FastAPI(
         title="motionlab",
         version=__version__,
-        description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML.",
+        description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML."
+        + LIVE_DESCRIPTION,
         lifespan=collecting,  # the blob store's collector, at start-up and periodically
         docs_url=None,  # /docs and /redoc come from the dashboard, with their assets offline
         redoc_url=None,
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app.include_router(sweeps_router)
     app.include_router(predictions_router)
     app.include_router(registry_router)
+    app.include_router(live_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
     install_dashboard(app)

@@ -48,7 +48,7 @@ class Scope(StrEnum):
 SCOPE_HELP = {
     Scope.UPLOAD: "POST /v1/sessions only (a phone app)",
     Scope.READ: "every GET and download (CI)",
-    Scope.TRAIN: "start and cancel runs and sweeps, predict, evaluate",
+    Scope.TRAIN: "start and cancel runs and sweeps, predict, evaluate, live classification",
     Scope.ADMIN: "everything: deletes, registry writes, ?replace=true, tokens, audit log",
 }
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -65,6 +65,9 @@ OPEN_PATHS = frozenset(
 REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("*", "/v1/tokens*", Scope.ADMIN),
     ("*", "/v1/audit*", Scope.ADMIN),
+    # Live classification (WebSocket handshakes are GETs): predicting, like predict.
+    ("GET", "/v1/runs/*/live", Scope.TRAIN),
+    ("GET", "/v1/models/*/*/live", Scope.TRAIN),
     ("GET HEAD", "*", Scope.READ),
     ("POST", "/v1/sessions", Scope.UPLOAD),  # with ?replace=true: admin (see required_scope)
     ("POST", "/v1/runs", Scope.TRAIN),

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.routing import Match
 
 log = logging.getLogger("motionlab")
@@ -141,7 +141,7 @@ HTTP_ERRORS: dict[int, type[ServiceError]] = {
 
 
 def problem_response(
-    request: Request,
+    request: HTTPConnection,  # a WebSocket too: a refused handshake answers problem+json
     status: int,
     kind: str,
     title: str,
@@ -161,7 +161,7 @@ def problem_response(
     return JSONResponse(body, status, headers=headers, media_type=PROBLEM_JSON)
 
 
-def render(request: Request, error: ServiceError) -> JSONResponse:
+def render(request: HTTPConnection, error: ServiceError) -> JSONResponse:
     return problem_response(
         request,
         error.status_code,

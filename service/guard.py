@@ -7,8 +7,9 @@ it. In order:
 2. A browser request from another site is refused whatever the credentials: a foreign
    `Origin` (or `null`), or `Sec-Fetch-Site: cross-site`. Native apps, curl and CI send
    neither; Swagger UI at /docs is same-origin.
-3. With a bearer token: it must be known and not revoked (401), and carry the route's scope
-   (403). Without one: 401 as soon as any token exists.
+3. With a bearer token (the `Authorization` header; for a WebSocket, which a browser opens
+   without headers, a `bearer.<token>` subprotocol also): it must be known and not revoked
+   (401), and carry the route's scope (403). Without one: 401 as soon as any token exists.
 4. No token exists at all (local development): only loopback clients, and only with a `Host`
    that names this server (DNS rebinding), unless MOTIONLAB_INSECURE is set.
 
@@ -25,7 +26,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.requests import HTTPConnection
@@ -47,6 +48,7 @@ log = logging.getLogger("motionlab.auth")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 ANONYMOUS = Principal("anonymous", frozenset())
+BEARER_SUBPROTOCOL = "bearer."
 CREATE_TOKEN_HINT = "`motionlab token create --name NAME --scope SCOPE` makes one"
 
 
@@ -81,12 +83,13 @@ class RequestGuard:
                 refusal.status_code,
                 refusal.detail,
             )
-            if scope["type"] == "websocket":  # closed before the handshake completes: 403
+            if scope["type"] == "websocket" and not denial_responses(scope):
+                # Closed before the handshake completes: the client sees a bare 403.
                 await send(
                     {"type": "websocket.close", "code": 1008, "reason": refusal.detail[:120]}
                 )
-            else:
-                await (await self.render(Request(scope), refusal))(scope, receive, send)
+            else:  # a WebSocket handshake too is answered 401 / 403 problem+json
+                await (await self.render(connection, refusal))(scope, receive, send)
             return
         reset = CURRENT_PRINCIPAL.set(principal)
         try:
@@ -180,12 +183,13 @@ class RequestGuard:
                 "add it to MOTIONLAB_ALLOWED_HOSTS if it is"
             )
 
-    async def render(self, request: Request, error: ServiceError):
+    async def render(self, request: HTTPConnection, error: ServiceError):
         """The refusal as the app's own error handler renders a ServiceError."""
         for kind in type(error).__mro__:
             handler = self.api.exception_handlers.get(kind)
             if handler is not None:
-                response = handler(request, error)
+                # A WebSocket handshake is no Request; the handlers read only its path.
+                response = handler(request, error)  # type: ignore[arg-type]
                 return await response if inspect.isawaitable(response) else response
         body = {"status": error.status_code, "detail": error.detail}  # no handler installed
         return JSONResponse(body, error.status_code, headers=error.headers)
@@ -204,8 +208,24 @@ def route_table(app: FastAPI) -> list[tuple[str, re.Pattern[str], frozenset[str]
 def bearer_token(request: HTTPConnection) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
-        return None
+        return subprotocol_token(request)
     return credentials.strip()
+
+
+def subprotocol_token(request: HTTPConnection) -> str | None:
+    """A browser's WebSocket cannot send headers: it offers `bearer.<token>` as a subprotocol
+    (beside the one the server selects), which the server never echoes back."""
+    if request.scope["type"] != "websocket":
+        return None
+    for offered in request.scope.get("subprotocols", ()):
+        if offered.startswith(BEARER_SUBPROTOCOL) and len(offered) > len(BEARER_SUBPROTOCOL):
+            return offered[len(BEARER_SUBPROTOCOL) :]
+    return None
+
+
+def denial_responses(scope: Scope) -> bool:
+    """The server can refuse a WebSocket handshake with an HTTP answer (uvicorn can)."""
+    return "websocket.http.response" in scope.get("extensions", {})
 
 
 def method_of(connection: HTTPConnection) -> str:

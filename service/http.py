@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.db import unit_of_work
@@ -118,7 +119,9 @@ async def read_body(request: Request, limit: Limit) -> bytearray:
     return body
 
 
-async def in_unit_of_work(request: Request, function: Callable[..., Any], /, **kwargs) -> Any:
+async def in_unit_of_work(
+    request: HTTPConnection, function: Callable[..., Any], /, **kwargs
+) -> Any:
     """`function(db, **kwargs)` in a worker thread, in one unit of work of its own.
 
     For async routes on hot paths: one thread hop for the database work and the computation,

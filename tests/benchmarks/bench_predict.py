@@ -12,6 +12,7 @@ The clients share the machine's cores with the server, as a load test on one box
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -20,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -120,21 +122,31 @@ def big_request(api: httpx.Client, run_id: str) -> tuple[float, int]:
     return elapsed, len(body)
 
 
-def bench_predict() -> None:
+@contextlib.contextmanager
+def trained_server() -> Iterator[tuple[int, str]]:
+    """`motionlab serve` with a freshly trained run: (port, run id)."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = start_server(Path(tmp) / "home", port)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api:
                 run_id = train(api)
-                recording_latencies = one_client_recordings(port, run_id)
-                rate, latencies = concurrent_single_windows(port, run_id)
-                big_s, big_bytes = min(big_request(api, run_id) for _ in range(3))
+            yield port, run_id
         finally:
             # SIGINT, not SIGTERM: uvicorn re-raises SIGTERM after its shutdown, which skips
             # `serve`'s clean-up and leaves its worker process running.
             server.send_signal(signal.SIGINT)
             server.wait()
+
+
+def bench_predict() -> None:
+    with (
+        trained_server() as (port, run_id),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api,
+    ):
+        recording_latencies = one_client_recordings(port, run_id)
+        rate, latencies = concurrent_single_windows(port, run_id)
+        big_s, big_bytes = min(big_request(api, run_id) for _ in range(3))
 
     p50, p99 = np.percentile(latencies, [50, 99]) * 1000
     print(

@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 from pydantic import SecretStr
-from starlette.testclient import TestClient
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.testclient import TestClient, WebSocketDenialResponse
+from starlette.websockets import WebSocket
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from service.app import create_app
@@ -80,6 +80,11 @@ DOCUMENTED = {
     ("DELETE", "/v1/tokens/{token_id}"): ADMIN,
     ("GET", "/v1/audit"): ADMIN,
 }
+# WebSocket routes (their handshake is a GET): live classification predicts, like predict.
+DOCUMENTED_WEBSOCKETS = {
+    "/v1/runs/{run_id}/live": TRAIN,
+    "/v1/models/{name}/{ref}/live": TRAIN,
+}
 # Replacing stored sessions is not adding them: POST /v1/sessions?replace=true needs admin.
 TOKENS = {scope: f"{scope}-token-{'x' * 24}" for scope in Scope}
 REVOKED = "revoked"
@@ -93,6 +98,14 @@ def app_routes(app) -> set[tuple[str, str]]:
         for route in iter_route_contexts(app.routes)
         for method in route.methods or ()
         if method != "HEAD"
+    }
+
+
+def app_websockets(app) -> set[str]:
+    return {
+        route.path
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIWebSocketRoute)
     }
 
 
@@ -123,7 +136,31 @@ def headers_for(caller, revoked: str) -> dict[str, str]:
 
 
 def test_every_route_is_documented(settings):
-    assert app_routes(create_app(settings)) == set(DOCUMENTED)
+    app = create_app(settings)
+    assert app_routes(app) == set(DOCUMENTED)
+    assert app_websockets(app) == set(DOCUMENTED_WEBSOCKETS)
+
+
+@pytest.mark.parametrize("path", sorted(DOCUMENTED_WEBSOCKETS), ids=str)
+def test_websocket_scope_matrix(guarded, path):
+    """A refused handshake is a 401 / 403 problem; one let through meets the route (404 here:
+    nothing by that name exists)."""
+    client, revoked = guarded
+    scope = DOCUMENTED_WEBSOCKETS[path]
+    for caller in CALLERS:
+        headers = headers_for(caller, revoked)
+        with (
+            pytest.raises(WebSocketDenialResponse) as refusal,
+            client.websocket_connect(concrete(path), headers=headers),
+        ):
+            pass
+        status = refusal.value.status_code
+        if caller is None or caller == REVOKED:
+            assert status == 401, (caller, refusal.value.text)
+        elif caller in (scope, Scope.ADMIN):
+            assert status == 404, (caller, refusal.value.text)
+        else:
+            assert status == 403, (caller, refusal.value.text)
 
 
 def test_the_openapi_document_declares_each_routes_scope(settings):
@@ -201,8 +238,10 @@ def test_a_route_added_later_needs_a_token_too_even_a_websocket(settings):
         assert client.post("/v1/experiments").status_code == 401
         assert client.post("/v1/experiments", headers=read).status_code == 403  # writes: admin
         assert client.post("/v1/experiments", headers=admin).json() == {"ok": True}
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/live"):
+        live = client.websocket_connect("/v1/live")
+        with pytest.raises(WebSocketDenialResponse) as refused, live:
             pass
-        assert refused.value.code == 1008
+        assert refused.value.status_code == 401  # the handshake answered as a problem
+        assert refused.value.headers["content-type"] == "application/problem+json"
         with client.websocket_connect("/v1/live", headers=read) as socket:
             assert socket.receive_text() == "hello"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
 from workers.engines.turicreate import availability
@@ -73,3 +75,9 @@ def test_both_engines_train_basicmotions_with_the_same_metric_keys(api, settings
     # The registry takes Turi Create runs too.
     assert api.post("/v1/models/Wrist/versions", json={"run_id": tc_id}).status_code in (200, 201)
     assert api.get("/v1/models/Wrist/latest/model.mlmodel").content == mlmodel.content
+
+    # Live classification steps torch models only: refused before the handshake, saying why.
+    with pytest.raises(InvalidStatus) as refusal:
+        connect(f"ws://{api.base_url.netloc.decode()}/v1/runs/{tc_id}/live")
+    assert refusal.value.response.status_code == 409
+    assert b"turicreate" in refusal.value.response.body and b"torch" in refusal.value.response.body

@@ -70,6 +70,12 @@ class ActivityClassifier(TrainedClassifier):
 
         return stream_step(self.net, window_rows, state)
 
+    def step_many(self, windows: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`step` for B streams at once: windows (B, pw, F), states (B, 400) → (B, C), (B, 400)."""
+        from workers.engines.torch.stream import stream_steps
+
+        return stream_steps(self.net, windows, states)
+
     # Persistence ----------------------------------------------------------------------
 
     def save(self, path: str | PathLike[str]) -> None:

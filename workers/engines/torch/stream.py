@@ -32,24 +32,35 @@ def stream_step(
         )
     if state.shape != (STATE_SIZE,):
         raise ValueError(f"state has shape {state.shape}; expected ({STATE_SIZE},) = [h, c]")
+    probabilities, states = stream_steps(net, window_rows[None], state[None])
+    return probabilities[0], states[0]
 
+
+def stream_steps(
+    net: ActivityNet, windows: np.ndarray, states: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """B independent streams one window each: windows (B, pw, F), states (B, 400) → class
+    probabilities (B, C), new states (B, 400). Eval-mode BatchNorm treats each stream alone,
+    so batching streams (live classification does) changes no stream's numbers."""
     parameter = next(net.parameters())
 
     def as_tensor(array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, dtype=parameter.dtype, device=parameter.device)
 
-    rows = as_tensor(window_rows).unsqueeze(0)  # (1, pw, F)
-    hidden = as_tensor(state[:LSTM_HIDDEN]).reshape(1, 1, LSTM_HIDDEN)  # (layers, B, 200)
-    cell = as_tensor(state[LSTM_HIDDEN:]).reshape(1, 1, LSTM_HIDDEN)  # (layers, B, 200)
+    rows = as_tensor(windows)  # (B, pw, F): one time step of the LSTM each
+    hidden = as_tensor(states[:, :LSTM_HIDDEN]).unsqueeze(0)  # (layers, B, 200)
+    cell = as_tensor(states[:, LSTM_HIDDEN:]).unsqueeze(0)  # (layers, B, 200)
 
     was_training = net.training
-    net.eval()
+    if was_training:  # a served model is in eval mode already: toggling costs ~0.1 ms
+        net.eval()
     try:
-        with torch.no_grad():
-            logits, (hidden, cell) = net(rows, (hidden, cell))  # (1, 1, C), 2 × (1, 1, 200)
+        with torch.inference_mode():
+            logits, (hidden, cell) = net(rows, (hidden, cell))  # (B, 1, C), 2 × (1, B, 200)
     finally:
-        net.train(was_training)
+        if was_training:
+            net.train()
 
-    probabilities = torch.softmax(logits[0, 0].double(), dim=-1)  # (C,)
-    new_state = torch.cat([hidden.reshape(-1), cell.reshape(-1)]).double()  # (400,)
-    return probabilities.cpu().numpy(), new_state.cpu().numpy()
+    probabilities = torch.softmax(logits[:, 0].double(), dim=-1)  # (B, C)
+    new_states = torch.cat([hidden[0], cell[0]], dim=1).double()  # (B, 400)
+    return probabilities.cpu().numpy(), new_states.cpu().numpy()

@@ -1,8 +1,10 @@
 // A run: live progress (SSE), training curves, the confusion matrix, per-class scores, its
-// parameters and data fingerprint, downloads, and predictions on a dropped recording.
+// parameters and data fingerprint, downloads, predictions on a dropped recording, and live
+// classification of a replayed session.
 import { download, el, fixed, getJSON, pageData, section, start, streamEvents, table, when } from "./api.js";
 import { chartBox, color, curveSeries, lineChart } from "./charts.js";
 import { metricsView } from "./metrics.js";
+import { livePanel } from "./live.js";
 import { predictPanel } from "./predict.js";
 
 const FINISHED = ["succeeded", "failed", "canceled"];
@@ -68,7 +70,9 @@ async function render(main) {
     downloads.replaceChildren(el("h2", {}, "Downloads"),
       el("button", { id: "download-mlmodel", onclick: () => download(`/v1/runs/${id}/model.mlmodel`, `${model}-${id}.mlmodel`) }, "Core ML model (.mlmodel)"), " ",
       el("button", { id: "download-native", onclick: () => download(`/v1/runs/${id}/model`, `${model}-${id}`) }, `native ${run.engine} model`),
-      el("div", {}, el("h2", {}, "Predict"), predictPanel(run)));
+      el("div", {}, el("h2", {}, "Predict"), predictPanel(run)),
+      // Live classification steps torch models only (the server refuses the others, 409).
+      run.engine === "torch" ? el("div", {}, el("h2", {}, "Live"), livePanel(run)) : null);
   };
   section(main, "Parameters", table(["parameter", "value"], flatten(run.params), { id: "params" }));
   section(main, "Data", table(["", ""], [

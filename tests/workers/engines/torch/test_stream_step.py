@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from workers.engines.torch.model import ActivityNet
-from workers.engines.torch.stream import stream_step
+from workers.engines.torch.stream import stream_step, stream_steps
 
 
 def _net() -> ActivityNet:
@@ -38,3 +38,18 @@ def test_stream_step_rejects_a_window_or_state_of_the_wrong_shape():
         stream_step(net, np.zeros((4, 2)), np.zeros(400))
     with pytest.raises(ValueError, match=r"expected \(400,\)"):
         stream_step(net, np.zeros((5, 2)), np.zeros(200))
+
+
+def test_streams_stepped_together_each_get_what_they_get_alone():
+    net = _net().eval()
+    rng = np.random.default_rng(1)
+    windows = rng.normal(size=(7, 5, 2))  # 7 streams, one window each
+    states = rng.normal(scale=0.5, size=(7, 400))
+
+    together, new_states = stream_steps(net, windows, states)
+
+    for stream, (window, state) in enumerate(zip(windows, states, strict=True)):
+        alone, alone_state = stream_step(net, window, state)
+        np.testing.assert_allclose(together[stream], alone, atol=1e-6)
+        np.testing.assert_allclose(new_states[stream], alone_state, atol=1e-6)
+    assert not np.allclose(together[0], together[1])  # the streams did differ
