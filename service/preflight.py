@@ -38,9 +38,10 @@ def require_reachable_store(settings: Settings) -> None:
     if not settings.store_url:
         return  # the home: created on demand, like the database file
     from core.object_store import open_object_store
+    from core.storage import STORE_PACKS
 
     try:
-        next(iter(open_object_store(settings).list_objects("blobs/packs")), None)
+        next(iter(open_object_store(settings).list_objects(STORE_PACKS)), None)
     except Exception as error:  # whatever the client raises: say what was tried, and stop
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         fail(

@@ -83,6 +83,39 @@ def test_worker_and_api_on_separate_homes_share_runs_through_the_store(tmp_path,
         assert api.get(f"/v1/runs/{deleted}/model.mlmodel").status_code == 404
 
 
+@pytest.mark.slow
+@pytest.mark.turicreate
+def test_a_turicreate_run_is_served_from_s3_by_an_api_on_another_host(
+    tmp_path, s3_endpoint, s3_url
+):
+    """Turi Create leaves a model directory, not one file: the API loads it from its copy."""
+    from workers.engines.turicreate import availability
+
+    found = availability()
+    if not found.available:
+        pytest.skip(f"Turi Create unavailable: {found.reason}")
+    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    upgrade(database_url)
+    shared = {"database_url": database_url, "store_url": s3_url, "s3_endpoint_url": s3_endpoint}
+    api_settings = Settings(home=tmp_path / "api-host", workers=0, **FAST, **shared)
+    api_settings.home.mkdir()
+
+    with LiveServer(api_settings) as live, httpx.Client(base_url=live.url, timeout=120) as api:
+        upload_basicmotions(api)
+        run_id = start_run(api, engine="turicreate", **RUN_BODY, random_seed=42)
+        run_worker_host(tmp_path / "worker-host", **shared)
+        run = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=10)
+        assert run["status"] == "succeeded", run["error_message"]
+        assert files_under(tmp_path / "worker-host") == []
+
+        rows = basicmotions_rows(["test-003"]).drop_columns(["sessionId", "activity", "split"])
+        predicted = api.post(f"/v1/runs/{run_id}/predict", content=csv_bytes(rows), headers=CSV)
+        assert predicted.status_code == 200, predicted.text
+        assert len(predicted.json()["predictions"]["class"]) == rows.num_rows
+        native = api.get(f"/v1/runs/{run_id}/model")
+        assert native.status_code == 200 and native.content[:2] == b"PK"  # the zipped model
+
+
 def test_a_worker_refuses_to_start_on_a_store_it_cannot_read(tmp_path, s3_endpoint):
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(database_url)
