@@ -15,16 +15,24 @@ API reads them there too. From S3 it keeps a read-through copy under its own hom
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import unit_of_work
+from core.models import Run
 from core.object_store import ObjectStore, open_object_store
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
+log = logging.getLogger("motionlab.store")
 RUNS = "runs"
 METRICS_FILE = "metrics.json"
 HAND_OVER_FILES = frozenset({"result.json", "error.json"})  # worker ↔ its child, never served
@@ -103,6 +111,30 @@ class RunArtifacts:
         self.objects.delete_prefix(f"{RUNS}/{run_id}")
         shutil.rmtree(self.cache_root / run_id, ignore_errors=True)
         self.discard_scratch(run_id)
+
+
+def collect_orphan_runs(
+    factory: sessionmaker[Session], artifacts: RunArtifacts, *, grace_period_s: float
+) -> int:
+    """Delete stored runs that no run row names (a deletion whose file removal failed after
+    its commit) once their newest file is older than `grace_period_s`; how many. A run's row
+    exists before any of its files, so a live run is never taken."""
+    newest: dict[str, float] = {}
+    for stored in artifacts.objects.list_objects(RUNS):
+        run_id = stored.key.split("/")[1]
+        newest[run_id] = max(newest.get(run_id, 0.0), stored.modified_at)
+    cutoff = time.time() - grace_period_s
+    old = [run_id for run_id, modified_at in newest.items() if modified_at <= cutoff]
+    live: set[str] = set()
+    with unit_of_work(factory) as db:
+        for start in range(0, len(old), 500):
+            live.update(db.scalars(select(Run.id).where(Run.id.in_(old[start : start + 500]))))
+    orphans = [run_id for run_id in old if run_id not in live]
+    for run_id in orphans:
+        artifacts.delete(run_id)
+    if orphans:
+        log.info("store collected runs=%d", len(orphans))
+    return len(orphans)
 
 
 def run_artifacts(settings: Settings) -> RunArtifacts:

@@ -83,3 +83,27 @@ def test_a_run_whose_files_cannot_be_stored_fails_with_the_reason(tmp_path):
         assert run["status"] == "failed"
         assert "NotADirectoryError" in run["error_message"], run["error_message"]
         assert api.get(f"/v1/runs/{run_id}/model.mlmodel").status_code == 409
+
+
+def test_stored_files_of_a_run_that_is_gone_are_collected_after_the_grace_period(
+    tmp_path, store_config
+):
+    from core.db import make_engine, make_session_factory, unit_of_work
+    from core.models import Run
+    from core.run_artifacts import collect_orphan_runs
+
+    settings = Settings(home=tmp_path / "home", **store_config)
+    settings.home.mkdir()
+    upgrade(settings.resolved_database_url)
+    factory = make_session_factory(make_engine(settings.resolved_database_url))
+    with unit_of_work(factory) as db:
+        db.add(Run(id="live", engine="torch", params={}, data_fingerprint="f"))
+    artifacts = run_artifacts(settings)
+    for run_id in ("live", "gone"):  # "gone": its row was deleted, its files were not
+        artifacts.objects.put_bytes(f"runs/{run_id}/model.mlmodel", b"coreml")
+        artifacts.objects.put_bytes(f"runs/{run_id}/model/saved_model.bin", b"weights")
+
+    assert collect_orphan_runs(factory, artifacts, grace_period_s=3600) == 0  # too young
+    assert collect_orphan_runs(factory, artifacts, grace_period_s=0) == 1
+    remaining = {stored.key for stored in artifacts.objects.list_objects("runs")}
+    assert remaining == {"runs/live/model.mlmodel", "runs/live/model/saved_model.bin"}
