@@ -163,7 +163,7 @@ def collect_garbage(
             live.update(db.scalars(select(Pack.id).where(Pack.id.in_(ids[start : start + 500]))))
     orphans = [f for f in candidates if f.pack_id not in live]
     for orphan in orphans:
-        store.remove_file(orphan.path)
+        store.remove_file(orphan.key)
     if blobs or packs or orphans:
         log.info("store collected blobs=%d packs=%d files=%d", blobs, packs, len(orphans))
     return Collected(blobs, packs, len(orphans))

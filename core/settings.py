@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.object_store import check_store_url
 
 
 class Settings(BaseSettings):
@@ -69,6 +71,15 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(
         0.1, description="How often an idle worker looks for a queued run (a read-only query)."
     )
+    store_url: str = Field(
+        "",
+        description="Where packs and run artifacts live, shared by every host: empty = under "
+        "home; file:///path = a shared volume; s3://bucket/prefix = an S3-compatible store "
+        "(credentials and region from the AWS_* variables)",
+    )
+    s3_endpoint_url: str = Field(
+        "", description="The S3 endpoint (MinIO, Ceph, …); default: AWS_ENDPOINT_URL, or AWS"
+    )
     store_grace_period_s: float = Field(
         3600.0,
         description="Age before an unreferenced pack file (e.g. of an upload cut off by a "
@@ -87,6 +98,11 @@ class Settings(BaseSettings):
         2000, ge=1, description="Most sample rows in one live classification frame"
     )
     log_level: str = "INFO"
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store_url(cls, url: str) -> str:
+        return check_store_url(url)
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,24 +4,29 @@ A pack is a run of Arrow IPC files ("segments", one per column layout in the upl
 one) laid end to end, each holding one record batch per session. Sessions keep their content
 address (sha256 of their samples) in the database, which says where each lies: (pack, segment,
 batch). Packs are never rewritten; a pack goes when no blob in it is referenced any more
-(core/blobs.py decides, in the database). Uncompressed: a run reads its data by memory-mapping.
+(core/blobs.py decides, in the database). Uncompressed: a run reads its data by memory-mapping
+(local stores) or by ranged reads of the segments it needs (S3).
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import os
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
+from core.atomic import atomic_path as atomic_path  # where the engines import it from
+from core.atomic import write_bytes_atomic as write_bytes_atomic
+from core.object_store import LocalObjectStore, ObjectStore, open_object_store
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
 PACKS = "packs"
+STORE_PACKS = "blobs/packs"  # the packs' prefix in the configured store (the home's blobs/packs)
 PACK_SUFFIX = ".arrow"
 
 
@@ -52,9 +57,10 @@ class WrittenTables:
 
 @dataclass(frozen=True)
 class PackFile:
-    """A file in the packs folder: a pack (pack_id) or a temporary file of an unfinished write."""
+    """An object under the packs prefix: a pack (pack_id) or a temporary file of an unfinished
+    local write."""
 
-    path: str
+    key: str
     pack_id: str | None
     modified_at: float  # seconds since the epoch
 
@@ -64,14 +70,23 @@ def new_pack_id() -> str:
 
 
 class PackStore:
-    """Packs under `root`/packs, named by a random id that only one upload ever uses."""
+    """Packs under `prefix` of an object store (a local directory: a path), named by a random
+    id that only one upload ever uses."""
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.packs_dir = os.path.join(self.root, PACKS)
+    def __init__(self, objects: ObjectStore | str | os.PathLike, *, prefix: str = PACKS):
+        self.objects = objects if isinstance(objects, ObjectStore) else LocalObjectStore(objects)
+        self.prefix = prefix.strip("/")
 
-    def pack_path(self, pack_id: str) -> str:
-        return os.path.join(self.packs_dir, f"{pack_id}{PACK_SUFFIX}")
+    def pack_key(self, pack_id: str) -> str:
+        return f"{self.prefix}/{pack_id}{PACK_SUFFIX}"
+
+    def pack_path(self, pack_id: str) -> str | None:
+        """The pack's file on this host (local stores), else None."""
+        return self.objects.local_path(self.pack_key(pack_id))
+
+    @property
+    def packs_dir(self) -> str | None:
+        return self.objects.local_path(self.prefix)
 
     def write_pack(self, tables: dict[str, pa.Table]) -> WrittenPack:
         """Write the tables (by sha256) into one new pack file; where each one lies."""
@@ -88,7 +103,7 @@ class PackStore:
         by_schema: dict[pa.Schema, list[int]] = {}
         for position, table in enumerate(tables):
             by_schema.setdefault(table.schema, []).append(position)
-        with atomic_path(self.pack_path(pack_id)) as tmp, pa.OSFile(tmp, "wb") as sink:
+        with self.objects.writer(self.pack_key(pack_id)) as tmp, pa.OSFile(tmp, "wb") as sink:
             for schema, members in by_schema.items():
                 start = sink.tell()
                 with pa.ipc.new_file(sink, schema) as writer:
@@ -116,7 +131,10 @@ class PackStore:
         self, locations: list[BlobLocation], names: list[str]
     ) -> Iterator[tuple[pa.RecordBatch, list[int]]]:
         """Each location's record batch, and the positions of `names` in it. Each pack is
-        mapped, and each segment opened and its columns looked up, once."""
+        opened, and each segment opened and its columns looked up, once."""
+        if locations and self.packs_dir is None:
+            yield from self._fetched_batches(locations, names)
+            return
         maps: dict[str, pa.MemoryMappedFile] = {}
         segments: dict[tuple[str, int], tuple[pa.ipc.RecordBatchFileReader, list[int]]] = {}
         for where in locations:
@@ -124,35 +142,124 @@ class PackStore:
             if key not in segments:
                 mapped = maps.get(where.pack_id)
                 if mapped is None:
-                    mapped = maps[where.pack_id] = pa.memory_map(self.pack_path(where.pack_id))
-                # The footer's block offsets count from the start of the pack.
-                end = where.segment_offset + where.segment_bytes
-                reader = pa.ipc.open_file(mapped, footer_offset=end)
-                segments[key] = (reader, [_field_index(reader.schema, name) for name in names])
+                    path = self.pack_path(where.pack_id)
+                    mapped = maps[where.pack_id] = pa.memory_map(path)
+                segments[key] = _open_segment(mapped, where, names)
             reader, indices = segments[key]
             yield reader.get_batch(where.batch), indices
 
+    def _fetched_batches(
+        self, locations: list[BlobLocation], names: list[str]
+    ) -> Iterator[tuple[pa.RecordBatch, list[int]]]:
+        """`_batches` from a remote store: each segment's batches in file order, by ranged
+        reads (SegmentFile), so that a few sessions cost a few small GETs and a whole pack a
+        few large ones."""
+        batches: list[tuple[pa.RecordBatch, list[int]] | None] = [None] * len(locations)
+        order = sorted(range(len(locations)), key=lambda i: locations[i])
+        segments: dict[tuple[str, int], tuple[pa.ipc.RecordBatchFileReader, list[int]]] = {}
+        for i in order:
+            where = locations[i]
+            key = (where.pack_id, where.segment_offset)
+            if key not in segments:
+                segments.clear()  # sorted: an earlier segment is done with
+                source = SegmentFile(self.objects, self.pack_key(where.pack_id), where)
+                segments[key] = _open_segment(pa.PythonFile(source, mode="r"), where, names)
+            reader, indices = segments[key]
+            batches[i] = (reader.get_batch(where.batch), indices)
+        for batch in batches:
+            assert batch is not None
+            yield batch
+
     def delete_pack(self, pack_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.pack_path(pack_id))
+        self.delete_packs([pack_id])
 
     def delete_packs(self, pack_ids: list[str]) -> None:
-        for pack_id in pack_ids:
-            self.delete_pack(pack_id)
+        self.objects.delete([self.pack_key(pack_id) for pack_id in pack_ids])
 
     def pack_files(self) -> Iterator[PackFile]:
-        """Every file in the packs folder, with its age; temporary files have no pack id."""
-        with contextlib.suppress(FileNotFoundError), os.scandir(self.packs_dir) as entries:
-            for entry in entries:
-                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                    modified = entry.stat().st_mtime
-                    final = entry.name.endswith(PACK_SUFFIX) and not entry.name.startswith(".")
-                    pack_id = entry.name.removesuffix(PACK_SUFFIX) if final else None
-                    yield PackFile(entry.path, pack_id, modified)
+        """Every object under the packs prefix, with its age; temporary files of unfinished
+        local writes have no pack id."""
+        for stored in self.objects.list_objects(self.prefix):
+            name = stored.key.rsplit("/", 1)[-1]
+            final = name.endswith(PACK_SUFFIX) and not name.startswith(".")
+            pack_id = name.removesuffix(PACK_SUFFIX) if final else None
+            yield PackFile(stored.key, pack_id, stored.modified_at)
 
-    def remove_file(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+    def remove_file(self, key: str) -> None:
+        self.objects.delete([key])
+
+
+def pack_store(settings: Settings) -> PackStore:
+    """The packs of MOTIONLAB_STORE_URL (unset: under the home, as always)."""
+    return PackStore(open_object_store(settings), prefix=STORE_PACKS)
+
+
+def _open_segment(
+    source, where: BlobLocation, names: list[str]
+) -> tuple[pa.ipc.RecordBatchFileReader, list[int]]:
+    # The footer's block offsets count from the start of the pack.
+    reader = pa.ipc.open_file(source, footer_offset=where.segment_offset + where.segment_bytes)
+    return reader, [_field_index(reader.schema, name) for name in names]
+
+
+class SegmentFile:
+    """A read-only file over one segment of a remote pack, at the pack's offsets, fetched by
+    ranged GETs: the segment's tail (the footer) first, then read-ahead from wherever Arrow
+    reads, doubling while it reads on (1 MiB, 2 MiB, … 64 MiB)."""
+
+    FIRST_READ_BYTES = 1 << 20
+    MAX_READ_BYTES = 64 << 20
+    TAIL_BYTES = 64 << 10  # the footer: 24 bytes a batch, and the schema
+
+    def __init__(self, objects: ObjectStore, key: str, where: BlobLocation):
+        self.objects, self.key = objects, key
+        self.start, self.end = where.segment_offset, where.segment_offset + where.segment_bytes
+        self.position = self.start
+        self.read_bytes = self.FIRST_READ_BYTES
+        self.fetched: list[tuple[int, memoryview]] = []  # (offset, bytes), newest last
+        self.closed = False
+        self._fetch(max(self.start, self.end - self.TAIL_BYTES), self.end)
+
+    def _fetch(self, start: int, end: int) -> None:
+        data = memoryview(self.objects.get_range(self.key, start, end))
+        self.fetched = [*self.fetched[-2:], (start, data)]  # Arrow reads near its last read
+
+    def read(self, size: int = -1) -> memoryview:
+        end = self.end if size < 0 else min(self.end, self.position + size)
+        data = self._covering(self.position, end)
+        if data is None:
+            self._fetch(self.position, min(self.end, max(end, self.position + self.read_bytes)))
+            self.read_bytes = min(self.read_bytes * 2, self.MAX_READ_BYTES)
+            data = self._covering(self.position, end)
+            assert data is not None
+        self.position = end
+        return data
+
+    def _covering(self, start: int, end: int) -> memoryview | None:
+        for offset, data in reversed(self.fetched):
+            if offset <= start and end <= offset + len(data):
+                return data[start - offset : end - offset]
+        return None
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: self.end}[whence]
+        self.position = base + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _field_index(schema: pa.Schema, name: str) -> int:
@@ -166,39 +273,3 @@ def one_batch(table: pa.Table) -> pa.RecordBatch:
     """The table as one record batch (zero-copy unless its columns are chunked)."""
     batches = table.to_batches()
     return batches[0] if len(batches) == 1 else table.combine_chunks().to_batches()[0]
-
-
-_counter = itertools.count()
-
-
-class atomic_path:
-    """Yield a temp path beside `target`; on success rename it over `target`, else remove it.
-
-    The one way motionlab writes a file that others read: blobs, checkpoints, models, results.
-    `suffix`: for writers that insist on a file extension (coremltools wants .mlmodel).
-    """
-
-    def __init__(self, target: str | os.PathLike, *, suffix: str = ".tmp"):
-        self.target = os.fspath(target)
-        self.suffix = suffix
-
-    def __enter__(self) -> str:
-        parent, name = os.path.split(self.target)
-        if not os.path.isdir(parent):  # a stat: far cheaper than mkdir on an existing dir
-            os.makedirs(parent, exist_ok=True)
-        # Unique per process and thread; the writer creates it (one open, not mkstemp's two).
-        unique = f"{os.getpid()}.{threading.get_ident()}.{next(_counter)}"
-        self.tmp = os.path.join(parent, f".{name}.{unique}{self.suffix}")
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:  # (a crash in between leaves a dot-file, never a partial blob)
-            os.replace(self.tmp, self.target)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.tmp)
-
-
-def write_bytes_atomic(target: str | os.PathLike, data) -> None:
-    with atomic_path(target) as tmp, open(tmp, "wb") as out:
-        out.write(data)

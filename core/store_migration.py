@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from pathlib import Path
 
 import pyarrow.parquet as pq
 from sqlalchemy import select, update
@@ -14,26 +15,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import after_commit, make_engine, make_session_factory, unit_of_work
 from core.models import Blob, Pack
 from core.settings import Settings
-from core.storage import PackStore
+from core.storage import PackStore, pack_store
 
 log = logging.getLogger("motionlab.store")
 SESSIONS_PER_PACK = 1000
 
 
-def legacy_path(store: PackStore, sha256: str) -> str:
-    """Where the store before packs kept a blob: <root>/<sha[:2]>/<sha>.parquet."""
-    return os.path.join(store.root, sha256[:2], f"{sha256}.parquet")
+def legacy_path(legacy_root: Path, sha256: str) -> str:
+    """Where the store before packs kept a blob: <home>/blobs/<sha[:2]>/<sha>.parquet."""
+    return os.path.join(legacy_root, sha256[:2], f"{sha256}.parquet")
 
 
-def pack_legacy_blobs(factory: sessionmaker[Session], store: PackStore) -> int:
-    """Move every blob not yet in a pack from its Parquet file into packs; the number moved.
-    A blob whose file is gone stays out of every pack (reading it says so)."""
+def pack_legacy_blobs(factory: sessionmaker[Session], store: PackStore, legacy_root: Path) -> int:
+    """Move every blob not yet in a pack from its Parquet file (under `legacy_root`) into
+    packs; the number moved. A blob whose file is gone stays out of every pack (reading it
+    says so)."""
     with unit_of_work(factory) as db:
         waiting = list(db.scalars(select(Blob.sha256).where(Blob.pack_id.is_(None))))
-    present = [sha for sha in waiting if os.path.exists(legacy_path(store, sha))]
+    present = [sha for sha in waiting if os.path.exists(legacy_path(legacy_root, sha))]
     for start in range(0, len(present), SESSIONS_PER_PACK):
         chunk = present[start : start + SESSIONS_PER_PACK]
-        pack = store.write_pack({sha: pq.read_table(legacy_path(store, sha)) for sha in chunk})
+        pack = store.write_pack(
+            {sha: pq.read_table(legacy_path(legacy_root, sha)) for sha in chunk}
+        )
         with unit_of_work(factory) as db:
             db.add(Pack(id=pack.pack_id, size_bytes=pack.size_bytes))
             db.flush()
@@ -48,7 +52,7 @@ def pack_legacy_blobs(factory: sessionmaker[Session], store: PackStore) -> int:
                         batch=where.batch,
                     )
                 )
-            after_commit(db, lambda chunk=chunk: _remove_legacy(store, chunk))
+            after_commit(db, lambda chunk=chunk: _remove_legacy(legacy_root, chunk))
     lost = len(waiting) - len(present)
     if lost:
         log.warning("store migration: blobs already missing count=%d (upload them again)", lost)
@@ -57,18 +61,19 @@ def pack_legacy_blobs(factory: sessionmaker[Session], store: PackStore) -> int:
     return len(present)
 
 
-def _remove_legacy(store: PackStore, hashes: list[str]) -> None:
+def _remove_legacy(legacy_root: Path, hashes: list[str]) -> None:
     for sha in hashes:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(legacy_path(store, sha))
+            os.unlink(legacy_path(legacy_root, sha))
         with contextlib.suppress(OSError):  # not empty yet, or gone
-            os.rmdir(os.path.dirname(legacy_path(store, sha)))
+            os.rmdir(os.path.dirname(legacy_path(legacy_root, sha)))
 
 
 def migrate_store(settings: Settings) -> int:
     """The data step for the store of `settings` (after the schema is at head)."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        return pack_legacy_blobs(make_session_factory(engine), PackStore(settings.blobs_dir))
+        factory = make_session_factory(engine)
+        return pack_legacy_blobs(factory, pack_store(settings), settings.blobs_dir)
     finally:
         engine.dispose()

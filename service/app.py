@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
-from core.storage import PackStore
+from core.storage import pack_store
 from service import __version__
 from service.audit.router import router as audit_router
 from service.auth import Authenticator
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.blob_store = PackStore(settings.blobs_dir)
+    app.state.blob_store = pack_store(settings)
     install_error_handlers(app)
     # Inside the metrics middleware: the limit's 413 must reach FastAPI's body parsing as is.
     app.add_middleware(BodyLimit, default=request_limit(settings))

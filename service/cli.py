@@ -45,7 +45,7 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from service.app import create_app
-    from service.preflight import require_migrated, require_safe_address
+    from service.preflight import require_migrated, require_reachable_store, require_safe_address
     from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
 
     settings = get_settings()
@@ -54,6 +54,7 @@ def cmd_serve(args) -> None:
     if args.migrate:
         migrate(settings)
     require_migrated(settings)
+    require_reachable_store(settings)
     require_safe_address(settings)
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with this handler in
     # place that becomes SystemExit, so the `finally` below still stops the workers.
@@ -77,11 +78,12 @@ def cmd_serve(args) -> None:
 
 
 def cmd_worker(args) -> None:
-    from service.preflight import require_migrated
+    from service.preflight import require_migrated, require_reachable_store
     from workers.worker import Worker
 
     settings = get_settings()
     require_migrated(settings)
+    require_reachable_store(settings)
     worker = Worker(settings, engines=args.engine or None)
     worker.install_signal_handlers()
     worker.work(burst=args.burst)

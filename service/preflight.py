@@ -33,6 +33,24 @@ def require_migrated(settings: Settings) -> str:
         raise  # unreachable: fail exits
 
 
+def require_reachable_store(settings: Settings) -> None:
+    """The store of MOTIONLAB_STORE_URL answers (its bucket exists, the credentials work)."""
+    if not settings.store_url:
+        return  # the home: created on demand, like the database file
+    from core.object_store import open_object_store
+    from core.storage import STORE_PACKS
+
+    try:
+        next(iter(open_object_store(settings).list_objects(STORE_PACKS)), None)
+    except Exception as error:  # whatever the client raises: say what was tried, and stop
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        fail(
+            f"the store MOTIONLAB_STORE_URL={settings.store_url} cannot be read: {first_line}. "
+            "Check the bucket exists, the AWS_* credentials and region, and the endpoint "
+            "(MOTIONLAB_S3_ENDPOINT_URL or AWS_ENDPOINT_URL)"
+        )
+
+
 def require_safe_address(settings: Settings) -> None:
     """No tokens: loopback only, unless MOTIONLAB_INSECURE says otherwise (loudly)."""
     engine = make_engine(settings.resolved_database_url)

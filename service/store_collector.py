@@ -1,4 +1,5 @@
-"""The blob store's collector in `serve`: once at start-up, then every few minutes."""
+"""The store's collector in `serve` (orphan packs and runs): once at start-up, then every few
+minutes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core.blobs import collect_garbage
+from core.run_artifacts import collect_orphan_runs, run_artifacts
 
 log = logging.getLogger("motionlab.store")
 
@@ -19,6 +21,7 @@ class StoreCollector:
 
     def __init__(self, app: FastAPI):
         settings = app.state.settings
+        self.artifacts = run_artifacts(settings)
         self.factory = app.state.session_factory
         self.store = app.state.blob_store
         self.grace_period_s = settings.store_grace_period_s
@@ -30,6 +33,9 @@ class StoreCollector:
         while True:
             try:
                 collect_garbage(self.factory, self.store, grace_period_s=self.grace_period_s)
+                collect_orphan_runs(
+                    self.factory, self.artifacts, grace_period_s=self.grace_period_s
+                )
             except Exception:  # the database is busy or gone: try again next time
                 log.warning("store collection failed", exc_info=True)
             if self.stopping.wait(self.interval_s):

@@ -1,7 +1,8 @@
 """The child process that executes one run (forked by the worker's fork server).
 
-It loads the run's frozen data, trains with the run's engine, stores each iteration as it
-happens, and leaves `result.json` (success) or `error.json` (failure) in the run directory.
+It loads the run's frozen data, trains with the run's engine in the run's scratch directory,
+stores each iteration as it happens, publishes the run's files to the store, and leaves
+`result.json` (success) or `error.json` (failure) in the scratch directory.
 The worker, not this process, moves the run to its final status.
 """
 
@@ -20,10 +21,12 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
+from core.atomic import write_bytes_atomic
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunProgress
+from core.run_artifacts import METRICS_FILE, run_artifacts
 from core.settings import Settings
-from core.storage import PackStore, write_bytes_atomic
+from core.storage import PackStore, pack_store
 from workers.engines.base import RunContext
 from workers.engines.registry import get_engine
 from workers.run_data import load_run_parts
@@ -83,14 +86,17 @@ def execute_run(run_id: str, settings_json: str) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
-    run_dir = settings.runs_dir / run_id
+    artifacts = run_artifacts(settings)
+    run_dir = artifacts.scratch_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (RESULT_FILE, ERROR_FILE):
         (run_dir / stale).unlink(missing_ok=True)
     _limit_threads(settings)
     factory = make_session_factory(make_engine(settings.resolved_database_url))
     try:
-        result = _execute(run_id, run_dir, factory, PackStore(settings.blobs_dir))
+        result = _execute(run_id, run_dir, factory, pack_store(settings))
+        # In the store before the result exists: a run succeeds only with its files there.
+        artifacts.publish(run_id)
         write_json(run_dir / RESULT_FILE, result)
     except Canceled:
         sys.exit(EXIT_CANCELED)
@@ -136,5 +142,5 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
     # cannot be exported fails the run, with the reason, instead of its first download).
     engine.export_coreml(run_dir, params, run_id=run_id)
     engine.native_file(run_dir)
-    write_json(run_dir / "metrics.json", result.metrics)
+    write_json(run_dir / METRICS_FILE, result.metrics)
     return {"metrics": result.metrics, "versions": result.versions, "artifacts": result.artifacts}

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
+from core.run_artifacts import run_artifacts
 from core.runs import claim_next_run, finish_run, hand_back_run, heartbeat, reap_stale_runs
 from core.settings import Settings
 from workers.engines.base import missing_model_files
@@ -65,6 +66,7 @@ class Worker:
         self.engines = engines or [e for e in settings.worker_engines.split(",") if e] or None
         self.id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10_000}"
         self.factory = make_session_factory(make_engine(settings.resolved_database_url))
+        self.artifacts = run_artifacts(settings)
         self.stopping = threading.Event()
         self.run_context: ForkServerContext | None = None  # started by work()
 
@@ -165,6 +167,8 @@ class Worker:
             else:
                 status, values = self._outcome(run, exit_code, outcome)
                 recorded = finish_run(db, run_id=run_id, worker_id=self.id, status=status, **values)
+            if ours:  # (still running here: no other worker can be using the directory yet)
+                self.artifacts.discard_scratch(run_id)
         if not recorded:
             log.warning("run no longer ours run_id=%s status=%s", run_id, status)
             return
@@ -172,7 +176,7 @@ class Worker:
 
     def _outcome(self, run: Run, exit_code: int | None, outcome) -> tuple[RunStatus, dict]:
         """The final status of an executed run and the columns to record with it."""
-        run_dir = self.settings.runs_dir / run.id
+        run_dir = self.artifacts.scratch_dir(run.id)
         kind, message = outcome or (None, None)
         if kind == "canceled":
             return RunStatus.CANCELED, {"exit_code": exit_code}

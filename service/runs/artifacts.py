@@ -1,4 +1,4 @@
-"""Files a run leaves in its directory: metrics, checkpoints, exported models."""
+"""Files a run leaves in the store: metrics, checkpoints, exported models (core/run_artifacts)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.models import Run
+from core.run_artifacts import METRICS_FILE, run_artifacts
 from core.settings import Settings
 from service.errors import Conflict, NotFound
 from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
@@ -24,13 +25,16 @@ MLPACKAGE_ZIP_FILES: dict[Precision, str] = {
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
-    return settings.runs_dir / run.id
+    """A directory on this host with every file of the succeeded run (read through the
+    store: a copy under the home when the store is S3)."""
+    return run_artifacts(settings).directory(run.id)
 
 
 def read_metrics(settings: Settings, run: Run) -> dict:
-    path = run_dir(settings, run) / "metrics.json"
-    if not path.exists():
-        raise NotFound(f"run {run.id} has no metrics file")
+    try:
+        path = run_artifacts(settings).file(run.id, METRICS_FILE)
+    except FileNotFoundError:
+        raise NotFound(f"run {run.id} has no metrics file") from None
     return json.loads(path.read_text())
 
 
@@ -57,13 +61,13 @@ def model_files_found() -> Iterator[None]:
 
 def coreml_file(settings: Settings, run: Run) -> Path:
     """The run's Core ML model, written by the worker when the run finished."""
-    path = run_dir(settings, run) / COREML_FILE
-    if not path.is_file():
+    try:
+        return run_artifacts(settings).file(run.id, COREML_FILE)
+    except FileNotFoundError:
         raise NotFound(
             f"run {run.id} has no Core ML model file {COREML_FILE}: the worker writes it when "
             "the run finishes, so this run predates that or lost the file; run it again"
-        )
-    return path
+        ) from None
 
 
 def onnx_file(settings: Settings, run: Run) -> Path:

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.blobs import release
 from core.db import after_commit
 from core.models import ModelVersion, Run, RunSession
+from core.run_artifacts import run_artifacts
 from core.runs import FINISHED
 from core.settings import Settings
 from core.storage import PackStore
 from service.audit import service as audit
 from service.errors import Conflict
-from service.runs.artifacts import run_dir
 from service.runs.service import get_run
 
 
 def delete_run(db: Session, *, settings: Settings, store: PackStore, run_id: str) -> None:
-    """Delete a finished run that no model version names; its directory goes after the commit,
+    """Delete a finished run that no model version names; its files go after the commit,
     its frozen samples with it unless a session or another run references them."""
     run = get_run(db, run_id=run_id)
     if run.status not in FINISHED:
@@ -40,10 +38,9 @@ def delete_run(db: Session, *, settings: Settings, store: PackStore, run_id: str
     hashes = list(
         db.scalars(select(RunSession.blob_sha256).where(RunSession.run_id == run_id).distinct())
     )
-    directory = run_dir(settings, run)
     db.execute(delete(RunSession).where(RunSession.run_id == run_id))
     db.execute(delete(Run).where(Run.id == run_id))  # its progress rows cascade
     audit.record(db, action=audit.AuditAction.RUN_DELETE, target=f"runs/{run_id}")
     db.flush()
     release(db, store=store, hashes=hashes)
-    after_commit(db, lambda: shutil.rmtree(directory, ignore_errors=True))
+    after_commit(db, lambda: run_artifacts(settings).delete(run_id))
