@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import onnx
 import pytest
 
 from core.migrate import upgrade
@@ -74,6 +75,10 @@ def test_worker_and_api_on_separate_homes_share_runs_through_the_store(tmp_path,
         assert version.status_code == 201, version.text
         registered = api.get("/v1/models/Gesture/latest/model.mlmodel")
         assert registered.content == coreml.content
+        # Formats converted on demand from the stored .mlmodel work from the store too.
+        onnx_model = api.get(f"/v1/runs/{kept}/model.onnx")
+        assert onnx_model.status_code == 200, onnx_model.text
+        assert onnx.load_from_string(onnx_model.content).graph.output[1].name == "activity"
 
         assert api.get(f"/v1/runs/{deleted}/model.mlmodel").status_code == 200
         assert api.delete(f"/v1/runs/{deleted}").status_code == 204
