@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
+from core.notify import QUEUE_CHANNEL, listen
 from core.runs import claim_next_run, finish_run, hand_back_run, heartbeat, reap_stale_runs
 from core.settings import Settings
 from workers.engines.base import missing_model_files
@@ -66,18 +67,34 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10_000}"
         self.factory = make_session_factory(make_engine(settings.resolved_database_url))
         self.stopping = threading.Event()
+        self.queue = listen(
+            settings.resolved_database_url,
+            QUEUE_CHANNEL,
+            poll_interval_s=settings.poll_interval_s,
+        )
         self.run_context: ForkServerContext | None = None  # started by work()
 
     def install_signal_handlers(self) -> None:
         def stop(signum, _frame):
             log.info("worker stopping worker=%s signal=%s", self.id, signum)
-            self.stopping.set()
+            self.stop()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
 
+    def stop(self) -> None:
+        """Finish (or hand back) the current run, then return from work()."""
+        self.stopping.set()
+        self.queue.interrupt()
+
     def work(self, *, burst: bool = False) -> int:
         """Execute runs until stopped (or, with burst, until the queue is empty)."""
+        try:
+            return self._work(burst=burst)
+        finally:
+            self.queue.close()
+
+    def _work(self, *, burst: bool) -> int:
         done, next_reap_at = 0, 0.0
         self.run_context = start_fork_server()
         log.info("worker started worker=%s engines=%s", self.id, self.engines or "all")
@@ -96,7 +113,9 @@ class Worker:
             if run_id is None:
                 if burst:
                     break
-                self.stopping.wait(self.settings.poll_interval_s)
+                # Until a run is queued: NOTIFY wakes a PostgreSQL worker at once (the reaping
+                # above is its safety poll); on SQLite this is one poll interval.
+                self.queue.wait(max(0.0, next_reap_at - time.monotonic()))
                 continue
             self.execute(run_id)
             done += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -29,7 +28,6 @@ from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, R
 from workers.engines.registry import engines
 
 router = APIRouter(prefix="/v1", tags=["runs"])
-EVENT_POLL_S = 0.1  # how late a follower may learn of a change; each poll is a few reads
 UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
 NOT_SUCCEEDED: Responses = {
     **UNKNOWN_RUN,
@@ -199,6 +197,13 @@ def _mark(factory, run_id: str) -> tuple | None:
 
 
 async def _events(factory, settings, run_id: str, request: Request) -> AsyncIterator[str]:
+    hub = request.app.state.run_events
+    with hub.subscribe(run_id) as subscription:  # before the first read: no change is missed
+        async for event in _follow(factory, settings, run_id, request, hub, subscription):
+            yield event
+
+
+async def _follow(factory, settings, run_id, request, hub, subscription) -> AsyncIterator[str]:
     last_status, last_iteration, seen = None, 0, None
     while True:
         mark = await run_in_threadpool(_mark, factory, run_id)
@@ -220,7 +225,7 @@ async def _events(factory, settings, run_id: str, request: Request) -> AsyncIter
                 return
         if await request.is_disconnected():
             return
-        await asyncio.sleep(EVENT_POLL_S)
+        await hub.changed(subscription)
 
 
 def _status_event(run: RunRead) -> str:
