@@ -181,7 +181,7 @@ def is_disk_full(exc: BaseException) -> bool:
         cause = exc.orig
         return (
             getattr(cause, "sqlite_errorcode", None) == SQLITE_FULL
-            or getattr(cause, "pgcode", None) == POSTGRES_DISK_FULL
+            or getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL  # psycopg 3
             or "database or disk is full" in str(cause)
         )
     return False

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import event
 
@@ -91,10 +92,16 @@ def test_a_delete_on_a_full_database_disk_is_a_507(api, server):
     assert api.post("/v1/sessions", content=SESSION, headers=CSV).status_code == 201
     engine = server.server.config.app.state.engine
 
-    # The SQLite boundary: the driver reports SQLITE_FULL when the statement writes.
+    # The driver boundary: SQLite reports SQLITE_FULL, PostgreSQL SQLSTATE 53100, on a write.
+    disk_full = (
+        sqlite3.OperationalError("database or disk is full")
+        if engine.dialect.name == "sqlite"
+        else psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on device')
+    )
+
     def full(_conn, _cursor, statement, *_args):
         if statement.lstrip().upper().startswith("DELETE"):
-            raise sqlite3.OperationalError("database or disk is full")
+            raise disk_full
 
     event.listen(engine, "before_cursor_execute", full)
     try:
