@@ -48,14 +48,24 @@ def postgres_required() -> bool:
 
 
 def postgres_bindir() -> Path | None:
-    """Where initdb and pg_ctl are (`pg_config --bindir`), or None."""
+    """Where initdb and pg_ctl are (`pg_config --bindir`; Debian's server package alone puts
+    them under /usr/lib/postgresql/<version>/bin, pg_config coming with libpq-dev), or None."""
+    candidates = []
     pg_config = shutil.which("pg_config")
-    if pg_config is None:
-        return None
-    bindir = Path(
-        subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
-    )
-    return bindir if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists() else None
+    if pg_config is not None:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        candidates.append(Path(found.stdout.strip()))
+    versions = Path("/usr/lib/postgresql").glob("*/bin")
+    newest_first = sorted(versions, key=lambda path: _version(path.parent.name), reverse=True)
+    candidates += newest_first
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    return None
+
+
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split(".") if part.isdigit())
 
 
 class PostgresCluster:
