@@ -94,6 +94,8 @@ class PostgresListener(PollingListener):
         return payloads
 
     def interrupt(self) -> None:
+        if self._wake_write < 0:
+            return  # closed: no one is waiting
         with contextlib.suppress(BlockingIOError):  # already full of wake-ups
             os.write(self._wake_write, b"!")
 
@@ -103,9 +105,12 @@ class PostgresListener(PollingListener):
             self._connection = None
 
     def close(self) -> None:
+        """Once: the pipe's descriptor numbers may belong to someone else afterwards."""
         self._drop()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        if self._wake_read >= 0:
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            self._wake_read = self._wake_write = -1
 
 
 def listen(database_url: str, channel: str, *, poll_interval_s: float) -> PollingListener:

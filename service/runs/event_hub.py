@@ -15,6 +15,8 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator
 
+from sqlalchemy.engine import make_url
+
 from core.notify import RUN_EVENTS_CHANNEL, PollingListener, listen
 
 log = logging.getLogger("motionlab.events")
@@ -33,24 +35,23 @@ class Subscription:
 
 
 class RunEventHub:
+    """Started by the first stream that subscribes, stopped with the app (and started again if
+    the app is: a test client may run an app's lifespan twice)."""
+
     def __init__(self, database_url: str):
-        self.listener = listen(database_url, RUN_EVENTS_CHANNEL, poll_interval_s=EVENT_POLL_S)
-        self.notified = type(self.listener) is not PollingListener
+        self.database_url = database_url
+        self.notified = make_url(database_url).get_backend_name() == "postgresql"
         self._streams: dict[str, set[Subscription]] = defaultdict(set)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._listening: tuple[PollingListener, threading.Thread, threading.Event] | None = None
 
     @contextlib.contextmanager
     def subscribe(self, run_id: str) -> Iterator[Subscription]:
         subscription = Subscription(asyncio.get_running_loop())
         with self._lock:
             self._streams[run_id].add(subscription)
-            if self.notified and self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._listen, name="motionlab-run-events", daemon=True
-                )
-                self._thread.start()
+            if self.notified and self._listening is None:
+                self._listening = self._start()
         try:
             yield subscription
         finally:
@@ -69,17 +70,30 @@ class RunEventHub:
             await asyncio.wait_for(subscription.event.wait(), SAFETY_POLL_S)
         subscription.event.clear()
 
-    def _listen(self) -> None:
-        while not self._stopping.is_set():
-            run_ids = set(self.listener.wait(SAFETY_POLL_S))
+    def _start(self) -> tuple[PollingListener, threading.Thread, threading.Event]:
+        listener = listen(self.database_url, RUN_EVENTS_CHANNEL, poll_interval_s=EVENT_POLL_S)
+        stopping = threading.Event()
+        thread = threading.Thread(
+            target=self._listen, args=(listener, stopping), name="motionlab-run-events", daemon=True
+        )
+        thread.start()
+        return listener, thread, stopping
+
+    def _listen(self, listener: PollingListener, stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            run_ids = set(listener.wait(SAFETY_POLL_S))
             with self._lock:
                 woken = [s for run_id in run_ids for s in self._streams.get(run_id, ())]
             for subscription in woken:
                 subscription.wake()
 
     def close(self) -> None:
-        self._stopping.set()
-        self.listener.interrupt()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.listener.close()
+        with self._lock:
+            listening, self._listening = self._listening, None
+        if listening is not None:
+            listener, thread, stopping = listening
+            stopping.set()
+            listener.interrupt()
+            thread.join(timeout=5)
+            if not thread.is_alive():  # never under the thread's feet
+                listener.close()
