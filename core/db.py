@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL connections each process keeps (SQLAlchemy's QueuePool: one per process, no pool
-# server to run). A worker, a training child or a CLI command uses one connection at a time; an
-# API process serves requests on up to 40 threads but a request holds its connection only for
-# its queries, so 10 (+10 under bursts) per API process keeps `api_processes` × 20 + workers ×
-# 2 well under PostgreSQL's default max_connections (100).
+# server to run), as many again under bursts. A worker, a training child or a CLI command uses
+# one connection at a time; an API process serves requests on up to 40 threads, but a request
+# holds its connection only for its queries: 10 (+10) per API process keeps `api_processes` ×
+# 21 + workers × 5 (with the listeners of core/notify.py) under PostgreSQL's default 100.
 PROCESS_POOL_SIZE = 1
 API_POOL_SIZE = 10
 
