@@ -54,6 +54,15 @@ def test_an_offset_beyond_sqlite_integers_is_a_422_not_a_500(api, path):
     assert "offset" in body["detail"]
 
 
+def test_a_nul_character_in_a_filter_is_never_a_500(api, settings):
+    """PostgreSQL cannot hold U+0000 in text: a 422 that says so; SQLite finds no match."""
+    response = api.get("/v1/sessions", params={"subject": "a\x00b"})
+    if settings.database_url is None:
+        assert response.json()["total"] == 0
+    else:
+        assert "NUL character" in problem(response, 422)["detail"]
+
+
 def test_a_json_body_nested_100000_deep_is_a_400(api):
     nested = "[" * 100_000
     for path in ("/v1/runs", "/v1/sessions", "/v1/models/m/versions"):
