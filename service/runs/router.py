@@ -14,6 +14,7 @@ from core.db import unit_of_work
 from core.models import Run, RunStatus
 from core.runs import FINISHED
 from service.deps import (
+    NO_NUL,
     BlobStoreDep,
     PageLimit,
     PageOffset,
@@ -72,7 +73,7 @@ def create_run(
 @router.get("/runs", response_model=RunPage)
 def list_runs(
     db: SessionDep,
-    experiment: Annotated[str | None, Query(max_length=256)] = None,
+    experiment: Annotated[str | None, Query(max_length=256, pattern=NO_NUL)] = None,
     status: RunStatus | None = None,
     sort: Annotated[
         str,

@@ -54,11 +54,21 @@ def test_an_offset_beyond_sqlite_integers_is_a_422_not_a_500(api, path):
     assert "offset" in body["detail"]
 
 
-def test_a_nul_character_in_a_filter_is_never_a_500(api, settings):
-    """PostgreSQL cannot hold U+0000 in text: a 422 that says so; SQLite finds no match."""
-    response = api.get("/v1/sessions", params={"subject": "a\x00b"})
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/v1/sessions", "subject"), ("/v1/runs", "experiment"), ("/v1/audit", "target")],
+)
+def test_a_nul_character_in_a_text_filter_is_a_422_not_a_500(api, path, name):
+    """PostgreSQL's text cannot hold U+0000: the filters refuse it on every database."""
+    body = problem(api.get(path, params={name: "a\x00b"}), 422)
+    assert name in body["detail"] and "pattern" in body["detail"]
+
+
+def test_a_nul_character_in_a_path_is_a_problem_not_a_500(api, settings):
+    """Not found on SQLite; PostgreSQL cannot even search for it: a 422 that says so."""
+    response = api.get("/v1/sessions/a%00b")
     if settings.database_url is None:
-        assert response.json()["total"] == 0
+        problem(response, 404)
     else:
         assert "NUL character" in problem(response, 422)["detail"]
 
