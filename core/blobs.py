@@ -97,15 +97,27 @@ def release(db: Session, *, store: PackStore, hashes: list[str]) -> None:
     the packs left empty; their files go once the transaction commits."""
     if not hashes:
         return
-    packs = set(
+    packs = delete_unreferenced_blobs(db, Blob.sha256.in_(set(hashes)))
+    drop_empty_packs(db, store=store, pack_ids=[p for p in packs if p is not None])
+
+
+def delete_unreferenced_blobs(db: Session, *where) -> list[str | None]:
+    """Delete the blobs (of `where`) that nothing references; their packs' ids.
+
+    The rows are locked first (PostgreSQL; SQLite has one writer at a time anyway): an upload
+    that is inserting a session naming one of them holds it (its foreign key check) until it
+    commits, and the DELETE's fresh read then sees that session and keeps the blob, instead
+    of deleting it from under the new reference (a foreign key violation).
+    """
+    db.execute(select(Blob.sha256).where(*where, unreferenced(Blob.sha256)).with_for_update())
+    return list(
         db.scalars(
             delete(Blob)
-            .where(Blob.sha256.in_(set(hashes)), unreferenced(Blob.sha256))
+            .where(*where, unreferenced(Blob.sha256))
             .returning(Blob.pack_id)
             .execution_options(synchronize_session=False)
         )
     )
-    drop_empty_packs(db, store=store, pack_ids=[p for p in packs if p is not None])
 
 
 def drop_empty_packs(db: Session, *, store: PackStore, pack_ids: list[str] | None) -> list[str]:
@@ -143,14 +155,7 @@ def collect_garbage(
     names once they are older than `grace_period_s` (an upload in progress has written its
     pack but not yet committed it)."""
     with unit_of_work(factory) as db:
-        blobs = len(
-            db.scalars(
-                delete(Blob)
-                .where(unreferenced(Blob.sha256))
-                .returning(Blob.sha256)
-                .execution_options(synchronize_session=False)
-            ).all()
-        )
+        blobs = len(delete_unreferenced_blobs(db))
         packs = len(drop_empty_packs(db, store=store, pack_ids=None))
     # Files first, rows second: a pack committed after this read is younger than the files
     # listed before it, so the grace period protects it.

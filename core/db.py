@@ -1,4 +1,5 @@
-"""Database engine and sessions. SQLite gets WAL, a busy timeout and foreign keys on."""
+"""Database engine and sessions. SQLite gets WAL, a busy timeout and foreign keys on;
+PostgreSQL (psycopg 3) a connection pool sized for the process that opens it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL connections each process keeps (SQLAlchemy's QueuePool: one per process, no pool
+# server to run), as many again under bursts. A worker, a training child or a CLI command uses
+# one connection at a time; an API process serves requests on up to 40 threads, but a request
+# holds its connection only for its queries: 10 (+10) per API process keeps `api_processes` ×
+# 21 + workers × 5 (with the listeners of core/notify.py) under PostgreSQL's default 100.
+PROCESS_POOL_SIZE = 1
+API_POOL_SIZE = 10
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = PROCESS_POOL_SIZE) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

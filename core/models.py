@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -33,6 +34,8 @@ NAMING_CONVENTION = {
 }
 
 SPLITS = ("train", "valid", "test")
+# Byte sizes and offsets: 64-bit (SQLite's INTEGER already is; PostgreSQL's is 32-bit).
+BYTES = Integer().with_variant(BigInteger(), "postgresql")
 
 
 class RunStatus(StrEnum):
@@ -75,7 +78,7 @@ class Pack(Base):
     __tablename__ = "packs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BYTES)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -92,8 +95,8 @@ class Blob(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     pack_id: Mapped[str | None] = mapped_column(ForeignKey("packs.id"))
-    segment_offset: Mapped[int | None] = mapped_column(Integer)  # an Arrow IPC file in the pack
-    segment_bytes: Mapped[int | None] = mapped_column(Integer)
+    segment_offset: Mapped[int | None] = mapped_column(BYTES)  # an Arrow IPC file in the pack
+    segment_bytes: Mapped[int | None] = mapped_column(BYTES)
     batch: Mapped[int | None] = mapped_column(Integer)  # the record batch in that segment
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -77,14 +77,20 @@ def claim_next_run(db: Session, *, worker_id: str, engines: list[str] | None = N
 
     A read first, so an idle worker polling an empty queue never takes SQLite's write lock;
     then one UPDATE … WHERE status = 'queued' … RETURNING: two workers can never both win.
-    The caller commits at once; no transaction is held while the run executes.
+    On PostgreSQL the oldest run is picked `FOR UPDATE SKIP LOCKED`: concurrent claimers each
+    take a different run instead of queueing behind one row lock and losing (SQLite has one
+    writer at a time: nothing to skip). The caller commits at once; no transaction is held
+    while the run executes.
     """
     queued = select(Run.id).where(Run.status == RunStatus.QUEUED)
     if engines:
         queued = queued.where(Run.engine.in_(engines))
     if not db.scalar(select(exists(queued))):
         return None
-    oldest = queued.order_by(Run.created_at, Run.id).limit(1).scalar_subquery()
+    oldest_query = queued.order_by(Run.created_at, Run.id).limit(1)
+    if db.get_bind().dialect.name == "postgresql":
+        oldest_query = oldest_query.with_for_update(skip_locked=True)
+    oldest = oldest_query.scalar_subquery()
     statement = _move(
         db,
         source=RunStatus.QUEUED,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from core.db import make_engine, make_session_factory
+from core.db import API_POOL_SIZE, make_engine, make_session_factory
 from core.settings import Settings, get_settings
 from core.storage import pack_store
 from service import __version__
@@ -24,6 +26,7 @@ from service.openapi import install_openapi
 from service.openapi_security import install_security_scheme
 from service.predictions.router import router as predictions_router
 from service.registry.router import router as registry_router
+from service.runs.event_hub import RunEventHub
 from service.runs.router import router as runs_router
 from service.sessions.router import router as sessions_router
 from service.store_collector import collecting
@@ -42,15 +45,16 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
         version=__version__,
         description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML."
         + LIVE_DESCRIPTION,
-        lifespan=collecting,  # the blob store's collector, at start-up and periodically
+        lifespan=_lifespan,
         docs_url=None,  # /docs and /redoc come from the dashboard, with their assets offline
         redoc_url=None,
     )
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, pool_size=API_POOL_SIZE)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.blob_store = pack_store(settings)
+    app.state.run_events = RunEventHub(settings.resolved_database_url)
     install_error_handlers(app)
     # Inside the metrics middleware: the limit's 413 must reach FastAPI's body parsing as is.
     app.add_middleware(BodyLimit, default=request_limit(settings))
@@ -69,6 +73,17 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     install_security_scheme(app)  # after install_openapi: it wraps the document
     install_guard(app, Authenticator(settings, engine))  # last: the outermost middleware
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The blob store's collector (at start-up and periodically) runs while the server does;
+    the run event streams' listener stops with it."""
+    async with collecting(app):
+        try:
+            yield
+        finally:
+            app.state.run_events.close()
 
 
 def create_api_process_app() -> FastAPI:

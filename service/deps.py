@@ -37,6 +37,8 @@ def get_blob_store(request: Request) -> PackStore:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 # Pages of a list: SQLite integers stop at 2**63, far beyond any real offset.
 MAX_OFFSET = 2**31 - 1
+# The pattern of a text filter: any text but U+0000, which PostgreSQL's text cannot hold.
+NO_NUL = r"^[^\x00]*$"
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
 PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

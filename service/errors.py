@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.routing import Match
@@ -181,11 +181,19 @@ def is_disk_full(exc: BaseException) -> bool:
         cause = exc.orig
         return (
             getattr(cause, "sqlite_errorcode", None) == SQLITE_FULL
-            or getattr(cause, "pgcode", None) == POSTGRES_DISK_FULL
+            or getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL  # psycopg 3
             or "database or disk is full" in str(cause)
         )
     return False
 
+
+# PostgreSQL's text cannot hold U+0000 (psycopg refuses to send it); SQLite's can.
+POSTGRES_NUL_MESSAGE = "cannot contain NUL (0x00) bytes"
+NUL_IN_TEXT = InvalidInput(
+    "a text value of the request (a query parameter, a path segment or a JSON string) holds "
+    "the NUL character (U+0000, %00), which this server's database cannot store or search: "
+    "remove it"
+)
 
 DISK_FULL = InsufficientStorage(
     "the server's disk is full: nothing was changed. Free space on the server (or ask its "
@@ -286,6 +294,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(OSError, _storage_error)
     app.add_exception_handler(OperationalError, _storage_error)
+
+    @app.exception_handler(DataError)
+    async def _unstorable_text(request: Request, exc: DataError) -> JSONResponse:
+        if POSTGRES_NUL_MESSAGE not in str(exc.orig):
+            raise exc  # unexpected: the 500 below, with the traceback in the log
+        return render(request, NUL_IN_TEXT)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated SQLite home per test and a real uvicorn server on loopback."""
+"""Shared fixtures: a migrated home per test (SQLite, or PostgreSQL where parametrised) and a
+real uvicorn server on loopback."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ import uvicorn
 from core.migrate import upgrade
 from core.settings import Settings
 from service.app import create_app
+from tests.postgres import postgres_cluster, postgres_url
+
+__all__ = ["postgres_cluster", "postgres_url"]  # fixtures for every test directory
 
 REPO = Path(__file__).resolve().parent.parent
 BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"
@@ -61,12 +65,24 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """A fresh home with a database migrated by Alembic."""
-    settings = Settings(home=tmp_path / "home", workers=0)
+def database_url() -> str | None:
+    """The database of a test's `settings`: None, SQLite under its home. The directories
+    that run on both databases parametrise it (tests/postgres.py: `database_url_for`)."""
+    return None
+
+
+def migrated_settings(home: Path, database_url: str | None, **values) -> Settings:
+    """Settings of a fresh home (created here) on a database migrated by Alembic."""
+    settings = Settings(home=home, database_url=database_url, **values)
     settings.home.mkdir()
     upgrade(settings.resolved_database_url)
     return settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    """A fresh home with a database migrated by Alembic."""
+    return migrated_settings(tmp_path / "home", database_url, workers=0)
 
 
 class LiveServer:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from service.audit import service
 from service.audit.schemas import AuditEventRead, AuditPage
 from service.audit.service import AuditAction
-from service.deps import PageLimit, PageOffset, SessionDep
+from service.deps import NO_NUL, PageLimit, PageOffset, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["tokens"])
 
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1", tags=["tokens"])
 @router.get("/audit", response_model=AuditPage)
 def list_audit_events(
     db: SessionDep,
-    target: Annotated[str | None, Query(description="e.g. models/GestureClassifier")] = None,
+    target: Annotated[
+        str | None, Query(pattern=NO_NUL, description="e.g. models/GestureClassifier")
+    ] = None,
     action: Annotated[
         list[AuditAction] | None, Query(description="e.g. alias.set (repeatable)")
     ] = None,

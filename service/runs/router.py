@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -15,6 +14,7 @@ from core.db import unit_of_work
 from core.models import Run, RunStatus
 from core.runs import FINISHED
 from service.deps import (
+    NO_NUL,
     BlobStoreDep,
     PageLimit,
     PageOffset,
@@ -38,7 +38,6 @@ from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, R
 from workers.engines.registry import engines
 
 router = APIRouter(prefix="/v1", tags=["runs"])
-EVENT_POLL_S = 0.1  # how late a follower may learn of a change; each poll is a few reads
 UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
 NOT_SUCCEEDED: Responses = {
     **UNKNOWN_RUN,
@@ -87,7 +86,7 @@ def create_run(
 @router.get("/runs", response_model=RunPage)
 def list_runs(
     db: SessionDep,
-    experiment: Annotated[str | None, Query(max_length=256)] = None,
+    experiment: Annotated[str | None, Query(max_length=256, pattern=NO_NUL)] = None,
     status: RunStatus | None = None,
     sort: Annotated[
         str,
@@ -242,6 +241,13 @@ def _mark(factory, run_id: str) -> tuple | None:
 
 
 async def _events(factory, settings, run_id: str, request: Request) -> AsyncIterator[str]:
+    hub = request.app.state.run_events
+    with hub.subscribe(run_id) as subscription:  # before the first read: no change is missed
+        async for event in _follow(factory, settings, run_id, request, hub, subscription):
+            yield event
+
+
+async def _follow(factory, settings, run_id, request, hub, subscription) -> AsyncIterator[str]:
     last_status, last_iteration, seen = None, 0, None
     while True:
         mark = await run_in_threadpool(_mark, factory, run_id)
@@ -263,7 +269,7 @@ async def _events(factory, settings, run_id: str, request: Request) -> AsyncIter
                 return
         if await request.is_disconnected():
             return
-        await asyncio.sleep(EVENT_POLL_S)
+        await hub.changed(subscription)
 
 
 def _status_event(run: RunRead) -> str:

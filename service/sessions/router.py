@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from service.deps import BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
+from service.deps import NO_NUL, BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
 from service.http import Responses
 from service.sessions import service
 from service.sessions import stats as stats_service
@@ -132,8 +132,8 @@ async def upload_sessions(
 @router.get("/sessions", response_model=SessionPage)
 def list_sessions(
     db: SessionDep,
-    activity: str | None = None,
-    subject: str | None = None,
+    activity: Annotated[str | None, Query(pattern=NO_NUL)] = None,
+    subject: Annotated[str | None, Query(pattern=NO_NUL)] = None,
     split: Split | None = None,
     limit: PageLimit = 100,
     offset: PageOffset = 0,

@@ -97,10 +97,13 @@ def store_sessions(
     a concurrent request got in between (the caller retries on fresh reads).
     """
     seen = _unique(parsed)
-    existing = {
-        row.id: row
-        for row in db.scalars(select(MotionSession).where(MotionSession.id.in_(list(seen))))
-    }
+    rows = select(MotionSession).where(MotionSession.id.in_(list(seen)))
+    if replace:
+        # PostgreSQL: concurrent replacements of a session wait for each other here and read
+        # the winner's row, instead of all racing to the guarded UPDATE and retrying (SQLite's
+        # one writer already serialises them; it has no FOR UPDATE). In id order: no deadlock.
+        rows = rows.order_by(MotionSession.id).with_for_update()
+    existing = {row.id: row for row in db.scalars(rows)}
     conflicts = [s.id for s in parsed if s.id in existing and not _same_content(existing[s.id], s)]
     if conflicts and not replace:
         raise Conflict(

@@ -16,7 +16,9 @@ import signal
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -24,6 +26,7 @@ from tests.conftest import free_port, process_tree, start_serve_process
 from tests.service.runs.conftest import start_run, upload_tiny
 
 RUNS = 10
+T = TypeVar("T")
 RUN_BODY = {"prediction_window": 5, "max_iterations": 2, "split": {"strategy": "none"}}
 IDLE_WINDOW_S, IDLE_CPU_FRACTION = 0.5, 0.1
 
@@ -69,24 +72,31 @@ def time_to_first_progress(api: httpx.Client) -> float:
     return first_progress
 
 
-def bench_run_start() -> None:
+def timed_runs(measure: Callable[[httpx.Client], T], **env: str) -> list[T]:
+    """`measure(api)` of RUNS runs one after the other on a `motionlab serve` with one
+    embedded worker (extra MOTIONLAB_* settings as keywords), each once it is idle again."""
     pauses = random.Random(0)
-    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        server = start_serve_process(Path(tmp) / "home", port, workers="1")
+        server = start_serve_process(Path(tmp) / "home", port, workers="1", **env)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as api:
                 upload_tiny(api, sessions=4, rows=20)
-                latencies = []
+                measured = []
                 for _ in range(RUNS):
                     wait_until_idle(server.pid)
-                    time.sleep(pauses.uniform(0, 1))
-                    latencies.append(time_to_first_progress(api))
+                    time.sleep(pauses.uniform(0, 1))  # anywhere in the worker's poll cycle
+                    measured.append(measure(api))
         finally:
             # SIGINT, not SIGTERM: see bench_predict (uvicorn re-raises SIGTERM).
             server.send_signal(signal.SIGINT)
             server.wait()
+    return measured
+
+
+def bench_run_start() -> None:
+    load_before = os.getloadavg()[0]
+    latencies = timed_runs(time_to_first_progress)
     load_after = os.getloadavg()[0]
 
     print(

@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus, utcnow
@@ -22,6 +23,9 @@ from core.runs import (
     reap_stale_runs,
     reclaim_runs_of_dead_worker,
 )
+from tests.postgres import on_both_databases
+
+__all__ = ["on_both_databases"]  # `database_url`: the state machine on both databases
 
 PARAMS = RunParams(features=["x"], random_seed=1).model_dump(mode="json")
 
@@ -55,6 +59,18 @@ def test_a_run_is_claimed_once_oldest_first_and_only_by_engines_the_worker_has(f
     run = status_of(factory, "a")
     assert (run.status, run.claimed_by, run.attempts) == (RunStatus.RUNNING, "w1", 1)
     assert run.started_at is not None and run.heartbeat_at is not None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_claimer_skips_the_run_another_is_claiming_instead_of_waiting_for_it(factory):
+    """PostgreSQL: FOR UPDATE SKIP LOCKED. Without it the second claimer would block on the
+    first one's row lock (here: fail at lock_timeout), then find that run taken."""
+    queue(factory, "a", "b")
+    with unit_of_work(factory) as first, unit_of_work(factory) as second:
+        assert claim_next_run(first, worker_id="w1") == "a"  # not committed yet: "a" is locked
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        assert claim_next_run(second, worker_id="w2") == "b"
+    assert (status_of(factory, "a").claimed_by, status_of(factory, "b").claimed_by) == ("w1", "w2")
 
 
 def test_only_the_owner_records_the_end_and_a_finished_run_stays_finished(factory):

@@ -1,4 +1,5 @@
-"""A server with trained runs, shared by the prediction and registry tests (trained once).
+"""Every service test on both databases (`database_url`); a server with trained runs, shared by
+the prediction and registry tests (trained once per database).
 
 `served` is session-scoped and only built when a test asks for it: one migrated home, one
 uvicorn server, BasicMotions uploaded, two small runs trained by real worker processes (same
@@ -17,9 +18,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import BASICMOTIONS_CSV, LiveServer
+from tests.conftest import BASICMOTIONS_CSV, LiveServer, migrated_settings
+from tests.postgres import DATABASES, long_lived_database, on_both_databases
 from tests.service.runs.conftest import (
     FAST,
     running_workers,
@@ -28,6 +29,8 @@ from tests.service.runs.conftest import (
     wait_for,
 )
 from workers.engines.torch import ActivityClassifier
+
+__all__ = ["on_both_databases"]  # `database_url`: every service test runs on both databases
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 RUN_BODY = {"prediction_window": 10, "max_iterations": 2, "split": {"strategy": "column"}}
@@ -51,11 +54,15 @@ class Served:
         )
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory) -> Iterator[Served]:
-    settings = Settings(home=tmp_path_factory.mktemp("served") / "home", workers=0, **FAST)
-    settings.home.mkdir()
-    upgrade(settings.resolved_database_url)
+@pytest.fixture(scope="session", params=DATABASES)
+def served(request, tmp_path_factory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("served") / "home"
+    with long_lived_database(request) as database_url:
+        settings = migrated_settings(home, database_url, workers=0, **FAST)
+        yield from _serve(settings)
+
+
+def _serve(settings: Settings) -> Iterator[Served]:
     with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=60) as api:
         upload_basicmotions(api)
         run_ids = [start_run(api, **RUN_BODY, random_seed=seed) for seed in (5, 6)]

@@ -22,12 +22,14 @@ import schemathesis.engine
 from pydantic import SecretStr
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
+from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from service.app import create_app
 from service.registry.schemas import ALIAS_PATTERN, MODEL_NAME_PATTERN, REFERENCE_PATTERN
 from service.sweeps.schemas import EXAMPLE as SWEEP_EXAMPLE
 from tests.conftest import LiveServer
+from tests.postgres import PostgresCluster
 
 SEED = 20261203
 MAX_EXAMPLES = 100  # per operation and phase
@@ -113,17 +115,23 @@ def openapi_document() -> dict:
 schema = schemathesis.openapi.from_dict(openapi_document(), config=contract_config())
 
 
-def copy_home(source: Settings, target: Settings) -> None:
-    """A consistent copy of a live home: the database through SQLite's backup, then files."""
+def copy_home(source: Settings, target: Settings, cluster: PostgresCluster | None) -> Settings:
+    """A consistent copy of a live home: the database (SQLite's backup, or a PostgreSQL dump
+    into a new database), then files. `target` with the copy's database."""
     target.home.mkdir(parents=True)
-    with (
-        sqlite3.connect(source.home / "motionlab.db") as src,
-        sqlite3.connect(target.home / "motionlab.db") as dst,
-    ):
-        src.backup(dst)
+    if cluster is not None and source.database_url is not None:
+        copy = cluster.copy_database(make_url(source.database_url).database or "")
+        target = target.model_copy(update={"database_url": cluster.database_url(copy)})
+    else:
+        with (
+            sqlite3.connect(source.home / "motionlab.db") as src,
+            sqlite3.connect(target.home / "motionlab.db") as dst,
+        ):
+            src.backup(dst)
     for folder in ("blobs", "runs"):
         if (source.home / folder).exists():
             shutil.copytree(source.home / folder, target.home / folder)
+    return target
 
 
 def doomed_run(api: httpx.Client) -> str:
@@ -135,14 +143,16 @@ def doomed_run(api: httpx.Client) -> str:
 
 
 @pytest.fixture(scope="module")
-def contract_server(served, tmp_path_factory) -> Iterator[LiveServer]:
+def contract_server(request, served, tmp_path_factory) -> Iterator[LiveServer]:
     """A server over a copy of the trained `served` home (the fuzzer deletes and creates), with
     a registered model and an alias."""
     home = tmp_path_factory.mktemp("contract") / "home"
     settings = served.settings.model_copy(
         update={"home": home, "tokens": SecretStr(f"contract:admin:{TOKEN}")}
     )
-    copy_home(served.settings, settings)
+    postgres = served.settings.database_url is not None
+    cluster = request.getfixturevalue("postgres_cluster") if postgres else None
+    settings = copy_home(served.settings, settings, cluster)
     with LiveServer(settings) as live:
         with httpx.Client(base_url=live.url, headers=AUTH) as api:
             api.post(f"/v1/models/{MODEL}/versions", json={"run_id": served.run_id})

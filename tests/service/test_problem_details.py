@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import event
 
@@ -53,6 +54,25 @@ def test_an_offset_beyond_sqlite_integers_is_a_422_not_a_500(api, path):
     assert "offset" in body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/v1/sessions", "subject"), ("/v1/runs", "experiment"), ("/v1/audit", "target")],
+)
+def test_a_nul_character_in_a_text_filter_is_a_422_not_a_500(api, path, name):
+    """PostgreSQL's text cannot hold U+0000: the filters refuse it on every database."""
+    body = problem(api.get(path, params={name: "a\x00b"}), 422)
+    assert name in body["detail"] and "pattern" in body["detail"]
+
+
+def test_a_nul_character_in_a_path_is_a_problem_not_a_500(api, settings):
+    """Not found on SQLite; PostgreSQL cannot even search for it: a 422 that says so."""
+    response = api.get("/v1/sessions/a%00b")
+    if settings.database_url is None:
+        problem(response, 404)
+    else:
+        assert "NUL character" in problem(response, 422)["detail"]
+
+
 def test_a_json_body_nested_100000_deep_is_a_400(api):
     nested = "[" * 100_000
     for path in ("/v1/runs", "/v1/sessions", "/v1/models/m/versions"):
@@ -91,10 +111,16 @@ def test_a_delete_on_a_full_database_disk_is_a_507(api, server):
     assert api.post("/v1/sessions", content=SESSION, headers=CSV).status_code == 201
     engine = server.server.config.app.state.engine
 
-    # The SQLite boundary: the driver reports SQLITE_FULL when the statement writes.
+    # The driver boundary: SQLite reports SQLITE_FULL, PostgreSQL SQLSTATE 53100, on a write.
+    disk_full = (
+        sqlite3.OperationalError("database or disk is full")
+        if engine.dialect.name == "sqlite"
+        else psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on device')
+    )
+
     def full(_conn, _cursor, statement, *_args):
         if statement.lstrip().upper().startswith("DELETE"):
-            raise sqlite3.OperationalError("database or disk is full")
+            raise disk_full
 
     event.listen(engine, "before_cursor_execute", full)
     try:

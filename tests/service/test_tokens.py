@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import subprocess
 import sys
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from core.db import make_engine
 from service.app import create_app
 from tests.service.runs.conftest import upload_tiny
 
@@ -22,6 +23,8 @@ ONE_SESSION = "x,y\n1,2\n3,4\n"
 
 def motionlab(settings, *args: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "MOTIONLAB_HOME": str(settings.home)}
+    if settings.database_url:
+        environment["MOTIONLAB_DATABASE_URL"] = settings.database_url
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
         env=environment,
@@ -57,10 +60,11 @@ def test_cli_tokens_lock_the_api_and_carry_their_scopes(api, settings):
     assert api.get("/v1/sessions", headers=bearer(admin_token)).json()["total"] == 1
 
     # stored hashed: the database never holds the token itself
-    database = sqlite3.connect(settings.home / "motionlab.db")
-    hashes = {row[0] for row in database.execute("SELECT token_sha256 FROM api_tokens")}
+    with make_engine(settings.resolved_database_url).connect() as database:
+        hashes = {row[0] for row in database.execute(text("SELECT token_sha256 FROM api_tokens"))}
+        rows = database.execute(text("SELECT * FROM api_tokens")).all()
     assert hashlib.sha256(phone.encode()).hexdigest() in hashes
-    assert not any(phone in str(row) for row in database.execute("SELECT * FROM api_tokens"))
+    assert not any(phone in str(row) for row in rows)
 
     listed = motionlab(settings, "token", "list")
     assert (

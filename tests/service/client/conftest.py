@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, migrated_settings
+from tests.postgres import DATABASES, long_lived_database
 from tests.service.runs.conftest import FAST, running_workers
 
 # A short, real training run on BasicMotions.
@@ -27,12 +27,12 @@ class Live:
     url: str
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[Live]:
+@pytest.fixture(scope="module", params=DATABASES)
+def live(request, tmp_path_factory) -> Iterator[Live]:
     """A migrated home, a uvicorn server and one worker process; BasicMotions not uploaded
     (the tests upload through the client)."""
-    settings = Settings(home=tmp_path_factory.mktemp("client") / "home", workers=0, **FAST)
-    settings.home.mkdir()
-    upgrade(settings.resolved_database_url)
-    with LiveServer(settings) as server, running_workers(settings, 1):
-        yield Live(settings, server.url)
+    home = tmp_path_factory.mktemp("client") / "home"
+    with long_lived_database(request) as database_url:
+        settings = migrated_settings(home, database_url, workers=0, **FAST)
+        with LiveServer(settings) as server, running_workers(settings, 1):
+            yield Live(settings, server.url)

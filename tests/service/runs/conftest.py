@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from tests.conftest import BASICMOTIONS_CSV
+from tests.conftest import BASICMOTIONS_CSV, migrated_settings
 from workers.supervisor import start_workers, stop_workers
 
 FAST = {
@@ -21,13 +21,8 @@ FAST = {
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    from core.migrate import upgrade
-
-    settings = Settings(home=tmp_path / "home", workers=0, **FAST)
-    settings.home.mkdir()
-    upgrade(settings.resolved_database_url)
-    return settings
+def settings(tmp_path, database_url) -> Settings:
+    return migrated_settings(tmp_path / "home", database_url, workers=0, **FAST)
 
 
 @contextmanager

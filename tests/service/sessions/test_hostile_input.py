@@ -9,7 +9,9 @@ import threading
 import time
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from core.migrate import upgrade
 from core.settings import Settings
@@ -166,11 +168,23 @@ def test_a_json_body_over_its_limit_is_413_naming_the_setting(tmp_path):
         assert client.post("/v1/sessions", content=csv, headers=CSV).status_code == 201
 
 
+def write_lock(settings) -> sqlite3.Connection | psycopg.Connection:
+    """A connection in a transaction that holds the lock inserting sessions needs."""
+    if settings.database_url is None:
+        lock = sqlite3.connect(settings.home / "motionlab.db", timeout=30)
+        lock.execute("BEGIN IMMEDIATE")
+        return lock
+    url = make_url(settings.database_url).set(drivername="postgresql")
+    lock = psycopg.connect(url.render_as_string(hide_password=False))
+    lock.execute("LOCK TABLE sessions IN EXCLUSIVE MODE")
+    return lock
+
+
 def racing_uploads(api, settings, bodies: list[str]) -> list[int]:
     """The status codes of concurrent uploads that all look the id up before any inserts."""
-    # Hold SQLite's write lock so that both requests look the id up before either inserts.
-    lock = sqlite3.connect(settings.home / "motionlab.db", isolation_level=None, timeout=30)
-    lock.execute("BEGIN IMMEDIATE")
+    # Hold the write lock (SQLite's, PostgreSQL's on sessions: reads go on) so that both
+    # requests look the id up before either inserts.
+    lock = write_lock(settings)
     answers: list[httpx.Response] = []
 
     def upload(body: str) -> None:
@@ -181,7 +195,7 @@ def racing_uploads(api, settings, bodies: list[str]) -> list[int]:
     for thread in threads:
         thread.start()
     time.sleep(1.5)
-    lock.execute("ROLLBACK")
+    lock.rollback()
     lock.close()
     for thread in threads:
         thread.join()

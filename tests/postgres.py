@@ -1,0 +1,211 @@
+"""A throwaway PostgreSQL cluster for the tests, from this machine's PostgreSQL binaries.
+
+`postgres_cluster` (one per test session): `initdb` + `pg_ctl` in a temporary directory, on a
+free port, its unix socket in that directory, trust authentication; migrated once into a
+template database. `postgres_url` (one per test): a fresh database copied from that template
+(`CREATE DATABASE … TEMPLATE`, far faster than migrating), dropped afterwards.
+
+PostgreSQL refuses to run as root: as root, the cluster's files belong to the `postgres` user
+(or `nobody`) and its commands run as that user (`runuser`).
+
+Missing binaries skip the PostgreSQL tests, except when CI or MOTIONLAB_REQUIRE_POSTGRES is set:
+then they fail. Import the fixtures into a conftest (`from tests.postgres import …`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from core.migrate import upgrade
+
+TEMPLATE = "motionlab_template"
+USER = "motionlab"
+# No TCP (listen_addresses=''): the port only names the socket file in the cluster's own directory.
+PORT = 5432
+# Durability off: a test cluster lives minutes, and fsync on every commit is most of its time.
+SERVER_OPTIONS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "300",
+    "shared_buffers": "32MB",
+}
+
+
+def postgres_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("MOTIONLAB_REQUIRE_POSTGRES"))
+
+
+def postgres_bindir() -> Path | None:
+    """Where initdb and pg_ctl are (`pg_config --bindir`; Debian's server package alone puts
+    them under /usr/lib/postgresql/<version>/bin, pg_config coming with libpq-dev), or None."""
+    candidates = []
+    pg_config = shutil.which("pg_config")
+    if pg_config is not None:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        candidates.append(Path(found.stdout.strip()))
+    versions = Path("/usr/lib/postgresql").glob("*/bin")
+    newest_first = sorted(versions, key=lambda path: _version(path.parent.name), reverse=True)
+    candidates += newest_first
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    return None
+
+
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split(".") if part.isdigit())
+
+
+class PostgresCluster:
+    """One initdb'd cluster, started on a free port; `database_url()` names a database in it."""
+
+    def __init__(self, bindir: Path, root: Path):
+        self.bindir = bindir
+        self.data = root / "data"
+        self.socket_dir = root
+        self.port = PORT
+        self._as_user: list[str] = []
+        self._names = itertools.count()
+        if os.geteuid() == 0:
+            owner = _unprivileged_user()
+            os.chown(root, owner.pw_uid, owner.pw_gid)
+            self._as_user = ["runuser", "-u", owner.pw_name, "--"]
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [*self._as_user, str(self.bindir / tool), *args]
+        subprocess.run(command, check=True, capture_output=True, cwd=self.socket_dir)
+
+    def start(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8")
+        options = " ".join(f"-c {name}={value}" for name, value in SERVER_OPTIONS.items())
+        options += f" -p {self.port} -k {self.socket_dir} -c listen_addresses=''"
+        log = str(self.socket_dir / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-o", options, "start")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql+psycopg://{USER}@/{database}?host={self.socket_dir}&port={self.port}"
+
+    def admin(self) -> psycopg.Connection:
+        """An autocommit connection to the `postgres` database (CREATE / DROP DATABASE)."""
+        return psycopg.connect(
+            host=str(self.socket_dir), port=self.port, user=USER, dbname="postgres", autocommit=True
+        )
+
+    def create_database(self, template: str | None = None) -> str:
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        with self.admin() as connection:
+            copy = f" TEMPLATE {template}" if template else ""
+            connection.execute(f"CREATE DATABASE {name}{copy}")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self.admin() as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def migrated_template(self) -> None:
+        with self.admin() as connection:
+            connection.execute(f"CREATE DATABASE {TEMPLATE}")
+        upgrade(self.database_url(TEMPLATE))
+
+    def copy_database(self, source: str) -> str:
+        """A new database holding what `source` holds now (pg_dump | psql): unlike CREATE
+        DATABASE … TEMPLATE, `source` may be in use meanwhile. The new database's name."""
+        name = self.create_database()
+        client = ["-h", str(self.socket_dir), "-p", str(self.port), "-U", USER]
+        dump = subprocess.run(
+            [str(self.bindir / "pg_dump"), *client, "-d", source],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(self.bindir / "psql"), *client, "-d", name, "-q", "-v", "ON_ERROR_STOP=1"],
+            input=dump.stdout,
+            check=True,
+            capture_output=True,
+        )
+        return name
+
+    def fresh_database(self) -> str:
+        """A new database with the schema migrated to head; its name."""
+        return self.create_database(template=TEMPLATE)
+
+
+def _unprivileged_user() -> pwd.struct_passwd:
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    raise RuntimeError("running as root and no `postgres` or `nobody` user to run PostgreSQL as")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (no `pg_config --bindir` with initdb and pg_ctl)"
+        if postgres_required():
+            pytest.fail(f"{message}; CI requires the PostgreSQL tests (apt-get install postgresql)")
+        pytest.skip(message)
+    root = Path(tempfile.mkdtemp(prefix="motionlab-pg-"))
+    cluster = PostgresCluster(bindir, root)
+    try:
+        cluster.start()
+        cluster.migrated_template()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database for one test; its SQLAlchemy URL."""
+    name = postgres_cluster.fresh_database()
+    yield postgres_cluster.database_url(name)
+    postgres_cluster.drop_database(name)
+
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@contextlib.contextmanager
+def long_lived_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """For a module- or session-scoped fixture parametrised by DATABASES: None (SQLite under
+    its home), or a fresh PostgreSQL database kept until the fixture ends."""
+    if request.param != "postgresql":
+        yield None
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.fresh_database()
+    try:
+        yield cluster.database_url(name)
+    finally:
+        cluster.drop_database(name)
+
+
+@pytest.fixture(name="database_url", params=DATABASES)
+def on_both_databases(request: pytest.FixtureRequest) -> str | None:
+    """`database_url` for tests that run on both databases (import it into their conftest or
+    module): None (SQLite under the test's home), or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return None
+
+
+# A test that reads the SQLite file itself (raw sqlite3, file locks) runs on SQLite only.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
