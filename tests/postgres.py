@@ -30,6 +30,7 @@ import pytest
 from core.migrate import upgrade
 
 TEMPLATE = "motionlab_template"
+ROOT_PREFIX = "motionlab-pg-"  # + the test session's pid: /tmp/motionlab-pg-<pid>-<random>
 USER = "motionlab"
 # No TCP (listen_addresses=''): the port only names the socket file in the cluster's own directory.
 PORT = 5432
@@ -153,6 +154,17 @@ def _unprivileged_user() -> pwd.struct_passwd:
     raise RuntimeError("running as root and no `postgres` or `nobody` user to run PostgreSQL as")
 
 
+def stop_abandoned_clusters(bindir: Path) -> None:
+    """Clusters of test sessions that were killed (no finalizer ran): their server is stopped
+    and their directory removed. The owner's pid is in the directory's name."""
+    for root in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*-*"):
+        owner = root.name.removeprefix(ROOT_PREFIX).split("-")[0]
+        if not owner.isdigit() or Path(f"/proc/{owner}").exists():
+            continue
+        PostgresCluster(bindir, root).stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     bindir = postgres_bindir()
@@ -161,7 +173,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         if postgres_required():
             pytest.fail(f"{message}; CI requires the PostgreSQL tests (apt-get install postgresql)")
         pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="motionlab-pg-"))
+    stop_abandoned_clusters(bindir)
+    root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
     cluster = PostgresCluster(bindir, root)
     try:
         cluster.start()

@@ -104,6 +104,7 @@ class Worker:
     def _work(self, *, burst: bool) -> int:
         done, next_reap_at = 0, 0.0
         self.run_context = start_fork_server(self.settings.resolved_database_url)
+        self.queue.wait(0)  # LISTEN before the first look at the queue: no run slips between
         log.info("worker started worker=%s engines=%s", self.id, self.engines or "all")
         while not self.stopping.is_set():
             # A run goes stale only after heartbeat_timeout_s: reaping at every idle poll, which
