@@ -100,8 +100,8 @@ def disk_full(*_args, **_kwargs):
 
 
 def test_a_full_disk_is_a_507_and_stores_nothing(api, settings, monkeypatch):
-    # The OS boundary: the blob store's writer finds no space.
-    monkeypatch.setattr("core.storage.atomic_path", disk_full)
+    # The OS boundary: the object store's writer finds no space.
+    monkeypatch.setattr("core.object_store.atomic_path", disk_full)
     body = problem(api.post("/v1/sessions", content=SESSION, headers=CSV), 507)
     assert "disk is full" in body["detail"] and "nothing was changed" in body["detail"]
     assert api.get("/v1/sessions").json()["total"] == 0
