@@ -1,7 +1,7 @@
 """One live classification connection: handshake, frames in, predictions out, close.
 
-Before the handshake completes, an unknown run (404), an unfinished one (409) or a model that
-cannot stream (409) is answered with the API's problem+json, as an HTTP request would be.
+Before the handshake completes, an unknown run (404) or an unfinished one (409) is answered
+with the API's problem+json, as an HTTP request would be.
 Afterwards each frame is read, its windows predicted (with the windows other streams of the
 model wait on: batching.py) and answered before the next frame is read: predictions leave in
 order, and a client sending faster than the model keeps up is held back by TCP (uvicorn

@@ -92,6 +92,18 @@ def test_a_finished_run_shows_curves_and_the_confusion_matrix_of_its_metrics(
     expected = dashboard.api.get(f"/v1/runs/{run_id}/model.mlmodel")
     assert downloading.value.path().read_bytes() == expected.content
     assert downloading.value.suggested_filename == "GestureClassifier.mlmodel"  # the server's
+    for button, path in (
+        ("#download-onnx", "model.onnx"),
+        ("#download-mlpackage", "model.mlpackage.zip"),
+    ):
+        with reader.page.expect_download() as downloading:
+            reader.page.click(button)
+        expected = dashboard.api.get(f"/v1/runs/{run_id}/{path}")
+        assert downloading.value.path().read_bytes() == expected.content
+        assert (
+            downloading.value.suggested_filename
+            == f"GestureClassifier.{path.removeprefix('model.')}"
+        )
     with reader.page.expect_download() as downloading:
         reader.page.click("#download-native")
     assert downloading.value.suggested_filename == f"GestureClassifier-{run_id}.pt"

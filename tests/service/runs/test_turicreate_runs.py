@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pytest
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
+from tests.service.live.conftest import (
+    as_columns,
+    open_stream,
+    predict_per_window,
+    recording,
+    stream_frames,
+    ws_url,
+)
 from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
 from workers.engines.turicreate import availability
 
@@ -76,8 +83,18 @@ def test_both_engines_train_basicmotions_with_the_same_metric_keys(api, settings
     assert api.post("/v1/models/Wrist/versions", json={"run_id": tc_id}).status_code in (200, 201)
     assert api.get("/v1/models/Wrist/latest/model.mlmodel").content == mlmodel.content
 
-    # Live classification steps torch models only: refused before the handshake, saying why.
-    with pytest.raises(InvalidStatus) as refusal:
-        connect(f"ws://{api.base_url.netloc.decode()}/v1/runs/{tc_id}/live")
-    assert refusal.value.response.status_code == 409
-    assert b"turicreate" in refusal.value.response.body and b"torch" in refusal.value.response.body
+    # Live classification of a Turi Create run steps its exported .mlmodel (as the phone
+    # does): the windows and classes of Turi Create's own per-window predictions.
+    socket, ready = open_stream(ws_url(str(api.base_url), f"/v1/runs/{tc_id}/live"))
+    with socket:
+        assert ready["classes"] == answer.json()["classes"]
+        streamed = stream_frames(socket, [{"rows": recording().tolist()}])
+    expected = predict_per_window(api, f"/v1/runs/{tc_id}")
+    assert len(expected["window"]) == 30  # the state crosses Turi Create's reset (window 20)
+    columns = as_columns(streamed[:-1])
+    for name in ("window", "first_row", "num_rows", "class"):
+        assert columns[name] == expected[name], name
+    # Turi Create computes in float32 (MXNet); the file's weights are its float32 weights.
+    np.testing.assert_allclose(
+        columns["probability_vector"], expected["probability_vector"], rtol=0, atol=1e-4
+    )

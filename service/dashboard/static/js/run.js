@@ -69,10 +69,11 @@ async function render(main) {
     const model = run.params.model?.name ?? "model";
     downloads.replaceChildren(el("h2", {}, "Downloads"),
       el("button", { id: "download-mlmodel", onclick: () => download(`/v1/runs/${id}/model.mlmodel`, `${model}-${id}.mlmodel`) }, "Core ML model (.mlmodel)"), " ",
+      el("button", { id: "download-mlpackage", onclick: () => download(`/v1/runs/${id}/model.mlpackage.zip`, `${model}-${id}.mlpackage.zip`) }, "Core ML ML Program (.mlpackage)"), " ",
+      el("button", { id: "download-onnx", onclick: () => download(`/v1/runs/${id}/model.onnx`, `${model}-${id}.onnx`) }, "ONNX (.onnx)"), " ",
       el("button", { id: "download-native", onclick: () => download(`/v1/runs/${id}/model`, `${model}-${id}`) }, `native ${run.engine} model`),
       el("div", {}, el("h2", {}, "Predict"), predictPanel(run)),
-      // Live classification steps torch models only (the server refuses the others, 409).
-      run.engine === "torch" ? el("div", {}, el("h2", {}, "Live"), livePanel(run)) : null);
+      el("div", {}, el("h2", {}, "Live"), livePanel(run)));
   };
   section(main, "Parameters", table(["parameter", "value"], flatten(run.params), { id: "params" }));
   section(main, "Data", table(["", ""], [
