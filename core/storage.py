@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
-from core.atomic import atomic_path as atomic_path  # where the engines import it from
-from core.atomic import write_bytes_atomic as write_bytes_atomic
 from core.object_store import LocalObjectStore, ObjectStore, open_object_store
 
 if TYPE_CHECKING:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from core.atomic import write_bytes_atomic
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.runs import reclaim_runs_of_dead_worker
 from core.settings import Settings
-from core.storage import write_bytes_atomic
 from workers.execute import training_threads
 from workers.worker import run_worker
 

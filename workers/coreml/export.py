@@ -19,7 +19,7 @@ import torch
 from coremltools.models.utils import save_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2, NeuralNetwork_pb2
 
-from core.storage import atomic_path
+from core.atomic import atomic_path
 from workers.engines.torch.model import (
     CONV_CHANNELS,
     DENSE_HIDDEN,

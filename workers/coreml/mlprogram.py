@@ -20,7 +20,7 @@ import numpy as np
 from coremltools.converters.mil.mil import Builder as mb
 from coremltools.converters.mil.mil import Function, Program, types
 
-from core.storage import atomic_path
+from core.atomic import atomic_path
 from workers.coreml.export import STATE_INPUT, STATE_OUTPUT
 from workers.coreml.network import ActivityNetwork, probability_name, read_network
 from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE

@@ -28,7 +28,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from core.storage import atomic_path
+from core.atomic import atomic_path
 from workers.coreml.export import MOTIONLAB_VERSION_KEY, STATE_INPUT, STATE_OUTPUT
 from workers.coreml.network import ActivityNetwork, probability_name, read_network
 from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE

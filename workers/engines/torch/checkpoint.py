@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.atomic import atomic_path
 from core.recipes import TURICREATE
-from core.storage import atomic_path
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.params import Hyperparameters, IterationReport

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from core.atomic import atomic_path
 from core.params import RunParams
-from core.storage import atomic_path
 from workers.engines.base import (
     COREML_FILE,
     EngineStatus,
