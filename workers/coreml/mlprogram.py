@@ -8,6 +8,7 @@ can express: arrays are Float32 (Float16 inside with precision="float16"), not D
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -34,6 +35,8 @@ MIL_GATE_ORDER = (0, 1, 3, 2)
 # The classifier op names its outputs these; they are renamed to the spec-1 file's names.
 _CLASS_LABEL, _PROBABILITIES, _SOFTMAX = "classLabel", "classLabel_probs", "probabilities"
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # ML Program input / output names
+# Its graph passes log every op they remove at INFO: ~100 lines a conversion in the API's log.
+logging.getLogger("coremltools").setLevel(logging.WARNING)
 
 
 class UnsupportedInterface(ValueError):
