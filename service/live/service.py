@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.models import Run
 from core.settings import Settings
-from service.predictions.loading import MODEL_CACHE_SIZE, load_predictor
+from service.predictions.loading import load_mlmodel_streamer, load_predictor
 from service.registry.service import resolve
-from service.runs.artifacts import coreml_file
 from service.runs.service import get_run
 from workers.live import Streamer
 
@@ -39,11 +37,7 @@ def _live_model(settings: Settings, run: Run, header: dict[str, Any]) -> LiveMod
     predictor = load_predictor(settings, run)
     # Turi Create's model predicts in its own process, seconds a call: the stream steps the
     # run's exported .mlmodel instead, the file an iOS app runs.
-    model = (
-        predictor
-        if isinstance(predictor, Streamer)
-        else _mlmodel_streamer(str(coreml_file(settings, run)))
-    )
+    model = predictor if isinstance(predictor, Streamer) else load_mlmodel_streamer(settings, run)
     return LiveModel(
         model,
         {
@@ -54,11 +48,3 @@ def _live_model(settings: Settings, run: Run, header: dict[str, Any]) -> LiveMod
             "prediction_window": model.prediction_window,
         },
     )
-
-
-@lru_cache(maxsize=MODEL_CACHE_SIZE)  # one object a model: its streams are stepped together
-def _mlmodel_streamer(path: str) -> Streamer:
-    from workers.coreml.network import read_network  # coremltools: not at API start
-    from workers.coreml.stream import NetworkStreamer
-
-    return NetworkStreamer(read_network(path))

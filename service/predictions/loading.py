@@ -14,13 +14,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.models import Run
 from core.settings import Settings
-from service.runs.artifacts import model_files_found, run_dir, run_engine
+from service.runs.artifacts import coreml_file, model_files_found, run_dir, run_engine
 from service.runs.service import require_succeeded
 from workers.engines.base import Engine, Predictor
+
+if TYPE_CHECKING:
+    from workers.coreml.stream import NetworkStreamer
 
 MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of models warm
 # Inference running at once. More than one per core only adds contention (GIL, torch's own
@@ -92,6 +95,15 @@ def load_predictor(settings: Settings, run: Run) -> Predictor:
     return MODELS.get(_key(settings, run.id), lambda: _load(engine, directory)).model
 
 
+def load_mlmodel_streamer(settings: Settings, run: Run) -> NetworkStreamer:
+    """The run's exported .mlmodel, stepped window by window in NumPy: live classification of
+    a model whose engine cannot step windows itself (Turi Create's predicts in its own
+    process, seconds a call). Cached beside the engines' models."""
+    require_succeeded(run)
+    path = coreml_file(settings, run)
+    return MODELS.get((*_key(settings, run.id), "mlmodel"), lambda: _load_mlmodel_streamer(path))
+
+
 def cached_predictor(settings: Settings, run_id: str) -> Loaded | None:
     """The model of `run_id` if it is loaded. Only succeeded runs are cached, and a succeeded
     run never changes, so a hit needs no database read."""
@@ -107,6 +119,13 @@ def _load(engine: Engine, run_dir: Path) -> Loaded:
     log.info("loading model run_id=%s engine=%s", run_dir.name, engine.name)
     with model_files_found():
         return Loaded(engine.load_model(run_dir), engine.serves_inline)
+
+
+def _load_mlmodel_streamer(path: Path) -> NetworkStreamer:
+    from workers.coreml.network import read_network  # coremltools: not at API start
+    from workers.coreml.stream import NetworkStreamer
+
+    return NetworkStreamer(read_network(path))
 
 
 def _serve_on_one_thread() -> None:
