@@ -49,6 +49,10 @@ class Recipe:
     # motionlab recipe counts the training-mode predictions instead (half the forward passes).
     eval_train_accuracy: bool
     pad_batches: bool  # Turi Create pads the last batch with weight-0 zero chunks
+    max_rotation_deg: float = 0.0  # with augment: rotate sensor triples by up to this angle
+    tempo_change: float = 0.0  # with augment: resample each session at speed 1 ± this
+    magnitude_warp_sd: float = 0.0  # with augment: smooth gain over time ~ N(1, sd)
+    mixup_alpha: float = 0.0  # mix chunk pairs with λ ~ Beta(α, α); 0 = off
 
     def learning_rate_at(self, step: int, total_steps: int) -> float:
         """The learning rate of optimiser step `step` (0-based) out of `total_steps`."""
@@ -57,7 +61,8 @@ class Recipe:
         warmup = max(1, int(WARMUP_FRACTION * total_steps))
         if step < warmup:
             return self.learning_rate * (step + 1) / warmup
-        progress = (step - warmup) / max(1, total_steps - warmup)
+        # Augmented epochs can hold a few more chunks than planned: those steps stay at 0.
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
         return self.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -31,8 +32,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from core.recipes import default_max_iterations
 from workers.engines.torch import predict
-from workers.engines.torch.augment import random_offsets
+from workers.engines.torch.augment import ChunkAugmentation, random_offsets, random_tempo
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.epochs import (
     DeviceChunks,
@@ -45,7 +47,9 @@ from workers.engines.torch.epochs import (
 from workers.engines.torch.model import WINDOWS_PER_CHUNK, ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.params import Hyperparameters, IterationReport
+from workers.engines.torch.recipes import Recipe
 from workers.engines.torch.recipes import recipe as recipe_named
+from workers.engines.torch.sensor_axes import sensor_triples
 from workers.engines.torch.standardise import Standardiser
 from workers.engines.torch.validation import split_validation
 from workers.engines.torch.windows import Chunks, class_list, encode_labels, make_chunks
@@ -86,6 +90,12 @@ def train(
     train_data, validation_data = split_validation(data, validation, seed, log)
     classes = class_list(train_data.labels)
     train_chunks = _labelled_chunks(train_data, classes, params.prediction_window)
+    if params.max_iterations is None:  # the recipe's step budget decides
+        epochs = default_max_iterations(
+            params.recipe, num_chunks=train_chunks.num_chunks, batch_size=params.batch_size
+        )
+        params = replace(params, max_iterations=epochs)
+    assert params.max_iterations is not None
     validation_chunks = None
     if validation_data is not None:
         validation_data = validation_data.with_features(train_data.feature_names)
@@ -130,12 +140,16 @@ def train(
             * steps_per_epoch(len(train_chunks.features), params.batch_size),
             generator=generator,
             should_stop=should_stop,
+            augmentation=_chunk_augmentation(recipe, train_data, standardiser, device),
+            mixup_rng=np.random.default_rng([seed, 1]) if recipe.mixup_alpha > 0 else None,
         )
         progress: list[IterationReport] = []
         best: tuple[float, int, dict[str, torch.Tensor]] | None = None
         for iteration in range(1, params.max_iterations + 1):
             if recipe.augment and iteration > 1:  # new window boundaries every epoch
                 shifted = random_offsets(train_data, params.prediction_window, offsets_rng)
+                if recipe.tempo_change > 0:
+                    shifted = random_tempo(shifted, recipe.tempo_change, offsets_rng)
                 batches = DeviceChunks.build(
                     _standardised(
                         _labelled_chunks(shifted, classes, params.prediction_window), standardiser
@@ -208,6 +222,23 @@ def _standardised(chunks: Chunks, standardiser: Standardiser | None) -> Chunks:
     if standardiser is None:
         return chunks
     return replace(chunks, features=standardiser.apply(chunks.features))
+
+
+def _chunk_augmentation(
+    recipe: Recipe, data: MotionData, standardiser: Standardiser | None, device: str
+) -> ChunkAugmentation | None:
+    if not recipe.augment:
+        return None
+    num_features = len(data.feature_names)
+    mean = np.zeros(num_features) if standardiser is None else standardiser.mean
+    sd = np.ones(num_features) if standardiser is None else standardiser.sd
+    return ChunkAugmentation(
+        triples=sensor_triples(data.feature_names),
+        max_rotation=math.radians(recipe.max_rotation_deg),
+        magnitude_warp_sd=recipe.magnitude_warp_sd,
+        mean=torch.as_tensor(mean, dtype=torch.float32, device=device),
+        sd=torch.as_tensor(sd, dtype=torch.float32, device=device),
+    )
 
 
 def _copy_state(net: ActivityNet) -> dict[str, torch.Tensor]:
