@@ -1,19 +1,21 @@
 """Training-time augmentation of the motionlab recipe; vectorised, seeded, never at inference.
 
-Per session, each epoch (NumPy, before the sessions are cut into chunks):
-* Random offsets: every session drops a random number of its first rows (0 … pw - 1), so
-  window boundaries fall somewhere else each time instead of always at the session's first
-  row. Labels are recomputed from the shifted rows.
-* Tempo: every session is resampled to a random speed, as if performed faster or slower.
+Per session, each epoch (NumPy, before the sessions are cut into chunks), in one resampling:
+* Random offsets: every session starts at a random row among its first pw (0 … pw - 1), so
+  window boundaries fall somewhere else each time instead of always at its first row.
+* Tempo: every session is read at a random speed, as if performed faster or slower.
+  Labels follow the rows they came from.
 Per chunk, each batch (torch, on the training device):
+* Scaling: each chunk's features (standardised) are multiplied by a factor per feature drawn
+  from U(1 - SCALE, 1 + SCALE): sensors differ in gain, people in vigour.
+* Jitter: Gaussian noise of JITTER_SD (in standard deviations of each feature) on every row.
+Measured and off in both recipes (recipes.py has the figures), for ablations and issue 27:
 * Rotation: one random 3-D rotation per chunk turns every sensor triple (sensor_axes.py) of
   that chunk together: accelerometer and gyroscope share the device's frame, and a watch or
   phone sits a little differently on every person. Applied to raw values (the standardised
   rows are mapped back, rotated, standardised again), so it is a true rotation.
-* Scaling: each chunk's features (standardised) are multiplied by a factor per feature drawn
-  from U(1 - SCALE, 1 + SCALE): sensors differ in gain, people in vigour.
 * Magnitude warp: a smooth random gain over time, the same for all features of a chunk.
-* Jitter: Gaussian noise of JITTER_SD (in standard deviations of each feature) on every row.
+* Mixup (epochs.py): chunks mixed in pairs, rows and losses alike.
 """
 
 from __future__ import annotations
@@ -29,46 +31,33 @@ SCALE = 0.1
 JITTER_SD = 0.05
 
 
-def random_offsets(
-    data: MotionData, prediction_window: int, rng: np.random.Generator
+def random_resample(
+    data: MotionData, prediction_window: int, tempo_change: float, rng: np.random.Generator
 ) -> MotionData:
-    """`data` without the first r_s rows of each session s, r_s ~ U{0 … pw-1} (≥ 1 row kept)."""
+    """Each session s from a random first row r_s ~ U{0 … pw-1} at a random speed
+    v_s ~ U(1 - tempo_change, 1 + tempo_change): output row j is the input at r_s + j·v_s,
+    linearly interpolated, with the label of the nearest input row. At speed 1 (tempo_change
+    0) rows are copied exactly and only the first r_s are dropped. At least 1 row is kept."""
     starts, lengths = data.session_starts, data.session_lengths  # (S,), (S,)
     num_sessions = len(starts)
     offsets = np.minimum(rng.integers(0, prediction_window, num_sessions), lengths - 1)  # (S,)
-    row_session = np.repeat(np.arange(num_sessions), lengths)  # (N,)
-    position = np.arange(data.num_rows) - starts[row_session]  # (N,) row within its session
-    keep = position >= offsets[row_session]
-    return MotionData(
-        session_ids=row_session[keep],  # (N',) one id per session, as before
-        features=data.features[keep],
-        feature_names=data.feature_names,
-        targets=None if data.targets is None else data.targets[keep],
-        session_column=data.session_column,
-        target_column=data.target_column,
-    )
-
-
-def random_tempo(data: MotionData, max_change: float, rng: np.random.Generator) -> MotionData:
-    """Each session resampled at speed v_s ~ U(1 - max_change, 1 + max_change): output row j
-    is the input at position j·v_s, linearly interpolated; its label is the nearest row's."""
-    starts, lengths = data.session_starts, data.session_lengths  # (S,), (S,)
-    speed = rng.uniform(1.0 - max_change, 1.0 + max_change, len(starts))  # (S,)
-    new_lengths = np.maximum(1, np.floor((lengths - 1) / speed).astype(np.int64) + 1)  # (S,)
-    row_session = np.repeat(np.arange(len(starts)), new_lengths)  # (N',)
+    speed = np.ones(num_sessions)
+    if tempo_change > 0:
+        speed = rng.uniform(1.0 - tempo_change, 1.0 + tempo_change, num_sessions)  # (S,)
+    new_lengths = np.floor((lengths - 1 - offsets) / speed).astype(np.int64) + 1  # (S,)
+    row_session = np.repeat(np.arange(num_sessions), new_lengths)  # (N',)
     first = np.cumsum(new_lengths) - new_lengths
-    position = (np.arange(len(row_session)) - first[row_session]) * speed[row_session]  # (N',)
-    position = np.minimum(position, lengths[row_session] - 1)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, lengths[row_session] - 1)
-    fraction = (position - below).astype(np.float32)[:, None]  # (N', 1)
-    base = starts[row_session]
-    features = (1.0 - fraction) * data.features[base + below] + fraction * data.features[
-        base + above
-    ]
-    nearest = base + np.rint(position).astype(np.int64)
+    step = np.arange(len(row_session)) - first[row_session]  # (N',) output row in its session
+    position = offsets[row_session] + step * speed[row_session]  # (N',) float64, ≤ length - 1
+    last = starts[row_session] + lengths[row_session] - 1
+    below = starts[row_session] + np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, last)
+    fraction = (position - np.floor(position)).astype(np.float32)[:, None]  # (N', 1)
+    features = data.features[below]  # (N', F)
+    features = features + fraction * (data.features[above] - features)  # exact at fraction 0
+    nearest = np.minimum(starts[row_session] + np.rint(position).astype(np.int64), last)
     return MotionData(
-        session_ids=row_session,
+        session_ids=row_session,  # (N',) one id per session, as before
         features=features,
         feature_names=data.feature_names,
         targets=None if data.targets is None else data.targets[nearest],

@@ -1,8 +1,10 @@
 """Training loop of the activity classifier, for each recipe (recipes.py).
 
-The motionlab recipe (the default) standardises the features, shuffles, augments, follows a
-learning-rate schedule, keeps the best validation epoch, and folds the standardisation into
-the first layer at the end; epochs.py has its per-batch rules. What follows is the
+The motionlab recipe (the default) trains for a budget of optimiser steps (the epochs it
+buys are decided here from the data when max_iterations is left out, and recorded on the
+model), standardises the features, shuffles, augments, follows a learning-rate schedule,
+keeps the best validation epoch, and folds the standardisation into the first layer at the
+end; epochs.py has its per-batch rules. What follows is the
 turicreate recipe, Turi Create 6.4's training (spec §2), exactly:
 
 Fixed chunk order, no shuffling; every batch is padded to `batch_size` chunks with zero
@@ -34,7 +36,7 @@ import torch
 
 from core.recipes import default_max_iterations
 from workers.engines.torch import predict
-from workers.engines.torch.augment import ChunkAugmentation, random_offsets, random_tempo
+from workers.engines.torch.augment import ChunkAugmentation, random_resample
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.epochs import (
     DeviceChunks,
@@ -129,7 +131,9 @@ def train(
         ).to(device)
         optimizer = KerasAdam(net.parameters(), lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
         generator = torch.Generator(device=device).manual_seed(seed)
-        offsets_rng = np.random.default_rng(seed)
+        resample_rng = np.random.default_rng(seed)
+        # Class indices as targets: resampling moves them with the rows, no re-encoding.
+        coded = replace(train_data, targets=encode_labels(train_data.labels, classes))
         batches = DeviceChunks.build(_standardised(train_chunks, standardiser), device)
         context = EpochContext(
             net=net,
@@ -147,15 +151,13 @@ def train(
         best: tuple[float, int, dict[str, torch.Tensor]] | None = None
         for iteration in range(1, params.max_iterations + 1):
             if recipe.augment and iteration > 1:  # new window boundaries every epoch
-                shifted = random_offsets(train_data, params.prediction_window, offsets_rng)
-                if recipe.tempo_change > 0:
-                    shifted = random_tempo(shifted, recipe.tempo_change, offsets_rng)
-                batches = DeviceChunks.build(
-                    _standardised(
-                        _labelled_chunks(shifted, classes, params.prediction_window), standardiser
-                    ),
-                    device,
+                resampled = random_resample(
+                    coded, params.prediction_window, recipe.tempo_change, resample_rng
                 )
+                chunks = make_chunks(
+                    resampled, params.prediction_window, resampled.targets, len(classes)
+                )
+                batches = DeviceChunks.build(_standardised(chunks, standardiser), device)
             train_accuracy, train_loss = train_epoch(context, batches, iteration)
             validation_accuracy = validation_loss = None
             if held_out is not None:

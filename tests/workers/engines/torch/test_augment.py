@@ -12,8 +12,8 @@ import torch
 
 from workers.engines.torch.augment import (
     ChunkAugmentation,
+    random_resample,
     random_rotations,
-    random_tempo,
     rotate_triples,
 )
 from workers.engines.torch.sensor_axes import sensor_triples
@@ -104,9 +104,9 @@ def _ramp_sessions(lengths: list[int]) -> MotionData:
     )
 
 
-def test_tempo_resamples_each_session_at_one_speed_and_keeps_its_labels():
+def test_resampling_starts_each_session_at_a_random_row_and_goes_at_one_speed():
     data = _ramp_sessions([200, 90, 301])
-    stretched = random_tempo(data, 0.2, np.random.default_rng(0))
+    stretched = random_resample(data, 10, 0.2, np.random.default_rng(0))
     assert stretched.num_sessions == 3
     for start, length, original in zip(
         stretched.session_starts, stretched.session_lengths, data.session_lengths, strict=True
@@ -115,8 +115,9 @@ def test_tempo_resamples_each_session_at_one_speed_and_keeps_its_labels():
         speed = float(np.diff(ramp).mean())
         assert 0.8 <= speed <= 1.2  # one speed per session, within the range
         np.testing.assert_allclose(np.diff(ramp), speed, atol=1e-3)  # the same all along
+        assert ramp[0] in range(10)  # a random first row within the first window
         assert ramp[-1] <= original - 1  # never past the session's end
-        assert abs(length - original / speed) <= 1.0
+        assert 0 <= (original - 1 - ramp[0]) / speed - (length - 1) < 1.001  # every row it can
     label_of_session = dict(zip(data.session_ids, data.targets, strict=True))
     rows = zip(stretched.session_ids, stretched.targets, strict=True)
     assert all(label_of_session[session] == label for session, label in rows)
@@ -124,6 +125,6 @@ def test_tempo_resamples_each_session_at_one_speed_and_keeps_its_labels():
 
 def test_tempo_of_zero_changes_nothing():
     data = _ramp_sessions([50, 70])
-    same = random_tempo(data, 0.0, np.random.default_rng(0))
+    same = random_resample(data, 1, 0.0, np.random.default_rng(0))
     np.testing.assert_array_equal(same.features, data.features)
     np.testing.assert_array_equal(same.targets, data.targets)

@@ -12,7 +12,7 @@ import torch
 from core.recipes import DEFAULT_RECIPE, MOTIONLAB, RECIPE_DEFAULTS, TURICREATE
 from tests.workers.engines.torch.test_torch_basicmotions import BASICMOTIONS_CSV, split
 from workers.engines.torch import ActivityClassifier, Hyperparameters, train
-from workers.engines.torch.augment import random_offsets
+from workers.engines.torch.augment import random_resample
 from workers.engines.torch.epochs import DeviceChunks, evaluate_epoch
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.standardise import Standardiser
@@ -46,7 +46,7 @@ def test_standardisation_folded_into_the_first_layer_gives_the_same_outputs_on_r
 
 def test_random_offsets_drop_under_a_window_and_keep_every_rows_label():
     data = split(pcsv.read_csv(BASICMOTIONS_CSV), "train")
-    shifted = random_offsets(data, 10, np.random.default_rng(0))
+    shifted = random_resample(data, 10, 0.0, np.random.default_rng(0))  # speed 1: offsets only
     assert data.num_rows - 40 * 9 <= shifted.num_rows < data.num_rows
     assert shifted.num_sessions >= data.num_sessions  # cut into pieces, never merged
     original_label = dict(zip(map(bytes, data.features), data.targets, strict=True))
