@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from workers.engines.torch.model import STATE_SIZE, WINDOWS_PER_CHUNK
+from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
 # (pw, F) window rows, (400,) state → (C,) probabilities, (400,) new state
 Step = Callable[[np.ndarray, np.ndarray], Awaitable[tuple[np.ndarray, np.ndarray]]]

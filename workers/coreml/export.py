@@ -20,15 +20,8 @@ from coremltools.models.utils import save_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2, NeuralNetwork_pb2
 
 from core.atomic import atomic_path
-from workers.engines.torch.model import (
-    CONV_CHANNELS,
-    DENSE_HIDDEN,
-    LSTM_HIDDEN,
-    STATE_SIZE,
-    ActivityNet,
-    lstm_parameters,
-    tensor,
-)
+from workers.engines.torch.model import ActivityNet, lstm_parameters, tensor
+from workers.model.shape import CONV_CHANNELS, DENSE_HIDDEN, LSTM_HIDDEN, STATE_SIZE
 
 if TYPE_CHECKING:  # the classifier module pulls in metrics and data; only its type is needed
     from workers.engines.torch.classifier import ActivityClassifier

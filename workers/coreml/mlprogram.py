@@ -24,7 +24,7 @@ from coremltools.converters.mil.mil import Function, Program, types
 from core.atomic import atomic_path
 from workers.coreml.export import STATE_INPUT, STATE_OUTPUT
 from workers.coreml.network import ActivityNetwork, probability_name, read_network
-from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
+from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
 
 Precision = Literal["float32", "float16"]
 # iOS 15 brought ML Programs; its LSTM op is float32 only, so a float16 program (where the

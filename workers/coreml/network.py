@@ -19,7 +19,7 @@ from coremltools.proto import NeuralNetwork_pb2 as NN
 from workers.coreml.check import LSTM_GATES
 from workers.coreml.evaluate import UnsupportedSpecError
 from workers.coreml.export import STATE_INPUT, layer_plan, probability_output
-from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN
+from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from workers.coreml.network import ActivityNetwork
-from workers.engines.torch.model import LSTM_HIDDEN
+from workers.model.shape import LSTM_HIDDEN
 
 
 def _sigmoid(values: np.ndarray) -> np.ndarray:

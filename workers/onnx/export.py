@@ -31,7 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 from core.atomic import atomic_path
 from workers.coreml.export import MOTIONLAB_VERSION_KEY, STATE_INPUT, STATE_OUTPUT
 from workers.coreml.network import ActivityNetwork, probability_name, read_network
-from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
+from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
 
 OPSET = 17  # ONNX Runtime 1.14+ (Android, web) runs it
 IR_VERSION = 8  # what ONNX Runtime Mobile of the same era loads

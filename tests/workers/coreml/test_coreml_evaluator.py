@@ -9,8 +9,8 @@ import torch
 from workers.coreml.check import check_interface
 from workers.coreml.evaluate import CoreMLEvaluator, UnsupportedSpecError
 from workers.coreml.export import build_spec
-from workers.engines.torch.model import LSTM_HIDDEN
 from workers.engines.torch.stream import stream_step
+from workers.model.shape import LSTM_HIDDEN
 
 FEATURES = ["x", "y"]
 CLASSES = ["idle", "shake", "tap"]

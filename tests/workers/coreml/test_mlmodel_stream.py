@@ -13,8 +13,8 @@ from workers.coreml.evaluate import CoreMLEvaluator
 from workers.coreml.export import export_model
 from workers.coreml.network import read_network
 from workers.coreml.stream import NetworkStreamer
-from workers.engines.torch.model import STATE_SIZE
 from workers.engines.torch.stream import stream_step
+from workers.model.shape import STATE_SIZE
 
 
 def numpy_stream(streamer: NetworkStreamer, rows: np.ndarray, window: int):

@@ -15,8 +15,8 @@ import pytest
 from workers.coreml.evaluate import CoreMLEvaluator, UnsupportedSpecError
 from workers.coreml.export import build_spec, export_model
 from workers.coreml.network import read_network
-from workers.engines.torch.model import STATE_SIZE
 from workers.engines.torch.stream import stream_step
+from workers.model.shape import STATE_SIZE
 from workers.onnx.export import build_onnx, export_onnx
 
 TOLERANCE = 1e-4

@@ -32,8 +32,8 @@ from workers.engines import registry
 from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMissing, Predictor
 from workers.engines.classifier import TrainedClassifier
 from workers.engines.registry import UnknownEngine, engines, get_engine
-from workers.engines.torch.params import Hyperparameters
 from workers.engines.turicreate.engine import TuriCreateEngine
+from workers.model.hyperparameters import Hyperparameters
 from workers.motion_data import MotionData
 from workers.worker import Worker
 

@@ -18,7 +18,7 @@ from core.atomic import atomic_path
 from core.recipes import TURICREATE
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
-from workers.engines.torch.params import Hyperparameters, IterationReport
+from workers.model.hyperparameters import Hyperparameters, IterationReport
 
 FORMAT = "motionlab.activity_classifier"
 FORMAT_VERSION = 1
