@@ -28,7 +28,7 @@ Step = Callable[[np.ndarray, np.ndarray], Awaitable[tuple[np.ndarray, np.ndarray
 @runtime_checkable
 class Streamer(Protocol):
     """A trained model that steps windows of independent streams (the torch classifier, or
-    a .mlmodel's network stepped in NumPy: workers/coreml/stream.py)."""
+    a .mlmodel's network stepped in NumPy: workers/exports/coreml/stream.py)."""
 
     classes: list[Any]
     features: list[str]

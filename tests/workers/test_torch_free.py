@@ -23,6 +23,8 @@ TORCH_FREE = (
     "workers.engines.classifier",
     "workers.engines.turicreate.engine",
     "workers.engines.turicreate.model",
+    "workers.exports.formats",
+    "workers.exports.coreml.interface",
 )
 
 

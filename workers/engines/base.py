@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from core.params import RunParams
+from workers.exports.formats import MLMODEL
 from workers.motion_data import MotionData
 
-COREML_FILE = "model.mlmodel"  # every engine's Core ML model, in the run directory
+COREML_FILE = MLMODEL.file_name  # every engine's Core ML model, in the run directory
 
 
 class ModelFileMissing(FileNotFoundError):

@@ -26,8 +26,8 @@ from tests.service.runs.conftest import (
     upload_tiny,
     wait_for,
 )
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.workers.coreml.conftest import session_rows, torch_stream
-from workers.coreml.evaluate import CoreMLEvaluator
 from workers.engines import registry
 from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMissing, Predictor
 from workers.engines.classifier import TrainedClassifier

@@ -66,7 +66,7 @@ class TorchEngine:
         )
 
     def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
-        from workers.coreml.export import export_model  # coremltools: only when exporting
+        from workers.exports.coreml.export import export_model  # coremltools: only when exporting
 
         info = params.model
         return export_model(

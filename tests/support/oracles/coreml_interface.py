@@ -14,7 +14,7 @@ from typing import Any
 from coremltools.models.utils import load_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2
 
-from workers.coreml.export import (
+from workers.exports.coreml.interface import (
     BATCHNORM_EPSILON,
     CELL_CLIP_THRESHOLD,
     EXPORT_FORMAT_VERSION,
