@@ -14,7 +14,7 @@ from workers.exports.formats import EXPORT_FORMATS, MLPACKAGE, ONNX
 
 
 def test_the_client_pulls_every_format_the_server_has():
-    assert MODEL_FILES == {name: export.file_name for name, export in EXPORT_FORMATS.items()}
+    assert {name: export.file_name for name, export in EXPORT_FORMATS.items()} == MODEL_FILES
 
 
 def test_every_format_downloads_by_run_and_by_registered_model(tmp_path: Path):
