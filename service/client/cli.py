@@ -14,6 +14,8 @@ import json
 import sys
 from typing import Any
 
+from service.client.formats import MODEL_FILES
+
 EXIT_RUN_FAILED = 1
 EXIT_REFUSED = 3
 EXIT_UNREACHABLE = 4
@@ -84,7 +86,7 @@ def add_user_commands(commands: Any) -> None:
     pull.add_argument("-o", "--output", help="where to write it (default: MODEL.<format>)")
     pull.add_argument(
         "--format",
-        choices=["mlmodel", "onnx", "mlpackage"],
+        choices=list(MODEL_FILES),
         default="mlmodel",
         help="Core ML (default), ONNX, or the zipped Core ML ML Program",
     )

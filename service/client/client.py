@@ -13,6 +13,7 @@ import httpx
 
 from service.client.errors import MotionlabError
 from service.client.files import UploadRequest, file_request, folder_requests, frame_request
+from service.client.formats import MODEL_FILES
 from service.client.run import Run
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -218,10 +219,6 @@ class Client:
         partial.write_bytes(response.content)
         partial.replace(target)
         return Pulled(target, changed=True, sha256=hashlib.sha256(response.content).hexdigest())
-
-
-# `pull`'s formats: the file each downloads (Core ML spec 1, ONNX, zipped ML Program).
-MODEL_FILES = {"mlmodel": "model.mlmodel", "onnx": "model.onnx", "mlpackage": "model.mlpackage.zip"}
 
 
 def _sha256(path: Path) -> str:

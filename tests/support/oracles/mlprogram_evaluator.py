@@ -18,7 +18,7 @@ import coremltools as ct
 import numpy as np
 from coremltools.converters.mil.frontend.milproto.load import load as load_program
 
-from workers.coreml.evaluate import UnsupportedSpecError
+from workers.exports.coreml.network import UnsupportedSpecError
 
 
 class MLProgramEvaluator:

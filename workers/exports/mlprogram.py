@@ -1,6 +1,6 @@
 """Core ML ML Program (`.mlpackage`) export with the spec-1 file's interface (iOS 15+).
 
-Written as a MIL program with coremltools' builder from the `.mlmodel`'s weights (network.py)
+Written as a MIL program with coremltools' builder from the `.mlmodel`'s weights (coreml/network.py)
 and converted by `ct.convert`, so torch and Turi Create runs both have one. Same input and
 output names, class labels and metadata as the `.mlmodel`; what differs is what an ML Program
 can express: arrays are Float32 (Float16 inside with precision="float16"), not Double.
@@ -14,7 +14,7 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 import coremltools as ct
 import numpy as np
@@ -22,11 +22,11 @@ from coremltools.converters.mil.mil import Builder as mb
 from coremltools.converters.mil.mil import Function, Program, types
 
 from core.atomic import atomic_path
-from workers.coreml.export import STATE_INPUT, STATE_OUTPUT
-from workers.coreml.network import ActivityNetwork, probability_name, read_network
-from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
+from workers.exports.coreml.interface import STATE_INPUT, STATE_OUTPUT
+from workers.exports.coreml.network import ActivityNetwork, probability_name, read_network
+from workers.exports.formats import NotConvertible, Precision
+from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
 
-Precision = Literal["float32", "float16"]
 # iOS 15 brought ML Programs; its LSTM op is float32 only, so a float16 program (where the
 # LSTM holds most weights) needs iOS 17's.
 DEPLOYMENT_TARGETS = {"float32": ct.target.iOS15, "float16": ct.target.iOS17}
@@ -39,7 +39,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # ML Program input / output 
 logging.getLogger("coremltools").setLevel(logging.WARNING)
 
 
-class UnsupportedInterface(ValueError):
+class UnsupportedInterface(NotConvertible):
     """The `.mlmodel`'s interface cannot be kept as it is in an ML Program."""
 
 
@@ -112,7 +112,7 @@ def _program(network: ActivityNetwork, target: ct.target) -> Program:
             weight_ih=_mil_gates(network.lstm_input_weight),
             weight_hh=_mil_gates(network.lstm_recurrent_weight),
             bias=_mil_gates(network.lstm_bias),
-        )  # no cell clip: the docstring of workers/onnx/export.py says why
+        )  # no cell clip: the docstring of workers/exports/onnx.py says why
         state_out = mb.concat(
             values=[
                 mb.reshape(x=hidden, shape=[LSTM_HIDDEN]),

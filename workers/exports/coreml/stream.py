@@ -2,18 +2,22 @@
 runs, for live classification of runs whose own engine cannot step windows (Turi Create's
 model predicts in its own Python 3.8 process).
 
-The arithmetic is Core ML's layer by layer (spec §4.2, workers/coreml/export.py layer_plan):
-convolution over the whole window, ReLU, one LSTM step (Core ML's gate order: input, forget,
-block input, output), dense, batch norm, ReLU, dense, softmax — in float64 on the file's
-float32 weights, batched over independent streams.
+The arithmetic is Core ML's layer by layer (spec §4.2, interface.py's layer_plan): convolution
+over the whole window, ReLU, one LSTM step (Core ML's gate order: input, forget, block input,
+output), dense, batch norm, ReLU, dense, softmax — in float64 on the file's float32 weights,
+batched over independent streams.
+
+Production code, not a test oracle: live streams of Turi Create runs classify with it. It
+steps the weights network.py reads; it shares no code with tests/support/oracles, which
+evaluate the file's protobuf layers independently.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from workers.coreml.network import ActivityNetwork
-from workers.engines.torch.model import LSTM_HIDDEN
+from workers.exports.coreml.network import ActivityNetwork
+from workers.model.shape import LSTM_HIDDEN
 
 
 def _sigmoid(values: np.ndarray) -> np.ndarray:

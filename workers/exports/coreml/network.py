@@ -16,10 +16,14 @@ from coremltools.models.utils import load_spec
 from coremltools.proto import Model_pb2
 from coremltools.proto import NeuralNetwork_pb2 as NN
 
-from workers.coreml.check import LSTM_GATES
-from workers.coreml.evaluate import UnsupportedSpecError
-from workers.coreml.export import STATE_INPUT, layer_plan, probability_output
-from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN
+from workers.exports.coreml.interface import LSTM_GATES, STATE_INPUT, layer_plan, probability_output
+from workers.exports.formats import NotConvertible
+from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN
+
+
+class UnsupportedSpecError(NotConvertible):
+    """The `.mlmodel` is not an activity classifier laid out as interface.py says (or uses
+    something the NumPy test oracles do not implement)."""
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numbers
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
-from core.recipes import DEFAULT_RECIPE, RECIPE_DEFAULTS, check_recipe
+from core.params import DEFAULT_PREDICTION_WINDOW, MAX_PREDICTION_WINDOW, RunParams
+from core.recipes import DEFAULT_RECIPE, check_recipe, with_recipe_defaults
 
-MAX_PREDICTION_WINDOW = 400  # Turi Create's limit (spec §1.1)
 _SEED_RANGE = (-(2**63), 2**64)  # what torch.manual_seed accepts
 
 
@@ -17,12 +17,13 @@ class Hyperparameters:
     """Turi Create's `activity_classifier.create` options (spec §1.1), plus the recipe.
 
     With recipe="turicreate" the defaults are Turi Create's; max_iterations and batch_size
-    left as None take the recipe's defaults (core.recipes.RECIPE_DEFAULTS).
+    left as None take the recipe's defaults (core.recipes.RECIPE_DEFAULTS). A run's come
+    resolved (from_run_params).
     """
 
     # Rows per prediction: one window of this many rows gives one class prediction, and the
     # network sees 20 windows (a chunk) at a time. At 50 Hz, 100 rows = one prediction per 2 s.
-    prediction_window: int = 100
+    prediction_window: int = DEFAULT_PREDICTION_WINDOW
     # Epochs: full passes over the training chunks. None: the recipe's default.
     max_iterations: int = None  # type: ignore[assignment]  # always an int after __post_init__
     # Chunks (20 windows each) per optimiser step. None: the recipe's default. In the
@@ -37,11 +38,10 @@ class Hyperparameters:
 
     def __post_init__(self) -> None:
         check_recipe(self.recipe)
-        defaults = RECIPE_DEFAULTS[self.recipe]
-        if self.max_iterations is None:
-            object.__setattr__(self, "max_iterations", defaults.max_iterations)
-        if self.batch_size is None:
-            object.__setattr__(self, "batch_size", defaults.batch_size)
+        given = {"recipe": self.recipe, "max_iterations": self.max_iterations}
+        filled = with_recipe_defaults({**given, "batch_size": self.batch_size})
+        object.__setattr__(self, "max_iterations", filled["max_iterations"])
+        object.__setattr__(self, "batch_size", filled["batch_size"])
         for name in ("prediction_window", "max_iterations", "batch_size", "random_seed"):
             value = getattr(self, name)
             if _is_int(value):  # numpy integers become plain ints (JSON, checkpoints)
@@ -55,6 +55,12 @@ class Hyperparameters:
                 raise ValueError(
                     f"random_seed must be an integer or None; got {self.random_seed!r}"
                 )
+
+    @classmethod
+    def from_run_params(cls, params: RunParams) -> Hyperparameters:
+        """A run's training fields (each of these is one), every one resolved when the run
+        was created."""
+        return cls(**params.model_dump(include={field.name for field in fields(cls)}))
 
     def with_seed(self) -> Hyperparameters:
         """These parameters with random_seed drawn now if it was None."""

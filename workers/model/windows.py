@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workers.engines.torch.model import WINDOWS_PER_CHUNK
+from workers.model.shape import WINDOWS_PER_CHUNK
 from workers.motion_data import MotionData, MotionDataError
 
 

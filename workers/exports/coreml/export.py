@@ -4,15 +4,18 @@ The spec is written as raw protobuf (coremltools.proto) rather than with NeuralN
 the builder stamps its own specification version and optional fields, while an app written
 for a Turi Create model expects a spec-v1 neural-network classifier laid out field for field
 like Turi Create's C++ exporter writes it.
+
+It reads a torch network's weights, so it imports torch: the torch engine writes each run's
+`.mlmodel` with it when the run ends. Turi Create runs come with their own; every other format
+is converted from the `.mlmodel` (network.py), whichever engine wrote it.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -20,77 +23,25 @@ from coremltools.models.utils import save_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2, NeuralNetwork_pb2
 
 from core.atomic import atomic_path
-from workers.engines.torch.model import (
-    CONV_CHANNELS,
-    DENSE_HIDDEN,
-    LSTM_HIDDEN,
-    STATE_SIZE,
-    ActivityNet,
-    lstm_parameters,
-    tensor,
+from workers.engines.torch.model import ActivityNet, lstm_parameters, tensor
+from workers.exports.coreml.interface import (
+    BATCHNORM_EPSILON,
+    CELL_CLIP_THRESHOLD,
+    EXPORT_FORMAT_VERSION,
+    LSTM_GATES,
+    MOTIONLAB_VERSION_KEY,
+    RUN_ID_KEY,
+    SPECIFICATION_VERSION,
+    STATE_INPUT,
+    STATE_OUTPUT,
+    layer_plan,
+    motionlab_version,
+    probability_output,
 )
+from workers.model.shape import CONV_CHANNELS, DENSE_HIDDEN, LSTM_HIDDEN, STATE_SIZE
 
 if TYPE_CHECKING:  # the classifier module pulls in metrics and data; only its type is needed
     from workers.engines.torch.classifier import ActivityClassifier
-
-SPECIFICATION_VERSION = 1  # iOS 11; Turi Create never raises it, so neither do we
-CELL_CLIP_THRESHOLD = 50000.0
-BATCHNORM_EPSILON = 1e-3
-STATE_INPUT = "stateIn"
-STATE_OUTPUT = "stateOut"
-MOTIONLAB_VERSION_KEY = "com.github.motionlab.version"
-RUN_ID_KEY = "motionlab.run_id"
-# Turi Create's user-defined `version` key: the activity-classifier export format, not a release.
-EXPORT_FORMAT_VERSION = "2"
-
-
-class Layer(NamedTuple):
-    """One layer of the exported network: its name, protobuf kind, input and output blobs."""
-
-    name: str
-    kind: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-
-def probability_output(target: str) -> str:
-    return f"{target}Probability"
-
-
-def layer_plan(features: Sequence[str], target: str) -> list[Layer]:
-    """The layer sequence of spec §4.2; the exporter writes it and check.py verifies it."""
-    plan = []
-    if len(features) > 1:
-        # A one-input concat is invalid Core ML (Turi Create issue #2945), hence the branch.
-        plan.append(Layer("features", "concat", tuple(features), ("features",)))
-    reshape_input = "features" if len(features) > 1 else features[0]
-    plan += [
-        Layer("reshape", "reshape", (reshape_input,), ("reshape",)),
-        Layer("conv", "convolution", ("reshape",), ("conv",)),
-        Layer("relu1", "activation", ("conv",), ("relu1",)),
-        Layer("hiddenIn", "slice", (STATE_INPUT,), ("hiddenIn",)),
-        Layer("cellIn", "slice", (STATE_INPUT,), ("cellIn",)),
-        Layer(
-            "lstm",
-            "uniDirectionalLSTM",
-            ("relu1", "hiddenIn", "cellIn"),
-            ("lstm", "hiddenOut", "cellOut"),
-        ),
-        Layer(STATE_OUTPUT, "concat", ("hiddenOut", "cellOut"), (STATE_OUTPUT,)),
-        Layer("dense0", "innerProduct", ("lstm",), ("dense0",)),
-        Layer("bn", "batchnorm", ("dense0",), ("bn",)),
-        Layer("relu6", "activation", ("bn",), ("relu6",)),
-        Layer("dense1", "innerProduct", ("relu6",), ("dense1",)),
-        Layer(probability_output(target), "softmax", ("dense1",), (probability_output(target),)),
-    ]
-    return plan
-
-
-def motionlab_version() -> str:
-    try:
-        return importlib.metadata.version("motionlab")
-    except importlib.metadata.PackageNotFoundError:  # running from a bare checkout
-        return "0+unknown"
 
 
 def build_spec(
@@ -282,12 +233,11 @@ def _network_weights(net: ActivityNet) -> dict[str, np.ndarray]:
     weight_ih, weight_hh, bias_ih, bias_hh = lstm_parameters(net.lstm)
     # PyTorch stacks the gates (i, f, g, o) along dim 0 of (800, ·); Core ML keeps one
     # [200][in] matrix per gate, with g called the block input. Core ML has one bias per gate.
-    gates = ("inputGate", "forgetGate", "blockInput", "outputGate")
     input_weights = weight_ih.chunk(4, dim=0)  # 4 × (200, 64)
     recurrent_weights = weight_hh.chunk(4, dim=0)  # 4 × (200, 200)
     biases = (bias_ih + bias_hh).chunk(4, dim=0)  # 4 × (200,)
     for gate, w_in, w_rec, bias in zip(
-        gates, input_weights, recurrent_weights, biases, strict=True
+        LSTM_GATES, input_weights, recurrent_weights, biases, strict=True
     ):
         tensors[f"lstm.{gate}WeightMatrix"] = w_in
         tensors[f"lstm.{gate}RecursionMatrix"] = w_rec

@@ -1,6 +1,6 @@
 """ONNX export with the Core ML file's streaming interface (Android, the web, anything ORT runs).
 
-Built node by node with onnx.helper from the `.mlmodel`'s weights (network.py), not with
+Built node by node with onnx.helper from the `.mlmodel`'s weights (coreml/network.py), not with
 torch.onnx.export: the graph is small and fixed, this covers Turi Create runs too (they have no
 torch network), and it can emit the label as a string, which tracing cannot.
 
@@ -29,9 +29,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from core.atomic import atomic_path
-from workers.coreml.export import MOTIONLAB_VERSION_KEY, STATE_INPUT, STATE_OUTPUT
-from workers.coreml.network import ActivityNetwork, probability_name, read_network
-from workers.engines.torch.model import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
+from workers.exports.coreml.interface import MOTIONLAB_VERSION_KEY, STATE_INPUT, STATE_OUTPUT
+from workers.exports.coreml.network import ActivityNetwork, probability_name, read_network
+from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN, STATE_SIZE
 
 OPSET = 17  # ONNX Runtime 1.14+ (Android, web) runs it
 IR_VERSION = 8  # what ONNX Runtime Mobile of the same era loads

@@ -14,7 +14,7 @@ from typing import Any
 from coremltools.models.utils import load_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2
 
-from workers.coreml.export import (
+from workers.exports.coreml.interface import (
     BATCHNORM_EPSILON,
     CELL_CLIP_THRESHOLD,
     EXPORT_FORMAT_VERSION,
@@ -25,7 +25,7 @@ from workers.coreml.export import (
     layer_plan,
     probability_output,
 )
-from workers.engines.torch.model import CONV_CHANNELS, DENSE_HIDDEN, LSTM_HIDDEN, STATE_SIZE
+from workers.model.shape import CONV_CHANNELS, DENSE_HIDDEN, LSTM_HIDDEN, STATE_SIZE
 
 DOUBLE = FeatureTypes_pb2.ArrayFeatureType.DOUBLE
 LSTM_GATES = ("inputGate", "forgetGate", "blockInput", "outputGate")

@@ -1,4 +1,4 @@
-"""A small NumPy evaluator for the `.mlmodel` files the exporter writes.
+"""A small NumPy evaluator for the `.mlmodel` files the exporter writes (a test oracle).
 
 Core ML does not run on Linux, so this is how the project proves an exported file predicts
 what the trained network predicts. It executes exactly the layer types export.py emits, with
@@ -19,14 +19,11 @@ from coremltools.models.utils import load_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2
 from coremltools.proto import NeuralNetwork_pb2 as NN
 
-from workers.coreml.export import STATE_INPUT, STATE_OUTPUT
+from workers.exports.coreml.interface import STATE_INPUT, STATE_OUTPUT
+from workers.exports.coreml.network import UnsupportedSpecError
 
 Blob = np.ndarray  # (C, H, W), float64
 LayerFn = Callable[[list[Blob]], list[Blob]]
-
-
-class UnsupportedSpecError(ValueError):
-    """The spec uses something this evaluator does not implement."""
 
 
 @dataclass
