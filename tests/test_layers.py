@@ -48,8 +48,8 @@ def test_the_layers_hold():
         ("core/runs.py", "import workers.metrics"),  # core must not know the workers
         ("workers/metrics.py", "from service.errors import NotFound"),  # nor workers the API
         ("workers/worker.py", "import fastapi"),  # nor the ML side the web framework
-        ("service/client/run.py", "import numpy"),  # the client needs only httpx
-        ("service/client/client.py", "from service.errors import NotFound"),  # nor the server
+        ("client/motionlab_client/run.py", "import numpy"),  # the client needs only httpx
+        ("client/motionlab_client/client.py", "from service.errors import NotFound"),  # nor the server
         ("workers/model/windows.py", "import torch"),  # the model's shape needs no engine
         ("workers/exports/onnx.py", "from workers.engines import registry"),  # nor do exports
         ("workers/exports/coreml/stream.py", "import tests.support.oracles"),  # nor the tests

@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import Settings
 from service.app import create_app
-from service.client.formats import MODEL_FILES
+from motionlab_client.formats import MODEL_FILES
 from workers.exports.formats import EXPORT_FORMATS, MLPACKAGE, ONNX
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
-from service.client.render import table
+from motionlab_client.render import table
 from tests.conftest import BASICMOTIONS_CSV, LiveServer, free_port
 from tests.service.runs.conftest import FAST, running_workers
 
