@@ -41,8 +41,7 @@ def test_quickstart_with_the_cli(live, tmp_path):
     assert upload.returncode == 0, upload.stderr
     # One line for the whole upload; --verbose adds one per session.
     assert upload.stdout.splitlines() == [
-        "80 sessions (80 stored), 8,000 rows, 6 features: accelX, accelY, accelZ, rotX, rotY, "
-        "rotZ"
+        "80 sessions (80 stored), 8,000 rows, 6 features: accelX, accelY, accelZ, rotX, rotY, rotZ"
     ]
     again = motionlab(
         "upload", str(BASICMOTIONS_CSV), "--sample-rate-hz", "10", "--verbose", url=url

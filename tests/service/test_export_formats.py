@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from service.app import create_app
 from motionlab_client.formats import MODEL_FILES
+from service.app import create_app
 from workers.exports.formats import EXPORT_FORMATS, MLPACKAGE, ONNX
 
 
