@@ -51,7 +51,7 @@ def cmd_serve(args) -> None:
 
     from service.app import create_app
     from service.preflight import require_migrated, require_reachable_store, require_safe_address
-    from service.serving import announce, serve_one_process
+    from service.serving import WS_PROTOCOL, announce, serve_one_process
     from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
 
     settings = get_settings()
@@ -78,7 +78,13 @@ def cmd_serve(args) -> None:
             os.environ.update(MOTIONLAB_HOST=host, MOTIONLAB_PORT=str(port))
             factory = "service.app:create_api_process_app"
             uvicorn.run(
-                factory, factory=True, workers=processes, host=host, port=port, log_level=log_level
+                factory,
+                factory=True,
+                workers=processes,
+                host=host,
+                port=port,
+                log_level=log_level,
+                ws=WS_PROTOCOL,
             )
     finally:
         workers.stop()

@@ -1,4 +1,5 @@
-"""`motionlab serve`'s uvicorn server, which says where everything is once it listens."""
+"""`motionlab serve`'s uvicorn server: it says where everything is once it listens, and
+refuses a WebSocket handshake without logging an error."""
 
 from __future__ import annotations
 
@@ -9,8 +10,26 @@ from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 log = logging.getLogger("motionlab")
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's default WebSocket protocol (websockets-sansio), which logs "ASGI callable
+    returned without completing handshake" at ERROR after each refusal that the app answered
+    with an HTTP response (401, 403, 404, 409: the denial response extension), as if the app
+    had failed. The refusal is the handshake's end: mark it complete, as uvicorn's wsproto
+    protocol does (uvicorn pull request 3138, not yet released)."""
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            self.handshake_complete = True
+
+
+# uvicorn's `ws`, by import path: `serve --api-processes N` hands it to new processes.
+WS_PROTOCOL = f"{__name__}:{WebSocketProtocol.__name__}"
 
 
 def announce(host: str, port: int) -> None:
@@ -31,7 +50,8 @@ class AnnouncingServer(uvicorn.Server):
 
 def serve_one_process(app: Any, *, host: str, port: int, log_level: str) -> None:
     """uvicorn.run(app, …) of one process, with the announcement."""
-    server = AnnouncingServer(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws=WS_PROTOCOL)
+    server = AnnouncingServer(config)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down already
         server.run()
     if not server.started:
