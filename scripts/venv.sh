@@ -36,7 +36,7 @@ install_with_pip() {
 
 install_with_uv() {
     [ -x "$venv/bin/uv" ] && "$venv/bin/uv" --version 2>/dev/null | grep -q " $uv_version" ||
-        "$py" -m pip install --quiet --disable-pip-version-check "uv==$uv_version" || return 1
+        "$py" -m pip install -qq --disable-pip-version-check "uv==$uv_version" || return 1
     local find_links=${PIP_FIND_LINKS:-$("$py" -m pip config get global.find-links 2>/dev/null || true)}
     local args=()
     for location in $find_links; do args+=(--find-links "$location"); done
