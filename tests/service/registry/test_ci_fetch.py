@@ -88,6 +88,12 @@ def production(served, served_api) -> str:
     return served.url
 
 
+def see_httpx_only(python: Path, deps: Path) -> None:
+    """The dependencies pip would have downloaded: httpx's, linked from this project's env."""
+    site = run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    (Path(site.stdout.strip()) / "httpx-only.pth").write_text(str(deps))
+
+
 def environment(**values: str | Path) -> dict[str, str]:
     """The shell's environment: none of this project's variables, nor its virtualenv."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIONLAB_", "VIRTUAL"))}
@@ -126,10 +132,7 @@ def test_github_actions_steps_install_the_light_client_and_pull(light, productio
     )
     venv_bin = Path(github_path.read_text().strip())
     assert venv_bin == runner / "motionlab" / "bin"
-    site = run(
-        str(venv_bin / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    )
-    (Path(site.stdout.strip()) / "httpx-only.pth").write_text(str(light["deps"]))
+    see_httpx_only(venv_bin / "python", light["deps"])
     heavy = (
         "import importlib.util as u; print([m for m in ('service', 'core', 'torch', 'numpy', "
         "'pyarrow', 'coremltools') if u.find_spec(m)])"
@@ -164,12 +167,7 @@ def test_xcode_build_phase_fetches_and_builds_offline_with_a_warning(light, prod
         "--no-index",
         str(light["wheel"]),
     )
-    site = run(
-        str(venv / "bin" / "python"),
-        "-c",
-        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-    )
-    (Path(site.stdout.strip()) / "httpx-only.pth").write_text(str(light["deps"]))
+    see_httpx_only(venv / "bin" / "python", light["deps"])
     source_root = tmp_path / "App"
     source_root.mkdir()
     script = str(CI / "xcode-build-phase.sh")
