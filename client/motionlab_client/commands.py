@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from motionlab_client.flags import run_fields
+from motionlab_client.flags import UPLOAD_PARAMETERS, run_fields
 from motionlab_client.render import (
     comparison_table,
     confusion_matrix,
@@ -30,26 +30,13 @@ def _out(args: argparse.Namespace, document: Any, text: str) -> None:
 
 
 def upload(client: Client, args: argparse.Namespace) -> None:
-    options = {
-        name: getattr(args, name)
-        for name in (
-            "activity",
-            "subject",
-            "subject_from",
-            "session_id",
-            "split",
-            "sample_rate_hz",
-            "format",
-            "session_column",
-            "label_column",
-            "subject_column",
-            "split_column",
-            "timestamp_column",
-        )
-    }
+    # Every query parameter of an upload is a flag of the same name (flags.py).
+    options = {name: getattr(args, name) for name in UPLOAD_PARAMETERS if name != "replace"}
     stored: list[dict] = []
     for path in args.paths:
-        stored += client.upload(path, replace=args.replace, **options)
+        stored += client.upload(
+            path, replace=args.replace, subject_from=args.subject_from, **options
+        )
     lines = [
         f"{s['id']}: {s['rows']} rows, {len(s['features'])} features, {_fate(s)}" for s in stored
     ]

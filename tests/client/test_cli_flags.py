@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from core.settings import Settings
 from motionlab_client.cli import build_parser
-from motionlab_client.flags import RUN_FLAGS, cli_hint, run_fields
+from motionlab_client.flags import RUN_FLAGS, UPLOAD_PARAMETERS, cli_hint, run_fields
+from service.app import create_app
 from service.runs.schemas import RunCreate
 
 
@@ -83,3 +85,13 @@ def test_server_hints_name_the_commands_flags():
     )
     prose = "the features of the recipe"  # plain words stay words
     assert cli_hint(prose, "train") == prose
+
+
+def test_every_query_parameter_of_an_upload_is_an_upload_flag(tmp_path):
+    """So that each `?name=` of the server's upload hints names a flag (`--name`)."""
+    openapi = create_app(Settings(home=tmp_path / "home", workers=0)).openapi()
+    parameters = openapi["paths"]["/v1/sessions"]["post"]["parameters"]
+    assert {p["name"] for p in parameters if p["in"] == "query"} == set(UPLOAD_PARAMETERS)
+    upload = build_parser()._subparsers._group_actions[0].choices["upload"]
+    flags = {option for action in upload._actions for option in action.option_strings}
+    assert {"--" + name.replace("_", "-") for name in UPLOAD_PARAMETERS} <= flags
