@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+# core.splits.STRATEGIES, which the client may not import (a test holds the two equal).
 SPLIT_STRATEGIES = ("column", "session", "subject", "auto", "none")
 
 

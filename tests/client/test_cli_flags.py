@@ -6,8 +6,15 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from core.settings import Settings
+from core.splits import STRATEGIES
 from motionlab_client.cli import build_parser
-from motionlab_client.flags import RUN_FLAGS, UPLOAD_PARAMETERS, cli_hint, run_fields
+from motionlab_client.flags import (
+    RUN_FLAGS,
+    SPLIT_STRATEGIES,
+    UPLOAD_PARAMETERS,
+    cli_hint,
+    run_fields,
+)
 from service.app import create_app
 from service.runs.schemas import RunCreate
 
@@ -95,3 +102,8 @@ def test_every_query_parameter_of_an_upload_is_an_upload_flag(tmp_path):
     upload = build_parser()._subparsers._group_actions[0].choices["upload"]
     flags = {option for action in upload._actions for option in action.option_strings}
     assert {"--" + name.replace("_", "-") for name in UPLOAD_PARAMETERS} <= flags
+
+
+def test_the_split_strategies_are_the_servers():
+    """The client may not import core (it installs without it): a copy, held to the original."""
+    assert SPLIT_STRATEGIES == STRATEGIES
