@@ -6,13 +6,15 @@ is the part the API needs to validate and freeze a run without importing the ML 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal, NamedTuple
 
-TURICREATE = "turicreate"  # Turi Create 6.4's exact training, kept for parity, forever
-MOTIONLAB = "motionlab"  # the default: better models behind the same exported interface
+TURICREATE: Final = "turicreate"  # Turi Create 6.4's exact training, kept for parity, forever
+MOTIONLAB: Final = "motionlab"  # the default: better models behind the same exported interface
 RECIPES = (MOTIONLAB, TURICREATE)
-DEFAULT_RECIPE = MOTIONLAB
+DEFAULT_RECIPE = MOTIONLAB  # the library's and the torch engine's (each engine names its own)
+# What runs and checkpoints stored before recipes existed were trained with.
+RECIPE_OF_OLDER_RUNS: Final = TURICREATE
 RecipeName = Literal["motionlab", "turicreate"]
 CHUNK_WINDOWS = 20  # windows per chunk, the network's unit of training (Turi Create's 20)
 
@@ -29,6 +31,21 @@ RECIPE_DEFAULTS = {
     # small data set still gets enough updates (BasicMotions: 133 epochs of 3 steps).
     MOTIONLAB: RecipeDefaults(max_iterations=None, batch_size=16, training_steps=400),
 }
+
+
+def with_recipe_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with max_iterations and batch_size, where left out or None, set to the
+    defaults of values["recipe"] (unchanged for an unknown recipe: the caller's validation
+    names it). The one place a recipe's defaults are applied: a run when it is created (and a
+    run stored before a field existed, when read), the library's Hyperparameters. A step
+    budget leaves max_iterations None: default_max_iterations decides it from the data."""
+    filled = dict(values)
+    defaults = RECIPE_DEFAULTS.get(filled.get("recipe"))  # type: ignore[arg-type]
+    if defaults is not None:
+        for name in ("max_iterations", "batch_size"):
+            if filled.get(name) is None:
+                filled[name] = getattr(defaults, name)
+    return filled
 
 
 def check_recipe(name: object) -> str:

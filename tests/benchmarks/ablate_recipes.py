@@ -122,7 +122,7 @@ def measure(variant: Variant) -> str:
     bm_accuracy = [run.accuracy for run in bm]
     return (
         f"| {variant.description} | {statistics.mean(runs):.3f} ± {statistics.stdev(runs):.3f} "
-        f"| {max(fold_means):.3f} / {min(fold_means):.3f} "
+        f"| {' '.join(f'{mean:.3f}' for mean in fold_means)} "
         f"| {statistics.mean(bm_accuracy):.3f} ± {statistics.stdev(bm_accuracy):.3f} "
         f"| {statistics.mean(seconds):.1f} s / {statistics.mean(run.cpu_s for run in bm):.1f} s |"
     )
@@ -141,7 +141,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
     torch.set_num_threads(1)
-    print("| change | subjects: mean ± sd | best / worst fold | BasicMotions | CPU s dev / BM |")
+    folds = ", ".join("+".join(fold) for fold in DEV_FOLDS)
+    print(f"| change | subjects: mean ± sd | folds ({folds}) | BasicMotions | CPU s dev / BM |")
     print("|---|---|---|---|---|")
     for name in names:
         print(measure(VARIANTS[name]), flush=True)
