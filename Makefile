@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TC_VENV := .venv-turicreate
 
-.PHONY: run test bench lint format turicreate-env turicreate-env-if-possible clean
+.PHONY: run test test-fast test-integration bench lint format turicreate-env turicreate-env-if-possible clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,15 @@ run: $(STAMP) turicreate-env-if-possible
 	$(VENV)/bin/motionlab migrate
 	$(VENV)/bin/motionlab serve
 
+# Every test has one tier (tests/support/tiers.py): unit, integration, system.
 test: $(STAMP) turicreate-env-if-possible
 	$(PY) -m pytest tests
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest tests -m integration
 
 bench: $(STAMP) turicreate-env-if-possible
 	$(PY) -m pytest -s tests/benchmarks -p no:cacheprovider -o python_files='bench_*.py' -o python_functions='bench_*'

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.workers.coreml.conftest import random_net, wrap
+from tests.support.networks import random_net, wrap
 from workers.coreml.export import export_model
 from workers.coreml.mlprogram import export_mlpackage_zip
 from workers.onnx.export import export_onnx

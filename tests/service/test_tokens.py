@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from core.db import make_engine
 from service.app import create_app
-from tests.service.runs.conftest import upload_tiny
+from tests.support.runs import upload_tiny
 
 CSV = {"Content-Type": "text/csv"}
 ONE_SESSION = "x,y\n1,2\n3,4\n"
@@ -38,6 +38,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.both_databases
 def test_cli_tokens_lock_the_api_and_carry_their_scopes(api, settings):
     assert api.get("/v1/sessions").status_code == 200  # no token exists yet: local use
     created = motionlab(settings, "token", "create", "--name", "ana-iphone", "--scope", "upload")
@@ -141,6 +142,7 @@ def test_a_short_environment_token_is_refused_at_start(settings):
         create_app(settings.model_copy(update={"tokens": SecretStr("ci:read:short")}))
 
 
+@pytest.mark.both_databases
 def test_the_audit_log_names_who_deleted_and_replaced_sessions(api, server):
     token = api.post("/v1/tokens", json={"name": "ops", "scopes": ["admin"]}).json()["token"]
     with httpx.Client(base_url=server.url, headers=bearer(token)) as ops:

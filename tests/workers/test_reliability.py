@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from tests.conftest import alive
-from tests.postgres import on_both_databases
-from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
+from tests.support.homes import FAST
+from tests.support.processes import alive
+from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
 
-pytestmark = pytest.mark.slow  # many worker processes and runs
-__all__ = ["on_both_databases"]  # `database_url`: the queue under stress on both databases
+# Many worker processes and runs: the queue under stress, on both databases.
+pytestmark = [pytest.mark.system, pytest.mark.both_databases]
 
 
 @pytest.fixture

@@ -17,16 +17,15 @@ import onnxruntime
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import RunStatus
 from core.runs import claim_next_run, finish_run
-from tests.conftest import problem
-from tests.service.runs.conftest import (
+from tests.support.networks import onnx_stream, session_rows
+from tests.support.problems import problem
+from tests.support.runs import (
     running_workers,
     start_run,
     upload_named_features,
     upload_tiny,
     wait_for,
 )
-from tests.workers.coreml.conftest import session_rows
-from tests.workers.coreml.test_onnx_export import onnx_stream
 from workers.coreml.evaluate import CoreMLEvaluator
 from workers.coreml.mlprogram import unzip_package
 from workers.coreml.mlprogram_evaluate import MLProgramEvaluator

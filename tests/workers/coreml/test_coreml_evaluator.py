@@ -12,6 +12,8 @@ from workers.coreml.export import build_spec
 from workers.engines.torch.model import LSTM_HIDDEN
 from workers.engines.torch.stream import stream_step
 
+pytestmark = pytest.mark.unit
+
 FEATURES = ["x", "y"]
 CLASSES = ["idle", "shake", "tap"]
 CORE_ML_GATES = ("inputGate", "forgetGate", "blockInput", "outputGate")  # torch i, f, g, o

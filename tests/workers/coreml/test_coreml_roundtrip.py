@@ -8,7 +8,6 @@ the state carried must equal the torch streaming step on every window, and equal
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
@@ -16,13 +15,15 @@ import pyarrow.csv
 import pytest
 
 from core.recipes import RECIPES
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.coreml.check import require_interface
 from workers.coreml.evaluate import CoreMLEvaluator
 from workers.coreml.export import export_model
 from workers.engines.torch import Hyperparameters, MotionData, train
 from workers.engines.torch.stream import stream_step
 
-BASICMOTIONS_CSV = Path(__file__).resolve().parents[3] / "data" / "basicmotions.csv"
+pytestmark = pytest.mark.unit
+
 SENSORS = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 
 TOLERANCE = 1e-4

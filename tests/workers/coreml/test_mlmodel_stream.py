@@ -16,6 +16,8 @@ from workers.coreml.stream import NetworkStreamer
 from workers.engines.torch.model import STATE_SIZE
 from workers.engines.torch.stream import stream_step
 
+pytestmark = pytest.mark.unit
+
 
 def numpy_stream(streamer: NetworkStreamer, rows: np.ndarray, window: int):
     """One stream, a window a call, stateOut → stateIn, the last window zero-padded."""

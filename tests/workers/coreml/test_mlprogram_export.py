@@ -18,6 +18,8 @@ from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
 from workers.engines.torch.model import STATE_SIZE
 from workers.engines.torch.stream import stream_step
 
+pytestmark = pytest.mark.unit
+
 FLOAT32 = FeatureTypes_pb2.ArrayFeatureType.FLOAT32
 # The spec-1 file's layers, one MIL op each (the window convolution is a linear layer).
 OPS = [

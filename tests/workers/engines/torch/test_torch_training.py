@@ -16,6 +16,8 @@ from workers.engines.torch import (
     train,
 )
 
+pytestmark = pytest.mark.unit
+
 QUICK = Hyperparameters(recipe="turicreate", prediction_window=5, max_iterations=1, random_seed=1)
 
 

@@ -2,7 +2,7 @@
 
 One training run is shared by the module (about 10 s); everything else reads its outputs or
 starts short runner processes. Skipped when the env is missing (`make turicreate-env`), unless
-MOTIONLAB_REQUIRE_TURICREATE is set: then a missing env fails the run.
+CI or MOTIONLAB_REQUIRE_TURICREATE is set: then a missing env fails them (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import onnxruntime
@@ -23,7 +22,8 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from core.params import RunParams
-from tests.workers.coreml.test_onnx_export import onnx_stream
+from tests.support.networks import onnx_stream
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.coreml.evaluate import CoreMLEvaluator
 from workers.coreml.mlprogram import export_mlpackage_zip, unzip_package
 from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
@@ -32,7 +32,6 @@ from workers.engines.turicreate import (
     TrainParams,
     TrainResult,
     TuricreateError,
-    availability,
     predict_data,
     train,
     train_parts,
@@ -42,19 +41,10 @@ from workers.engines.turicreate.prediction_server import prediction_server
 from workers.motion_data import MotionData
 from workers.onnx.export import export_onnx
 
-REPO = Path(__file__).resolve().parents[4]
-BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"
 FEATURES = ("accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ")
 PARAMS = TrainParams(features=FEATURES, prediction_window=10, max_iterations=20, random_seed=42)
 
-_state = availability()
-if not _state.available and os.environ.get("MOTIONLAB_REQUIRE_TURICREATE"):  # CI: never skip
-    pytest.fail(f"MOTIONLAB_REQUIRE_TURICREATE is set, but {_state.reason}", pytrace=False)
-pytestmark = [
-    pytest.mark.turicreate,
-    pytest.mark.slow,
-    pytest.mark.skipif(not _state.available, reason=f"Turi Create engine off: {_state.reason}"),
-]
+pytestmark = pytest.mark.turicreate
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,92 @@
+"""Every test has exactly one tier: collection fails on a test without one, with two, or marked
+below what its fixtures start; a unit test cannot start a server or migrate a database."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.migrate import upgrade
+from core.settings import Settings
+from tests.support.servers import LiveServer
+
+pytestmark = pytest.mark.unit
+
+CONFTEST = """
+import pytest
+from tests.support.tiers import assign_tiers
+
+def pytest_collection_modifyitems(items):
+    assign_tiers(items)
+
+@pytest.fixture
+def settings():
+    return "a migrated home"
+
+@pytest.fixture
+def postgres_cluster():
+    return "a cluster"
+"""
+INI = """
+[pytest]
+markers =
+    unit: u
+    integration: i
+    system: s
+    turicreate: t
+"""
+
+
+@pytest.fixture
+def collect(pytester: pytest.Pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini(INI)
+
+    def run(source: str) -> pytest.RunResult:
+        pytester.makepyfile(test_example=source)
+        return pytester.runpytest_inprocess("--collect-only", "-q", "-m", "unit or system")
+
+    return run
+
+
+def test_a_test_without_a_tier_fails_the_collection(collect):
+    result = collect("def test_nothing():\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_nothing: no tier*"])
+
+
+def test_a_module_and_its_test_with_two_tiers_fail_the_collection(collect):
+    source = (
+        "import pytest\npytestmark = pytest.mark.unit\n\n"
+        "@pytest.mark.system\ndef test_x():\n    pass\n"
+    )
+    result = collect(source)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_x: more than one tier (system, unit)*"])
+
+
+def test_a_unit_test_using_a_database_fixture_fails_the_collection(collect):
+    result = collect("import pytest\n\n@pytest.mark.unit\ndef test_x(settings):\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_x: marked unit, but its fixtures make it integration*"])
+
+
+def test_fixtures_and_markers_give_the_tier_they_prove(collect):
+    source = (
+        "import pytest\n\n"
+        "def test_cluster(postgres_cluster):\n    pass\n\n"
+        "@pytest.mark.turicreate\ndef test_turi(settings):\n    pass\n\n"
+        "def test_home(settings):\n    pass\n\n"
+        "@pytest.mark.unit\ndef test_plain():\n    pass\n"
+    )
+    result = collect(source)
+    assert result.ret == pytest.ExitCode.OK
+    selected = {line.split("::")[1] for line in result.outlines if "::" in line}
+    assert selected == {"test_cluster", "test_turi", "test_plain"}  # test_home: integration
+
+
+def test_a_unit_test_cannot_start_a_server_or_migrate_a_database(tmp_path):
+    settings = Settings(home=tmp_path, workers=0)
+    with pytest.raises(AssertionError, match="starts a server"), LiveServer(settings):
+        pass
+    with pytest.raises(AssertionError, match="migrates a database"):
+        upgrade(settings.resolved_database_url)
