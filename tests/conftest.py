@@ -34,7 +34,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         "database" in marker.args[0] for marker in metafunc.definition.iter_markers("parametrize")
     )
     if not named:
-        metafunc.parametrize("database", DATABASES, indirect=True)
+        metafunc.parametrize("database", DATABASES, indirect=True, scope="module")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,9 +56,11 @@ def unit_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
         keep_unit_tests_units(monkeypatch)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def database(request: pytest.FixtureRequest) -> str:
-    """The database the test runs on: "sqlite", or "postgresql" (`both_databases`)."""
+    """The database the test runs on: "sqlite", or "postgresql" (`both_databases`). Session-
+    scoped so that fixtures of any scope may depend on it; its parameters are per module (a
+    module runs its SQLite variants, then its PostgreSQL ones)."""
     return getattr(request, "param", "sqlite")
 
 
@@ -114,7 +116,7 @@ def served_homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHom
         yield ServedHomes(tmp_path_factory.mktemp("served"), stack)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(database: str, served_homes: ServedHomes, request: pytest.FixtureRequest) -> Served:
     """The server with trained runs (tests/support/served.py) on the test's database; shared
     by every test, which must leave it as it found it."""

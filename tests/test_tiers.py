@@ -48,26 +48,27 @@ def collect(pytester: pytest.Pytester):
     return run
 
 
-def test_a_test_without_a_tier_fails_the_collection(collect):
-    result = collect("def test_nothing():\n    pass\n")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*test_nothing: no tier*"])
-
-
-def test_a_module_and_its_test_with_two_tiers_fail_the_collection(collect):
-    source = (
-        "import pytest\npytestmark = pytest.mark.unit\n\n"
-        "@pytest.mark.system\ndef test_x():\n    pass\n"
-    )
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        pytest.param("def test_x():\n    pass\n", "no tier", id="none"),
+        pytest.param(
+            "import pytest\npytestmark = pytest.mark.unit\n\n"
+            "@pytest.mark.system\ndef test_x():\n    pass\n",
+            "more than one tier (system, unit)",
+            id="two",
+        ),
+        pytest.param(
+            "import pytest\n\n@pytest.mark.unit\ndef test_x(settings):\n    pass\n",
+            "marked unit, but its fixtures make it integration",
+            id="below-its-fixtures",
+        ),
+    ],
+)
+def test_a_test_without_exactly_its_one_tier_fails_the_collection(collect, source, reason):
     result = collect(source)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*test_x: more than one tier (system, unit)*"])
-
-
-def test_a_unit_test_using_a_database_fixture_fails_the_collection(collect):
-    result = collect("import pytest\n\n@pytest.mark.unit\ndef test_x(settings):\n    pass\n")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*test_x: marked unit, but its fixtures make it integration*"])
+    result.stderr.fnmatch_lines([f"*test_example.py::test_x: {reason}*"])
 
 
 def test_fixtures_and_markers_give_the_tier_they_prove(collect):

@@ -5,7 +5,6 @@ check holds: no server error, every status, content type, header and body as doc
 
 from __future__ import annotations
 
-import contextlib
 import re
 import shutil
 import sqlite3
@@ -13,7 +12,6 @@ import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,6 @@ from service.app import create_app
 from service.registry.schemas import ALIAS_PATTERN, MODEL_NAME_PATTERN, REFERENCE_PATTERN
 from service.sweeps.schemas import EXAMPLE as SWEEP_EXAMPLE
 from tests.support.postgres import PostgresCluster
-from tests.support.served import Served
 from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.both_databases  # the contract fuzzing
@@ -147,85 +144,61 @@ def doomed_run(api: httpx.Client) -> str:
     return run_id
 
 
-def start_contract_server(
-    stack: contextlib.ExitStack, served: Served, home: Path, cluster: PostgresCluster | None
-) -> tuple[LiveServer, dict]:
+@pytest.fixture(scope="module")
+def contract_server(request, served, tmp_path_factory) -> Iterator[LiveServer]:
     """A server over a copy of the trained `served` home (the fuzzer deletes and creates), with
-    a registered model and an alias; what its path parameters should name (`KNOWN`)."""
+    a registered model and an alias."""
+    home = tmp_path_factory.mktemp("contract") / "home"
     settings = served.settings.model_copy(
         update={"home": home, "tokens": SecretStr(f"contract:admin:{TOKEN}")}
     )
+    postgres = served.settings.database_url is not None
+    cluster = request.getfixturevalue("postgres_cluster") if postgres else None
     settings = copy_home(served.settings, settings, cluster)
-    live = stack.enter_context(LiveServer(settings))
-    with httpx.Client(base_url=live.url, headers=AUTH) as api:
-        api.post(f"/v1/models/{MODEL}/versions", json={"run_id": served.run_id})
-        doomed = [f"doomed-{i}" for i in range(3)]
-        for alias in (ALIAS, *doomed):
-            api.put(f"/v1/models/{MODEL}/aliases/{alias}", json={"version": 1})
-        ids = [item["id"] for item in api.get("/v1/sessions").json()["items"]]
-        doomed_runs = [doomed_run(api) for _ in range(3)]
-        # Revoked by DELETE /v1/tokens/{token_id} without waiting on the stateful phase to
-        # chain POST then DELETE (the more operations, the rarer that sequence is drawn).
-        doomed_tokens = [
-            api.post("/v1/tokens", json={"name": f"doomed-{i}", "scopes": ["read"]}).json()["id"]
-            for i in range(3)
-        ]
-        sweep = api.post("/v1/sweeps", json=dict(SWEEP_EXAMPLE))
-        assert sweep.status_code == 201, sweep.text
-    known = {
-        "run_id": [served.run_id, served.other_run_id, served.queued_run_id],
-        ("POST", "run_id"): [served.run_id, served.other_run_id],  # predict, evaluate
-        # A queued run's stream waits for news: the stateful phase covers it.
-        ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
-        "session_id": ids[:5],
-        "sweep_id": [sweep.json()["id"]],
-        # Cancel: queued runs (the served one, the sweep's: a first cancel answers 200),
-        # not only the stateful phase's new runs, which depend on what the fuzzed
-        # uploads left trainable; POST's succeeded runs only answer 409.
-        ("/v1/runs/{run_id}/cancel", "run_id"): [
-            served.queued_run_id,
-            *(run["id"] for run in sweep.json()["runs"]),
-        ],
-        ("DELETE", "session_id"): ids[-5:],
-        ("DELETE", "run_id"): doomed_runs,
-        ("DELETE", "token_id"): doomed_tokens,
-        "name": [MODEL],
-        "ref": ["1", "latest", ALIAS],
-        "alias": [ALIAS, "staging"],
-        ("DELETE", "alias"): doomed,
-    }
-    return live, known
-
-
-@dataclass
-class ContractServers:
-    stack: contextlib.ExitStack
-    started: dict[str, tuple[LiveServer, dict]]
-
-
-@pytest.fixture(scope="module")
-def contract_servers() -> Iterator[ContractServers]:
-    """The contract server of each database, started when a test first asks for it."""
-    with contextlib.ExitStack() as stack:
-        yield ContractServers(stack, {})
-    KNOWN.clear()
-
-
-@pytest.fixture
-def contract_server(
-    request, database: str, served: Served, contract_servers: ContractServers, tmp_path_factory
-) -> LiveServer:
-    """The contract server on the test's database; `KNOWN` names what it stores."""
-    if database not in contract_servers.started:
-        home = tmp_path_factory.mktemp(f"contract-{database}") / "home"
-        cluster = request.getfixturevalue("postgres_cluster") if database == "postgresql" else None
-        contract_servers.started[database] = start_contract_server(
-            contract_servers.stack, served, home, cluster
+    with LiveServer(settings) as live:
+        with httpx.Client(base_url=live.url, headers=AUTH) as api:
+            api.post(f"/v1/models/{MODEL}/versions", json={"run_id": served.run_id})
+            doomed = [f"doomed-{i}" for i in range(3)]
+            for alias in (ALIAS, *doomed):
+                api.put(f"/v1/models/{MODEL}/aliases/{alias}", json={"version": 1})
+            ids = [item["id"] for item in api.get("/v1/sessions").json()["items"]]
+            doomed_runs = [doomed_run(api) for _ in range(3)]
+            # Revoked by DELETE /v1/tokens/{token_id} without waiting on the stateful phase to
+            # chain POST then DELETE (the more operations, the rarer that sequence is drawn).
+            doomed_tokens = [
+                api.post("/v1/tokens", json={"name": f"doomed-{i}", "scopes": ["read"]}).json()[
+                    "id"
+                ]
+                for i in range(3)
+            ]
+            sweep = api.post("/v1/sweeps", json=dict(SWEEP_EXAMPLE))
+            assert sweep.status_code == 201, sweep.text
+        KNOWN.update(
+            {
+                "run_id": [served.run_id, served.other_run_id, served.queued_run_id],
+                ("POST", "run_id"): [served.run_id, served.other_run_id],  # predict, evaluate
+                # A queued run's stream waits for news: the stateful phase covers it.
+                ("/v1/runs/{run_id}/events", "run_id"): [served.run_id, served.other_run_id],
+                "session_id": ids[:5],
+                "sweep_id": [sweep.json()["id"]],
+                # Cancel: queued runs (the served one, the sweep's: a first cancel answers 200),
+                # not only the stateful phase's new runs, which depend on what the fuzzed
+                # uploads left trainable; POST's succeeded runs only answer 409.
+                ("/v1/runs/{run_id}/cancel", "run_id"): [
+                    served.queued_run_id,
+                    *(run["id"] for run in sweep.json()["runs"]),
+                ],
+                ("DELETE", "session_id"): ids[-5:],
+                ("DELETE", "run_id"): doomed_runs,
+                ("DELETE", "token_id"): doomed_tokens,
+                "name": [MODEL],
+                "ref": ["1", "latest", ALIAS],
+                "alias": [ALIAS, "staging"],
+                ("DELETE", "alias"): doomed,
+            }
         )
-    live, known = contract_servers.started[database]
-    KNOWN.clear()
-    KNOWN.update(known)
-    return live
+        yield live
+        KNOWN.clear()
 
 
 @schema.parametrize()

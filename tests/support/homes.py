@@ -7,13 +7,16 @@ from pathlib import Path
 from core.migrate import upgrade
 from core.settings import Settings
 
-# Heartbeats, reaping and polling fast enough that a test waits fractions of a second.
+# Heartbeats and polling fast enough that a test waits fractions of a second; a worker goes
+# stale only after 15 s, so that a heartbeat late on a loaded machine does not count as a dead
+# worker (the tests of reclaiming set `STALE_AFTER_3_S`).
 FAST = {
     "heartbeat_interval_s": 0.2,
-    "heartbeat_timeout_s": 3.0,
+    "heartbeat_timeout_s": 15.0,
     "poll_interval_s": 0.1,
     "log_level": "WARNING",
 }
+STALE_AFTER_3_S = {**FAST, "heartbeat_timeout_s": 3.0}
 
 
 def migrated_settings(home: Path, database_url: str | None, **values) -> Settings:

@@ -189,4 +189,4 @@ def running_cluster(bindir: Path) -> Iterator[PostgresCluster]:
 
 DATABASES = ["sqlite", "postgresql"]
 # A test that only PostgreSQL concerns (its locks, NOTIFY): the `database` it runs on.
-on_postgresql = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+on_postgresql = pytest.mark.parametrize("database", ["postgresql"], indirect=True, scope="module")

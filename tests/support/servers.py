@@ -62,7 +62,8 @@ def serve_environment(home: Path, port: int, **env: str) -> dict[str, str]:
     }
 
 
-def wait_until_ready(server: subprocess.Popen, port: int, timeout_s: float = 60) -> None:
+def wait_until_ready(server: subprocess.Popen, port: int, timeout_s: float = 120) -> None:
+    # 120 s: `serve --api-processes 2` took over 60 s to answer on a loaded 2-core machine.
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and server.poll() is None:
         try:
