@@ -38,6 +38,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.system
 @pytest.mark.both_databases
 def test_cli_tokens_lock_the_api_and_carry_their_scopes(api, settings):
     assert api.get("/v1/sessions").status_code == 200  # no token exists yet: local use
@@ -83,6 +84,7 @@ def test_cli_tokens_lock_the_api_and_carry_their_scopes(api, settings):
     assert unknown.returncode != 0 and "token list" in unknown.stderr
 
 
+@pytest.mark.system
 def test_cli_refuses_unknown_scopes_and_bad_names(settings):
     bad_scope = motionlab(settings, "token", "create", "--name", "x", "--scope", "root")
     assert bad_scope.returncode != 0 and "invalid choice" in bad_scope.stderr

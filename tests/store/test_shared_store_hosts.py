@@ -117,6 +117,7 @@ def test_a_turicreate_run_is_served_from_s3_by_an_api_on_another_host(
         assert native.status_code == 200 and native.content[:2] == b"PK"  # the zipped model
 
 
+@pytest.mark.system
 def test_a_worker_refuses_to_start_on_a_store_it_cannot_read(tmp_path, s3_endpoint):
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(database_url)
