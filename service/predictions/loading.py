@@ -23,7 +23,7 @@ from service.runs.service import require_succeeded
 from workers.engines.base import Engine, Predictor
 
 if TYPE_CHECKING:
-    from workers.coreml.stream import NetworkStreamer
+    from workers.exports.coreml.stream import NetworkStreamer
 
 MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of models warm
 # Inference running at once. More than one per core only adds contention (GIL, torch's own
@@ -122,8 +122,8 @@ def _load(engine: Engine, run_dir: Path) -> Loaded:
 
 
 def _load_mlmodel_streamer(path: Path) -> NetworkStreamer:
-    from workers.coreml.network import read_network  # coremltools: not at API start
-    from workers.coreml.stream import NetworkStreamer
+    from workers.exports.coreml.network import read_network  # coremltools: not at API start
+    from workers.exports.coreml.stream import NetworkStreamer
 
     return NetworkStreamer(read_network(path))
 

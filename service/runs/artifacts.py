@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
-from typing import Literal
+
+from fastapi import Request, Response
 
 from core.models import Run
 from core.run_artifacts import METRICS_FILE, run_artifacts
 from core.settings import Settings
 from service.errors import Conflict, NotFound
+from service.http import file_response
 from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
 from workers.engines.registry import UnknownEngine, get_engine
-
-ONNX_FILE = "model.onnx"
-Precision = Literal["float32", "float16"]  # of an ML Program's weights and arithmetic
-MLPACKAGE_ZIP_FILES: dict[Precision, str] = {
-    "float32": "model.mlpackage.zip",
-    "float16": "model-float16.mlpackage.zip",
-}
+from workers.exports.formats import ExportFormat, NotConvertible, Precision
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -70,42 +65,45 @@ def coreml_file(settings: Settings, run: Run) -> Path:
         ) from None
 
 
-def onnx_file(settings: Settings, run: Run) -> Path:
-    """The run's ONNX model, converted from its Core ML model on the first download."""
-    from workers.onnx.export import export_onnx  # onnx and coremltools: not at API start
-
-    return _converted(settings, run, ONNX_FILE, export_onnx)
-
-
-def mlpackage_file(settings: Settings, run: Run, precision: Precision) -> Path:
-    """The run's zipped ML Program, converted from its Core ML model on the first download."""
-    from workers.coreml.mlprogram import export_mlpackage_zip
-
-    convert = partial(
-        export_mlpackage_zip, precision=precision, package_name=run.run_params.model.name
-    )
-    return _converted(settings, run, MLPACKAGE_ZIP_FILES[precision], convert)
-
-
-def _converted(settings: Settings, run: Run, name: str, convert: Callable[..., Path]) -> Path:
-    """A format converted from the run's `.mlmodel` (immutable once the run succeeded), cached
-    beside it; a concurrent first download converts twice, and the last atomic write wins."""
-    from workers.coreml.evaluate import UnsupportedSpecError
-    from workers.coreml.mlprogram import UnsupportedInterface
-
-    path = run_dir(settings, run) / name
+def export_file(
+    settings: Settings, run: Run, export: ExportFormat, precision: Precision | None = None
+) -> Path:
+    """The run's model in `export`'s format: the `.mlmodel` the worker wrote, or a format
+    converted from it on the first download and kept beside it (the `.mlmodel` is immutable
+    once the run succeeded; a concurrent first download converts twice, the last atomic write
+    wins)."""
+    if export.converter is None:
+        return coreml_file(settings, run)
+    path = run_dir(settings, run) / export.stored_name(precision)
     if not path.is_file():
+        metadata = {"engine": run.engine, "recipe": str(run.run_params.recipe)}
         try:
-            convert(
+            export.converter(
                 coreml_file(settings, run),
                 path,
-                engine=run.engine,
-                recipe=str(run.run_params.recipe),
-                **{"motionlab.run_id": run.id},
+                run.run_params.model.name,
+                precision or export.precisions[0],
+                {**metadata, "motionlab.run_id": run.id},
             )
-        except (UnsupportedSpecError, UnsupportedInterface) as error:
+        except NotConvertible as error:
             raise Conflict(f"run {run.id}: {error}") from None
     return path
+
+
+def export_response(
+    request: Request,
+    settings: Settings,
+    run: Run,
+    export: ExportFormat,
+    *,
+    model_name: str,
+    precision: Precision | None = None,
+) -> Response:
+    """A download of the run's model in `export`'s format, saved as `model_name` + its suffix;
+    ETag = sha256, 304 on If-None-Match."""
+    path = export_file(settings, run, export, precision)
+    name = export.download_name(model_name, precision)
+    return file_response(request, path, name, media_type=export.media_type)
 
 
 def native_model_file(settings: Settings, run: Run) -> Path:
@@ -113,13 +111,3 @@ def native_model_file(settings: Settings, run: Run) -> Path:
     engine = run_engine(run)
     with model_files_found():
         return engine.native_file(run_dir(settings, run))
-
-
-def model_filename(run: Run, suffix: str = ".mlmodel") -> str:
-    return f"{run.run_params.model.name}{suffix}"
-
-
-def mlpackage_filename(name: str, precision: Precision) -> str:
-    return (
-        f"{name}.mlpackage.zip" if precision == "float32" else f"{name}-{precision}.mlpackage.zip"
-    )

@@ -16,6 +16,7 @@ import uvicorn
 
 from core.settings import Settings
 from service.app import create_app
+from service.serving import WS_PROTOCOL
 
 
 def free_port() -> int:
@@ -32,7 +33,11 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws=WS_PROTOCOL,  # as `motionlab serve` runs it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,9 +10,9 @@ import pyarrow.csv as pacsv
 import pytest
 from coremltools.models import MLModel
 
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.coreml_interface import check_interface
 from tests.support.runs import running_workers, start_run, upload_basicmotions, wait_for
-from workers.coreml.check import check_interface
-from workers.coreml.evaluate import CoreMLEvaluator
 from workers.engines.torch import ActivityClassifier
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]

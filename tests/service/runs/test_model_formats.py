@@ -26,9 +26,9 @@ from tests.support.runs import (
     upload_tiny,
     wait_for,
 )
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.mlprogram import unzip_package
-from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
+from workers.exports.mlprogram import unzip_package
 
 FORMATS = ("model.onnx", "model.mlpackage.zip")
 

@@ -15,12 +15,12 @@ import pyarrow.csv
 import pytest
 
 from core.recipes import RECIPES
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.coreml_interface import require_interface
 from tests.support.paths import BASICMOTIONS_CSV
-from workers.coreml.check import require_interface
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.export import export_model
 from workers.engines.torch import Hyperparameters, MotionData, train
 from workers.engines.torch.stream import stream_step
+from workers.exports.coreml.export import export_model
 
 pytestmark = pytest.mark.unit
 

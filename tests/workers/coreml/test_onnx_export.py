@@ -13,11 +13,12 @@ import onnxruntime
 import pytest
 
 from tests.support.networks import onnx_stream
-from workers.coreml.evaluate import CoreMLEvaluator, UnsupportedSpecError
-from workers.coreml.export import build_spec, export_model
-from workers.coreml.network import read_network
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from workers.engines.torch.stream import stream_step
-from workers.onnx.export import build_onnx, export_onnx
+from workers.exports.coreml.export import build_spec, export_model
+from workers.exports.coreml.network import UnsupportedSpecError, read_network
+from workers.exports.onnx import build_onnx, export_onnx
+from workers.model.shape import STATE_SIZE
 
 pytestmark = pytest.mark.unit
 

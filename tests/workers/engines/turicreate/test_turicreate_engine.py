@@ -23,10 +23,9 @@ import pytest
 
 from core.params import RunParams
 from tests.support.networks import onnx_stream
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from tests.support.paths import BASICMOTIONS_CSV
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.mlprogram import export_mlpackage_zip, unzip_package
-from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
 from workers.engines.turicreate import (
     RunnerCanceled,
     TrainParams,
@@ -38,8 +37,9 @@ from workers.engines.turicreate import (
 )
 from workers.engines.turicreate.engine import TuriCreateEngine
 from workers.engines.turicreate.prediction_server import prediction_server
+from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
+from workers.exports.onnx import export_onnx
 from workers.motion_data import MotionData
-from workers.onnx.export import export_onnx
 
 FEATURES = ("accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ")
 PARAMS = TrainParams(features=FEATURES, prediction_window=10, max_iterations=20, random_seed=42)
