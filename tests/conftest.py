@@ -18,7 +18,7 @@ from tests.support.postgres import DATABASES, PostgresCluster, postgres_bindir, 
 from tests.support.requirements import missing
 from tests.support.served import Served, ServedHomes
 from tests.support.servers import LiveServer
-from tests.support.tiers import assign_tiers, keep_unit_tests_units
+from tests.support.tiers import assign_tiers, deselected_module, keep_unit_tests_units
 
 pytest_plugins = ("pytester",)  # tests/test_tiers.py collects example tests
 
@@ -35,6 +35,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
     if not named:
         metafunc.parametrize("database", DATABASES, indirect=True, scope="module")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    return deselected_module(collection_path, config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

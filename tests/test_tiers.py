@@ -8,6 +8,7 @@ import pytest
 from core.migrate import upgrade
 from core.settings import Settings
 from tests.support.servers import LiveServer
+from tests.support.tiers import selects_none
 
 pytestmark = pytest.mark.unit
 
@@ -91,3 +92,38 @@ def test_a_unit_test_cannot_start_a_server_or_migrate_a_database(tmp_path):
         pass
     with pytest.raises(AssertionError, match="migrates a database"):
         upgrade(settings.resolved_database_url)
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "source", "none"),
+    [
+        ("unit", "def test_x(api):\n    pass\n", True),
+        ("unit", "@pytest.mark.unit\ndef test_x():\n    pass\n", False),
+        ("unit and not turicreate", "pytestmark = pytest.mark.system\n", True),
+        ("not unit", "def test_x(api):\n    pass\n", False),
+        ("integration or turicreate", "pytestmark = pytest.mark.unit\n", False),
+        ("unit or turicreate", "def test_x(api):\n    pass\n", False),
+    ],
+)
+def test_a_marker_expression_skips_only_modules_it_selects_nothing_from(
+    tmp_path, markexpr, source, none
+):
+    module = tmp_path / "test_example.py"
+    module.write_text("import pytest\n\n" + source)
+    assert selects_none(markexpr, module) is none
+
+
+def test_the_unit_tier_does_not_import_a_module_without_unit_tests(pytester: pytest.Pytester):
+    pytester.makeconftest(
+        CONFTEST + "\nfrom tests.support.tiers import deselected_module\n\n"
+        "def pytest_ignore_collect(collection_path, config):\n"
+        "    return deselected_module(collection_path, config)\n"
+    )
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_served="raise ImportError('imported')\n\ndef test_x(settings):\n    pass\n",
+        test_plain="import pytest\n\n@pytest.mark.unit\ndef test_y():\n    pass\n",
+    )
+    result = pytester.runpytest_inprocess("-q", "-m", "unit")
+    result.assert_outcomes(passed=1)
+    assert pytester.runpytest_inprocess("-q", "-m", "integration").ret != pytest.ExitCode.OK

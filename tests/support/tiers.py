@@ -13,7 +13,12 @@ one marker. A declared tier below what the fixtures start is an error, as is non
 
 from __future__ import annotations
 
+import itertools
+import re
+from pathlib import Path
+
 import pytest
+from _pytest.mark.expression import Expression
 
 TIERS = ("unit", "integration", "system")
 SYSTEM_FIXTURES = {"postgres_cluster", "postgres_url", "browser"}
@@ -87,3 +92,36 @@ def keep_unit_tests_units(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LiveServer, "__enter__", refuse("starts a server"))
     monkeypatch.setattr(Server, "run", refuse("starts a server"))
     monkeypatch.setattr(command, "upgrade", refuse("migrates a database"))
+
+
+def possible_tiers(module: Path) -> tuple[str, ...]:
+    """The tiers a test module's tests can have, read without importing it: fixtures imply
+    integration and system, but a unit test always says so (`pytest.mark.unit`)."""
+    if "mark.unit" in module.read_text(encoding="utf-8"):
+        return TIERS
+    return ("integration", "system")
+
+
+def selects_none(markexpr: str, module: Path) -> bool:
+    """Would `-m markexpr` deselect every test of `module`, whatever its other markers are?
+    Then `make test-fast` need not import it (the contract fuzzing alone builds its cases for
+    seconds). Any doubt (a long expression) keeps the module."""
+    expression = Expression.compile(markexpr)
+    others = sorted(set(re.findall(r"[\w.:+-]+", markexpr)) - {"and", "or", "not", *TIERS})
+    if len(others) > 6:
+        return False
+    for tier, values in itertools.product(
+        possible_tiers(module), itertools.product((False, True), repeat=len(others))
+    ):
+        marked = {tier, *(name for name, on in zip(others, values, strict=True) if on)}
+        if expression.evaluate(lambda name, /, marked=marked, **_kwargs: name in marked):
+            return False
+    return True
+
+
+def deselected_module(path: Path, config: pytest.Config) -> bool | None:
+    """For pytest_ignore_collect: `-m unit` imports no module that holds no unit test."""
+    markexpr = config.getoption("markexpr")
+    if markexpr and path.suffix == ".py" and path.name.startswith("test_"):
+        return selects_none(markexpr, path) or None  # None: pytest's other rules decide
+    return None

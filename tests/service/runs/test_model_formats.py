@@ -18,6 +18,8 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import RunStatus
 from core.runs import claim_next_run, finish_run
 from tests.support.networks import onnx_stream, session_rows
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from tests.support.problems import problem
 from tests.support.runs import (
     running_workers,
@@ -26,8 +28,6 @@ from tests.support.runs import (
     upload_tiny,
     wait_for,
 )
-from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
-from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from workers.exports.mlprogram import unzip_package
 
 FORMATS = ("model.onnx", "model.mlpackage.zip")

@@ -18,7 +18,6 @@ from workers.engines.torch.stream import stream_step
 from workers.exports.coreml.export import build_spec, export_model
 from workers.exports.coreml.network import UnsupportedSpecError, read_network
 from workers.exports.onnx import build_onnx, export_onnx
-from workers.model.shape import STATE_SIZE
 
 pytestmark = pytest.mark.unit
 

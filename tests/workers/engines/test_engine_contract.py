@@ -21,6 +21,7 @@ from core.recipes import RECIPES
 from core.settings import Settings
 from tests.support.homes import FAST
 from tests.support.networks import session_rows, torch_stream
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.support.paths import REPO
 from tests.support.runs import (
     running_workers,
@@ -29,7 +30,6 @@ from tests.support.runs import (
     upload_tiny,
     wait_for,
 )
-from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from workers.engines import registry
 from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMissing, Predictor
 from workers.engines.classifier import TrainedClassifier
