@@ -101,7 +101,7 @@ def test_trained_basicmotions_model_exports_and_streams_like_torch(tmp_path, str
     data = MotionData.from_columns(
         training, session_id="sessionId", target="activity", features=SENSORS
     )
-    params = Hyperparameters(recipe=recipe, prediction_window=3, max_iterations=3, random_seed=7)
+    params = Hyperparameters(recipe=recipe, prediction_window=3, max_iterations=1, random_seed=7)
     classifier = train(data, params, validation=None, log=None)
     # One held-out session: 100 rows = 33 full windows and a 1-row partial one.
     session = table.filter(pc.equal(table["sessionId"], "test-000"))
