@@ -33,7 +33,8 @@ from tests.benchmarks.bench_quality import (
     subject_folds,
     train_and_test,
 )
-from tests.workers.engines.torch.test_torch_basicmotions import BASICMOTIONS_CSV, split
+from tests.support.basicmotions import split
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.torch import recipes
 from workers.motion_data import MotionData
 

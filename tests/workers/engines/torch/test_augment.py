@@ -20,6 +20,8 @@ from workers.engines.torch.sensor_axes import sensor_triples
 from workers.engines.torch.standardise import Standardiser
 from workers.motion_data import MotionData
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("names", "triples"),

@@ -16,6 +16,8 @@ from workers.engines.torch import Hyperparameters, train
 
 BUDGET = RECIPE_DEFAULTS[MOTIONLAB].training_steps
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("num_chunks", "batch_size", "epochs"),
