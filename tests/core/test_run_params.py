@@ -12,6 +12,7 @@ from core.models import Run, RunStatus
 from core.params import RunParams
 from core.recipes import RECIPE_DEFAULTS
 from service.runs.schemas import RunRead
+from workers.model.hyperparameters import Hyperparameters
 
 pytestmark = pytest.mark.unit
 
@@ -61,3 +62,12 @@ def test_a_runs_parameters_are_parsed_once_per_object():
     read = RunRead.model_validate(run)
     assert read.params is run.run_params  # the parsed object itself, not the JSON again
     assert read.recipe == read.params.recipe == "turicreate"
+
+
+def test_a_motionlab_run_stored_before_the_step_budget_keeps_its_epochs():
+    # Such runs stored max_iterations 150 (the recipe's epochs then); they read, retrain and
+    # export with those, not with the epochs that today's budget would buy.
+    stored = {**OLDER_ROW, "recipe": "motionlab", "max_iterations": 150, "batch_size": 16}
+    params = RunParams.model_validate(stored)
+    assert (params.recipe, params.max_iterations, params.batch_size) == ("motionlab", 150, 16)
+    assert Hyperparameters.from_run_params(params).max_iterations == 150
