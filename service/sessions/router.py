@@ -11,6 +11,7 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from service.auth import QueryFlag
 from service.deps import NO_NUL, BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
 from service.http import Responses
 from service.sessions import service
@@ -104,7 +105,7 @@ async def upload_sessions(
     store: BlobStoreDep,
     settings: SettingsDep,
     options: Annotated[UploadOptions, Depends(upload_options)],
-    replace: bool = False,
+    replace: QueryFlag = False,
     format: Annotated[
         UploadFormat | None,
         Query(description="The body's format, whatever its content type says"),
