@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.models import Run
 from core.settings import Settings
+from service.lazy_imports import import_lazily
 from service.runs.artifacts import coreml_file, model_files_found, run_dir, run_engine
 from service.runs.service import require_succeeded
 from workers.engines.base import Engine, Predictor
@@ -122,10 +123,9 @@ def _load(engine: Engine, run_dir: Path) -> Loaded:
 
 
 def _load_mlmodel_streamer(path: Path) -> NetworkStreamer:
-    from workers.coreml.network import read_network  # coremltools: not at API start
-    from workers.coreml.stream import NetworkStreamer
-
-    return NetworkStreamer(read_network(path))
+    network = import_lazily("workers.coreml.network")  # coremltools: not at API start
+    stream = import_lazily("workers.coreml.stream")
+    return stream.NetworkStreamer(network.read_network(path))
 
 
 def _serve_on_one_thread() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -13,10 +14,12 @@ from core.models import Run
 from core.run_artifacts import METRICS_FILE, run_artifacts
 from core.settings import Settings
 from service.errors import Conflict, NotFound
+from service.lazy_imports import import_lazily
 from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
 from workers.engines.registry import UnknownEngine, get_engine
 
 ONNX_FILE = "model.onnx"
+_CONVERTING = threading.Lock()
 Precision = Literal["float32", "float16"]  # of an ML Program's weights and arithmetic
 MLPACKAGE_ZIP_FILES: dict[Precision, str] = {
     "float32": "model.mlpackage.zip",
@@ -72,29 +75,34 @@ def coreml_file(settings: Settings, run: Run) -> Path:
 
 def onnx_file(settings: Settings, run: Run) -> Path:
     """The run's ONNX model, converted from its Core ML model on the first download."""
-    from workers.onnx.export import export_onnx  # onnx and coremltools: not at API start
-
-    return _converted(settings, run, ONNX_FILE, export_onnx)
+    exporter = import_lazily("workers.onnx.export")  # onnx and coremltools: not at API start
+    return _converted(settings, run, ONNX_FILE, exporter.export_onnx)
 
 
 def mlpackage_file(settings: Settings, run: Run, precision: Precision) -> Path:
     """The run's zipped ML Program, converted from its Core ML model on the first download."""
-    from workers.coreml.mlprogram import export_mlpackage_zip
-
+    mlprogram = import_lazily("workers.coreml.mlprogram")
     convert = partial(
-        export_mlpackage_zip, precision=precision, package_name=run.run_params.model.name
+        mlprogram.export_mlpackage_zip, precision=precision, package_name=run.run_params.model.name
     )
     return _converted(settings, run, MLPACKAGE_ZIP_FILES[precision], convert)
 
 
 def _converted(settings: Settings, run: Run, name: str, convert: Callable[..., Path]) -> Path:
     """A format converted from the run's `.mlmodel` (immutable once the run succeeded), cached
-    beside it; a concurrent first download converts twice, and the last atomic write wins."""
-    from workers.coreml.evaluate import UnsupportedSpecError
-    from workers.coreml.mlprogram import UnsupportedInterface
-
+    beside it. One conversion at a time in the process: coremltools builds an ML Program in
+    global state, so two at once corrupted each other (500s on the first downloads after a
+    start); a download that waited finds the file its twin wrote."""
     path = run_dir(settings, run) / name
-    if not path.is_file():
+    if path.is_file():
+        return path
+    unsupported = (
+        import_lazily("workers.coreml.evaluate").UnsupportedSpecError,
+        import_lazily("workers.coreml.mlprogram").UnsupportedInterface,
+    )
+    with _CONVERTING:
+        if path.is_file():
+            return path
         try:
             convert(
                 coreml_file(settings, run),
@@ -103,7 +111,7 @@ def _converted(settings: Settings, run: Run, name: str, convert: Callable[..., P
                 recipe=str(run.run_params.recipe),
                 **{"motionlab.run_id": run.id},
             )
-        except (UnsupportedSpecError, UnsupportedInterface) as error:
+        except unsupported as error:
             raise Conflict(f"run {run.id}: {error}") from None
     return path
 
