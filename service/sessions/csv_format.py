@@ -41,10 +41,11 @@ def read_csv_table(data: bytes | bytearray, options: UploadOptions, max_columns:
         options.subject_column,
         options.split_column,
     )
+    read_options = pacsv.ReadOptions(block_size=MAX_LINE_BYTES)
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(block_size=MAX_LINE_BYTES),
+            read_options=read_options,
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in text_columns},
                 strings_can_be_null=True,
@@ -71,7 +72,35 @@ def read_csv_table(data: bytes | bytearray, options: UploadOptions, max_columns:
                 column=name,
             )
         seen.add(name)
+    _refuse_hexadecimal(data, table, read_options)
     return table
+
+
+def _refuse_hexadecimal(
+    data: bytes | bytearray, table: pa.Table, read_options: pacsv.ReadOptions
+) -> None:
+    """422 for a hexadecimal integer: pyarrow reads `0x1A` as 26, a value the file does not
+    show. Only a body holding `0x` is looked at again, and only its integer columns."""
+    if b"0x" not in data and b"0X" not in data:
+        return
+    integers = [field.name for field in table.schema if pa.types.is_integer(field.type)]
+    if not integers:
+        return
+    text = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=read_options,
+        convert_options=pacsv.ConvertOptions(
+            include_columns=integers, column_types=dict.fromkeys(integers, pa.string())
+        ),
+    )
+    for name in integers:
+        row = pc.index(pc.match_substring_regex(text.column(name), r"^\s*0[xX]"), True).as_py()
+        if row >= 0:
+            raise InvalidInput(
+                f"{line(row)}, column {name!r}: {text.column(name)[row].as_py()!r} is a "
+                "hexadecimal number; write numbers in decimal",
+                column=name,
+            )
 
 
 def _check_header(data: bytes | bytearray, max_columns: int) -> None:

@@ -80,6 +80,7 @@ def upload_options(
         split=split,
         sample_rate_hz=sample_rate_hz,
         max_features=settings.max_features,
+        max_upload_bytes=settings.max_upload_bytes,
         edge_impulse_hmac_key=(
             settings.edge_impulse_hmac_key.get_secret_value()
             if settings.edge_impulse_hmac_key
