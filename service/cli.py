@@ -44,7 +44,7 @@ def cmd_serve(args) -> None:
     """The API and its embedded workers, supervised; refuses to start when it cannot work."""
     import uvicorn
 
-    from service.app import create_app
+    from service.app import create_app, server_options
     from service.preflight import require_migrated, require_reachable_store, require_safe_address
     from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
 
@@ -66,12 +66,18 @@ def cmd_serve(args) -> None:
     try:
         if processes == 1:
             app = create_app(settings, workers=workers)
-            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, **server_options(settings))
         else:  # uvicorn starts the processes; each makes its app from the environment
             os.environ.update(MOTIONLAB_HOST=host, MOTIONLAB_PORT=str(port))
             factory = "service.app:create_api_process_app"
             uvicorn.run(
-                factory, factory=True, workers=processes, host=host, port=port, log_level=log_level
+                factory,
+                factory=True,
+                workers=processes,
+                host=host,
+                port=port,
+                log_level=log_level,
+                **server_options(settings),
             )
     finally:
         workers.stop()
