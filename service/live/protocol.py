@@ -44,12 +44,13 @@ CLOSE_CODES = {
     CloseCode.POLICY: "refused before the handshake by a server that cannot answer it with "
     "HTTP (uvicorn answers 401 / 403 / 404 / 409 problem+json instead)",
     CloseCode.TOO_BIG: "a frame over MOTIONLAB_LIVE_MAX_FRAME_BYTES or "
-    "MOTIONLAB_LIVE_MAX_ROWS_PER_FRAME: send fewer rows per frame",
+    "MOTIONLAB_LIVE_MAX_ROWS_PER_FRAME: send fewer rows per frame (past twice the byte limit, "
+    "closed before it is read whole)",
     CloseCode.INTERNAL: "a fault of the server (logged)",
-    CloseCode.MALFORMED: 'not JSON, or not {"rows": [...], "end": true}',
+    CloseCode.MALFORMED: 'not JSON (or nested too deeply), or not {"rows": [...], "end": true}',
     CloseCode.IDLE: "no frame for MOTIONLAB_LIVE_IDLE_TIMEOUT_S",
     CloseCode.INVALID_ROWS: "rows that do not fit the model: a feature missing, another "
-    "number of values, text, NaN or infinity",
+    "number of values, text, true / false, NaN or infinity",
 }
 OPENAPI_DESCRIPTION = f"""
 

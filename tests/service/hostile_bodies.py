@@ -72,8 +72,8 @@ def nested_json(depth: int) -> bytes:
 
 def multipart(filename: str, data: bytes, boundary: str = "hostile") -> tuple[bytes, str]:
     """A multipart/form-data body of one file, and its Content-Type."""
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    disposition = f'form-data; name="files"; filename="{filename}"'
+    head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+    head += "Content-Type: application/octet-stream\r\n\r\n"
+    body = head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"

@@ -1,0 +1,268 @@
+"""Issue 26's bounds, measured on a live `motionlab serve` (workers=0), a fresh one per body.
+
+bench_peak_memory_per_format: the server's peak memory growth (VmHWM - VmRSS before) for the
+largest body each upload format allows, plain and gzip, as a multiple of its limit. The CSV
+limit is MOTIONLAB_BENCH_UPLOAD_MB (default 64 MiB, not the 512 MiB default: the machine is
+shared; the multiples do not depend on it); JSON, Edge Impulse JSON and CBOR have their own
+16 MiB limit.
+
+bench_event_loop_stalls: the worst /healthz latency (polled every 20 ms by another client)
+while each hostile body of the issue is answered, with the answer and the server's peak
+memory growth. Before the fixes: 80,000 empty gzip members 5.6 s, an 8 MB gzip bomb 2.7 s and
++1 GB, a 25 MB gzip upload 0.9 s, two Sensor Logger rows 2e7 s apart at 1 Hz 10.8 s and
++770 MB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import cbor2
+import httpx
+import numpy as np
+
+from tests.benchmarks.bench_ingest import memory_mb
+from tests.benchmarks.bench_phone_formats import SECONDS, sensor_csv
+from tests.conftest import free_port, start_serve_process
+from tests.service.hostile_bodies import (
+    gzip_bomb,
+    gzip_members,
+    multipart,
+    sensor_logger_far_apart,
+    sensor_rows_csv,
+)
+
+UPLOAD_LIMIT = int(os.environ.get("MOTIONLAB_BENCH_UPLOAD_MB", "64")) << 20
+JSON_LIMIT = 16 << 20
+FILL = 0.97  # of the limit: the largest body that is surely under it
+POLL_INTERVAL_S = 0.02
+
+
+def csv_body(limit: int) -> bytes:
+    """A stacked CSV of sensor rows just under `limit` bytes."""
+    sample = sensor_rows_csv(seed=0, rows=10_000)
+    rows = int(FILL * limit / (len(sample) / 10_000))
+    return sensor_rows_csv(seed=1, rows=rows)
+
+
+def float_rows(rows: int, width: int = 6) -> list[list[float]]:
+    return np.random.default_rng(2).normal(size=(rows, width)).round(6).tolist()
+
+
+def json_body(limit: int) -> bytes:
+    """Our JSON format: 100 sessions of 6 features, just under `limit` bytes."""
+
+    def document(rows: int) -> bytes:
+        per = max(1, rows // 100)
+        sessions = [
+            {
+                "id": f"j{i}",
+                "activity": "walk",
+                "columns": [f"f{j}" for j in range(6)],
+                "samples": float_rows(per),
+            }
+            for i in range(100)
+        ]
+        return json.dumps({"sessions": sessions}).encode()
+
+    return document(int(FILL * limit / (len(document(10_000)) / 10_000)))
+
+
+def edge_impulse_document(rows: int) -> dict:
+    return {
+        "protected": {"ver": "v1", "alg": "none"},
+        "signature": "0" * 64,
+        "payload": {
+            "device_type": "bench",
+            "interval_ms": 10,
+            "sensors": [{"name": f"acc{axis}", "units": "m/s2"} for axis in "XYZ"],
+            "values": float_rows(rows, 3),
+        },
+    }
+
+
+def edge_impulse_body(limit: int, encode: Callable[[dict], bytes]) -> bytes:
+    per_row = len(encode(edge_impulse_document(10_000))) / 10_000
+    return encode(edge_impulse_document(int(FILL * limit / per_row)))
+
+
+def sensor_logger_body(limit: int) -> bytes:
+    """Accelerometer and gyroscope at one rate, unzipped just under `limit` in all."""
+    per_row = len(sensor_csv(10_000 / SECONDS, 0)) / 10_000
+    rate_hz = FILL * limit / 2 / per_row / SECONDS  # an hour of rows
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("Accelerometer.csv", sensor_csv(rate_hz, 1))
+        archive.writestr("Gyroscope.csv", sensor_csv(rate_hz, 2))
+    return out.getvalue()
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, float]:
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=900) as client:
+        status = client.post(path, content=body, headers=headers).status_code
+    return status, time.perf_counter() - started
+
+
+class Served:
+    """A fresh `motionlab serve` on its own home, for one measurement."""
+
+    def __init__(self, **settings: str):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = start_serve_process(Path(self.tmp.name), self.port, workers="0", **settings)
+        self.baseline_mb = memory_mb(self.process.pid, "VmRSS")
+
+    def peak_growth_mb(self) -> float:
+        return memory_mb(self.process.pid, "VmHWM") - self.baseline_mb
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.tmp.cleanup()
+
+
+def bench_peak_memory_per_format() -> None:
+    csv = csv_body(UPLOAD_LIMIT)
+    files = [sensor_rows_csv(seed=10 + i, rows=csv.count(b"\n") // 4) for i in range(4)]
+    zip_body = sensor_logger_body(UPLOAD_LIMIT)
+    cases = [
+        ("CSV", UPLOAD_LIMIT, "text/csv", csv, "/v1/sessions"),
+        ("JSON", JSON_LIMIT, "application/json", json_body(JSON_LIMIT), "/v1/sessions"),
+        (
+            "Edge Impulse JSON",
+            JSON_LIMIT,
+            "application/json",
+            edge_impulse_body(JSON_LIMIT, lambda d: json.dumps(d).encode()),
+            "/v1/sessions?session_id=ei&activity=idle",
+        ),
+        (
+            "Edge Impulse CBOR",
+            JSON_LIMIT,
+            "application/cbor",
+            edge_impulse_body(JSON_LIMIT, cbor2.dumps),
+            "/v1/sessions?session_id=eic&activity=idle",
+        ),
+        (
+            "Sensor Logger zip",
+            UPLOAD_LIMIT,
+            "application/zip",
+            zip_body,
+            "/v1/sessions?session_id=sl&activity=walk",
+        ),
+    ]
+    print(
+        f"\npeak server memory growth, the largest body of each format (CSV limit "
+        f"{UPLOAD_LIMIT >> 20} MiB, JSON {JSON_LIMIT >> 20} MiB; fresh server each):"
+    )
+    print(
+        f"  {'format':<20} {'coding':<6} {'sent':>9} {'decoded':>9} {'status':>6} {'s':>6} "
+        f"{'peak RSS +':>10} {'x limit':>8}"
+    )
+    for name, limit, content_type, body, path in cases:
+        for coding in ("plain", "gzip"):
+            sent = body if coding == "plain" else gzip.compress(body, 1)
+            headers = {"Content-Type": content_type}
+            if coding == "gzip":
+                headers["Content-Encoding"] = "gzip"
+            measure(name, coding, limit, sent, len(body), path, headers)
+    for coding in ("plain", "gzip"):
+        parts = [
+            multipart_part(f"part{i}.csv" + (".gz" if coding == "gzip" else ""), data, coding)
+            for i, data in enumerate(files)
+        ]
+        body = b"".join(parts) + b"--bench--\r\n"
+        headers = {"Content-Type": "multipart/form-data; boundary=bench"}
+        decoded = sum(map(len, files))
+        measure("multipart, 4 CSVs", coding, UPLOAD_LIMIT, body, decoded, "/v1/sessions", headers)
+
+
+def multipart_part(filename: str, data: bytes, coding: str) -> bytes:
+    payload = gzip.compress(data, 1) if coding == "gzip" else data
+    return (
+        (
+            f'--bench\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + payload
+        + b"\r\n"
+    )
+
+
+def measure(name, coding, limit, body, decoded, path, headers) -> None:
+    served = Served(max_upload_bytes=str(UPLOAD_LIMIT))
+    try:
+        status, seconds = post(served.url, path, body, headers)
+        growth = served.peak_growth_mb()
+    finally:
+        served.close()
+    print(
+        f"  {name:<20} {coding:<6} {len(body) / 2**20:>7.1f} M {decoded / 2**20:>7.1f} M "
+        f"{status:>6} {seconds:>6.1f} {growth:>8.0f} M {growth / (limit / 2**20):>8.2f}"
+    )
+
+
+def bench_event_loop_stalls() -> None:
+    legit = sensor_rows_csv(seed=26, rows=870_000)
+    legit_gz = gzip.compress(legit, 1)
+    zip_path = "/v1/sessions?session_id=far&activity=walk&sample_rate_hz=1"
+    form, form_type = multipart("rec.csv.gz", gzip_members(80_000))
+    gz = {"Content-Type": "text/csv", "Content-Encoding": "gzip"}
+    cases = [
+        *[
+            (f"gzip, {n:,} empty members", "/v1/sessions", gzip_members(n), gz)
+            for n in (5_000, 20_000, 40_000, 80_000)
+        ],
+        ("multipart .gz of 80,000 members", "/v1/sessions", form, {"Content-Type": form_type}),
+        ("gzip bomb, 8 MB (size field forged)", "/v1/sessions", gzip_bomb(8 << 20), gz),
+        (
+            f"gzip upload, {len(legit_gz) / 1e6:.0f} MB ({len(legit) / 1e6:.0f} MB of CSV)",
+            "/v1/sessions",
+            legit_gz,
+            gz,
+        ),
+        (
+            "sensor logger, 2 rows 2e7 s apart, 1 Hz",
+            zip_path,
+            sensor_logger_far_apart(2e7),
+            {"Content-Type": "application/zip"},
+        ),
+    ]
+    print("\nworst /healthz latency while each hostile body is answered (default limits):")
+    print(f"  {'body':<42} {'status':>6} {'s':>6} {'worst /healthz':>15} {'peak RSS +':>10}")
+    for name, path, body, headers in cases:
+        served = Served()
+        polls: list[float] = []
+        stop = threading.Event()
+        poller = threading.Thread(target=poll_health, args=(served.url, stop, polls), daemon=True)
+        try:
+            poller.start()
+            time.sleep(0.2)
+            status, seconds = post(served.url, path, body, headers)
+            time.sleep(0.1)
+            stop.set()
+            poller.join(120)
+            growth = served.peak_growth_mb()
+        finally:
+            served.close()
+        print(f"  {name:<42} {status:>6} {seconds:>6.2f} {max(polls):>13.3f} s {growth:>8.0f} M")
+
+
+def poll_health(url: str, stop: threading.Event, polls: list[float]) -> None:
+    """GET /healthz every POLL_INTERVAL_S until `stop`; each latency into `polls`."""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            client.get("/healthz")
+            polls.append(time.perf_counter() - started)
+            time.sleep(POLL_INTERVAL_S)
