@@ -22,6 +22,7 @@ from service.sessions.parsing import (
 
 # pyarrow reads a CSV in blocks of this size, and a line must fit in one block.
 MAX_LINE_BYTES = 1 << 20
+SEARCH_WINDOW_BYTES = 1 << 20
 # Columns besides the features: session id, label, subject, split, timestamp.
 RESERVED_COLUMNS = 5
 
@@ -80,11 +81,9 @@ def _refuse_hexadecimal(
     data: bytes | bytearray, table: pa.Table, read_options: pacsv.ReadOptions
 ) -> None:
     """422 for a hexadecimal integer: pyarrow reads `0x1A` as 26, a value the file does not
-    show. Only a body holding `0x` is looked at again, and only its integer columns."""
-    if b"0x" not in data and b"0X" not in data:
-        return
+    show. Only integer columns can hold one, and only a body holding `0x` is read again."""
     integers = [field.name for field in table.schema if pa.types.is_integer(field.type)]
-    if not integers:
+    if not integers or not (_holds(data, b"0x") or _holds(data, b"0X")):
         return
     text = pacsv.read_csv(
         pa.BufferReader(data),
@@ -101,6 +100,15 @@ def _refuse_hexadecimal(
                 "hexadecimal number; write numbers in decimal",
                 column=name,
             )
+
+
+def _holds(data: bytes | bytearray, needle: bytes) -> bool:
+    """`needle in data`, a window at a time: one search of a large body holds the GIL (and so
+    the event loop) for as long as it takes, ~0.3 s for 62 MB."""
+    return any(
+        data.find(needle, start, start + SEARCH_WINDOW_BYTES + len(needle) - 1) >= 0
+        for start in range(0, len(data), SEARCH_WINDOW_BYTES)
+    )
 
 
 def _check_header(data: bytes | bytearray, max_columns: int) -> None:
