@@ -15,6 +15,7 @@ from core.settings import Settings
 from service.content_encoding import body_is_gzip, inflated, read_samples_body
 from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
 from service.http import JSON, Limit, allow_body, samples_limit
+from service.offload import decoded_apart
 from service.sessions.csv_format import parse_csv
 from service.sessions.edge_impulse import (
     parse_edge_impulse_cbor,
@@ -137,5 +138,8 @@ def parse_parts(parts: list, options: UploadOptions) -> list:
             # (as the CLI's folder import names them); an id column or field still wins.
             stem = PurePath(filename.removesuffix(".gz")).stem
             file_options = replace(options, session_id=stem)
-        parsed.extend(parser(payload, file_options, filename))
+        if parser in DECODED_IN_MEMORY:  # JSON, CBOR: decoded apart when large
+            parsed.extend(decoded_apart(len(payload), parser, payload, file_options, filename))
+        else:
+            parsed.extend(parser(payload, file_options, filename))
     return parsed

@@ -111,6 +111,9 @@ class Payload:
     def __init__(self, data: bytes | bytearray):
         self._data: bytes | bytearray | None = data
 
+    def __len__(self) -> int:
+        return len(self._data or b"")
+
     def take(self) -> bytes | bytearray:
         data, self._data = self._data, None
         if data is None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import zipfile
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +19,7 @@ import pyarrow.csv as pacsv
 
 EMPTY_GZIP_MEMBER = gzip.compress(b"")  # 20 bytes
 START_NS = 1_698_501_144_000_000_000
+FILL = 0.97  # of a limit: the largest body that is surely under it
 
 
 def gzip_members(count: int) -> bytes:
@@ -77,3 +80,44 @@ def multipart(filename: str, data: bytes, boundary: str = "hostile") -> tuple[by
     head += "Content-Type: application/octet-stream\r\n\r\n"
     body = head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+def float_rows(rows: int, width: int = 6) -> list[list[float]]:
+    return np.random.default_rng(2).normal(size=(rows, width)).round(6).tolist()
+
+
+def json_body(limit: int) -> bytes:
+    """Our JSON format: 100 sessions of 6 features, just under `limit` bytes."""
+
+    def document(rows: int) -> bytes:
+        per = max(1, rows // 100)
+        sessions = [
+            {
+                "id": f"j{i}",
+                "activity": "walk",
+                "columns": [f"f{j}" for j in range(6)],
+                "samples": float_rows(per),
+            }
+            for i in range(100)
+        ]
+        return json.dumps({"sessions": sessions}).encode()
+
+    return document(int(FILL * limit / (len(document(10_000)) / 10_000)))
+
+
+def edge_impulse_document(rows: int) -> dict:
+    return {
+        "protected": {"ver": "v1", "alg": "none"},
+        "signature": "0" * 64,
+        "payload": {
+            "device_type": "bench",
+            "interval_ms": 10,
+            "sensors": [{"name": f"acc{axis}", "units": "m/s2"} for axis in "XYZ"],
+            "values": float_rows(rows, 3),
+        },
+    }
+
+
+def edge_impulse_body(limit: int, encode: Callable[[dict], bytes]) -> bytes:
+    per_row = len(encode(edge_impulse_document(10_000))) / 10_000
+    return encode(edge_impulse_document(int(FILL * limit / per_row)))

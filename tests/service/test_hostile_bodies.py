@@ -10,6 +10,7 @@ request stalls the event loop is checked on a live server: test_hostile_server.p
 from __future__ import annotations
 
 import gzip
+import json
 import tracemalloc
 import unicodedata
 
@@ -18,6 +19,7 @@ import pytest
 from service.content_encoding import MAX_GZIP_MEMBERS, gunzip
 from service.errors import PayloadTooLarge
 from service.http import Limit
+from service.offload import OFFLOAD_MIN_BYTES
 from tests.conftest import problem
 from tests.service.conftest import FEATURES
 from tests.service.hostile_bodies import (
@@ -265,3 +267,37 @@ def test_a_single_multipart_file_takes_its_file_name_as_the_session_id(api):
     form, content_type = multipart("named-in-file.csv", ONE_SESSION.encode())
     response = api.post("/v1/sessions", content=form, headers={"Content-Type": content_type})
     assert [s["id"] for s in response.json()["sessions"]] == ["s1"]  # an id column still wins
+
+
+# JSON and CBOR: a large body is decoded in another process (json.loads holds the GIL).
+
+
+def big_document(rows: int, bad_row: int | None = None) -> dict:
+    samples = [[i * 0.001, -i * 0.002] for i in range(rows)]
+    if bad_row is not None:
+        samples[bad_row][1] = True
+    return {
+        "sessions": [{"id": "big", "activity": "walk", "columns": ["x", "y"], "samples": samples}]
+    }
+
+
+def test_a_large_json_body_decoded_apart_answers_as_a_small_one_does(api):
+    small, large = big_document(10, bad_row=4), big_document(40_000, bad_row=4)
+    assert len(json.dumps(large)) > OFFLOAD_MIN_BYTES > len(json.dumps(small))
+    refusals = [problem(api.post("/v1/sessions", json=body), 422) for body in (small, large)]
+    assert refusals[0] == refusals[1]
+    assert refusals[1]["column"] == "y" and "sample 5" in refusals[1]["detail"]
+    response = api.post("/v1/sessions", json=big_document(40_000))
+    assert response.status_code == 201 and response.json()["sessions"][0]["rows"] == 40_000
+    samples = api.get("/v1/sessions/big/samples", headers={"Accept": "application/json"}).json()
+    assert samples["samples"] == big_document(40_000)["sessions"][0]["samples"]
+
+
+def test_large_json_rows_to_predict_are_decoded_apart(served, served_api):
+    rows = {"columns": FEATURES, "samples": [[0.1 * (i % 7)] * 6 for i in range(20_000)]}
+    assert len(json.dumps(rows)) > OFFLOAD_MIN_BYTES
+    answer = served_api.post(f"/v1/runs/{served.run_id}/predict", json=rows)
+    assert answer.status_code == 200 and len(answer.json()["predictions"]["class"]) == 20_000
+    rows["samples"][12_345][3] = "fast"
+    detail = problem(served_api.post(f"/v1/runs/{served.run_id}/predict", json=rows), 422)
+    assert "sample 12346, column 'rotX'" in detail["detail"]

@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cbor2
 import httpx
 import numpy as np
 import pytest
@@ -30,8 +31,10 @@ from websockets.sync.client import connect
 from tests.conftest import free_port, serve_environment, wait_until_ready
 from tests.service.conftest import FEATURES
 from tests.service.hostile_bodies import (
+    edge_impulse_body,
     gzip_bomb,
     gzip_members,
+    json_body,
     multipart,
     nested_json,
     sensor_logger_far_apart,
@@ -46,6 +49,7 @@ FLOOD_S = 45.0  # uvicorn's keepalive closed a held-back stream after 20 s + 20 
 FLOOD_ROWS_PER_FRAME = 1500
 TOKENS = {scope: f"{scope}-token-{'h' * 24}" for scope in ("upload", "train", "admin")}
 CSV, JSON = "text/csv", "application/json"
+JSON_LIMIT = 16 << 20  # MOTIONLAB_MAX_JSON_BYTES
 
 
 @dataclass
@@ -116,6 +120,14 @@ def probes(run_id: str) -> list[Probe]:
             sensor_logger_far_apart(3e9),
             "application/zip",
             413,
+        ),
+        Probe("JSON upload, 15 MB", "/v1/sessions", json_body(JSON_LIMIT), JSON, 201),
+        Probe(
+            "Edge Impulse CBOR, 15 MB",
+            "/v1/sessions?session_id=cbor&activity=idle",
+            edge_impulse_body(JSON_LIMIT, cbor2.dumps),
+            "application/cbor",
+            201,
         ),
         Probe("JSON nested 100,000 deep", "/v1/sessions", nested_json(100_000), JSON, 400),
         Probe(

@@ -7,7 +7,6 @@ load balancer sent work to a server whose queue nobody was reading yet.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -19,26 +18,15 @@ import httpx
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from tests.conftest import free_port, serve_environment
+from tests.conftest import free_port, process_tree, serve_environment
 
 WAIT_S = 120
 
 
 def warm_workers(server_pid: int) -> list[int]:
     """The workers under `serve` whose fork server runs: those that can claim a run."""
-    tree = descendants(server_pid)
+    tree = process_tree(server_pid)
     return sorted({parent(pid) for pid in tree if is_fork_server(pid) and parent(pid) in tree})
-
-
-def descendants(pid: int) -> list[int]:
-    """`pid` and its descendants, whichever thread started them (the supervisor's thread
-    starts a restarted worker)."""
-    tree = [pid]
-    for member in tree:
-        for task in Path(f"/proc/{member}/task").glob("*"):
-            with contextlib.suppress(FileNotFoundError):
-                tree += [int(child) for child in (task / "children").read_text().split()]
-    return tree
 
 
 def is_fork_server(pid: int) -> bool:
