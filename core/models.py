@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -167,9 +168,10 @@ class Run(Base):
     # The sweep that created this run (one run per grid combination); None for a plain run.
     sweep_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("sweeps.id"))
 
-    @property
+    @cached_property
     def run_params(self) -> RunParams:
-        """The frozen parameters, typed (the column holds their JSON)."""
+        """The frozen parameters, typed (the column holds their JSON); parsed once per object:
+        a run's parameters never change after it is created."""
         return RunParams.model_validate(self.params)
 
     @property

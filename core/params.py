@@ -10,11 +10,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.recipes import RECIPE_DEFAULTS, TURICREATE, RecipeName
+from core.recipes import RECIPE_OF_OLDER_RUNS, RecipeName, with_recipe_defaults
 from core.splits import STRATEGIES
 
 SPLIT_NAMES = Literal["train", "valid", "test"]
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+# Rows per prediction: one window of this many rows gives one class prediction (at 50 Hz,
+# 100 rows = one prediction per 2 s). The library's Hyperparameters default to it too.
+DEFAULT_PREDICTION_WINDOW = 100
+MAX_PREDICTION_WINDOW = 400  # Turi Create's limit (spec §1.1)
 
 
 class DataSelection(BaseModel):
@@ -77,7 +81,7 @@ class TrainingFields(BaseModel):
         "6.4's exact training). The exported model's interface is the same. The turicreate "
         "engine only trains the turicreate recipe, its default",
     )
-    prediction_window: int = Field(100, ge=1, le=400)
+    prediction_window: int = Field(DEFAULT_PREDICTION_WINDOW, ge=1, le=MAX_PREDICTION_WINDOW)
     max_iterations: int | None = Field(
         None, ge=1, le=10_000, description="Epochs; default: the recipe's (turicreate 10)"
     )
@@ -90,6 +94,8 @@ class TrainingFields(BaseModel):
     model: ModelInfo = ModelInfo()
 
 
+# Every field is decided when the run is created (service/runs/service.py: the recipe through
+# the run's engine, the recipe's defaults by the validator below), then frozen with the run.
 class RunParams(TrainingFields):
     """A queued run's parameters, resolved: the feature columns and the seed are decided."""
 
@@ -99,21 +105,17 @@ class RunParams(TrainingFields):
     features: list[str] = Field(..., min_length=1)
     random_seed: int = Field(..., ge=0, lt=2**31)
     # Resolved: never None once a run is created (runs stored before recipes: turicreate).
-    recipe: RecipeName = "turicreate"
+    recipe: RecipeName = RECIPE_OF_OLDER_RUNS
     max_iterations: int = Field(..., ge=1, le=10_000)
     batch_size: int = Field(..., ge=1, le=4096)
 
     @model_validator(mode="before")
     @classmethod
     def _recipe_defaults(cls, values: object) -> object:
-        """Fill max_iterations / batch_size left out (or None) with the recipe's defaults."""
+        """Fill max_iterations / batch_size left out (or None) with the recipe's defaults:
+        when the run is created, and for rows stored before a field existed."""
         if not isinstance(values, dict):
             return values
-        values = dict(values)
         if values.get("recipe") is None:
-            values["recipe"] = TURICREATE
-        defaults = RECIPE_DEFAULTS.get(values["recipe"])
-        for name in ("max_iterations", "batch_size"):
-            if values.get(name) is None and defaults is not None:
-                values[name] = getattr(defaults, name)
-        return values
+            values = {**values, "recipe": RECIPE_OF_OLDER_RUNS}
+        return with_recipe_defaults(values)

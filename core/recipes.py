@@ -6,12 +6,15 @@ is the part the API needs to validate and freeze a run without importing the ML 
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Final, Literal, NamedTuple
 
-TURICREATE = "turicreate"  # Turi Create 6.4's exact training, kept for parity, forever
-MOTIONLAB = "motionlab"  # the default: better models behind the same exported interface
+TURICREATE: Final = "turicreate"  # Turi Create 6.4's exact training, kept for parity, forever
+MOTIONLAB: Final = "motionlab"  # the default: better models behind the same exported interface
 RECIPES = (MOTIONLAB, TURICREATE)
-DEFAULT_RECIPE = MOTIONLAB
+DEFAULT_RECIPE = MOTIONLAB  # the library's and the torch engine's (each engine names its own)
+# What runs and checkpoints stored before recipes existed were trained with.
+RECIPE_OF_OLDER_RUNS: Final = TURICREATE
 RecipeName = Literal["motionlab", "turicreate"]
 
 
@@ -24,6 +27,20 @@ RECIPE_DEFAULTS = {
     TURICREATE: RecipeDefaults(max_iterations=10, batch_size=32),  # Turi Create's own
     MOTIONLAB: RecipeDefaults(max_iterations=150, batch_size=16),
 }
+
+
+def with_recipe_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with max_iterations and batch_size, where left out or None, set to the
+    defaults of values["recipe"] (unchanged for an unknown recipe: the caller's validation
+    names it). The one place a recipe's defaults are applied: a run when it is created (and a
+    run stored before a field existed, when read), the library's Hyperparameters."""
+    filled = dict(values)
+    defaults = RECIPE_DEFAULTS.get(filled.get("recipe"))  # type: ignore[arg-type]
+    if defaults is not None:
+        for name, value in defaults._asdict().items():
+            if filled.get(name) is None:
+                filled[name] = value
+    return filled
 
 
 def check_recipe(name: object) -> str:

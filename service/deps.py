@@ -16,9 +16,9 @@ from service.content_encoding import read_samples_body
 from service.http import samples_limit
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
-from service.runs.artifacts import Precision
 from service.runs.service import get_run, require_succeeded
 from service.sessions.decoding import media_type
+from workers.exports.formats import Precision
 
 
 def app_settings(request: Request) -> Settings:

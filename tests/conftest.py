@@ -20,6 +20,7 @@ import uvicorn
 from core.migrate import upgrade
 from core.settings import Settings
 from service.app import create_app, server_options
+from service.serving import WS_PROTOCOL
 from tests.postgres import postgres_cluster, postgres_url
 
 __all__ = ["postgres_cluster", "postgres_url"]  # fixtures for every test directory
@@ -98,6 +99,7 @@ class LiveServer:
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
+            ws=WS_PROTOCOL,  # as `motionlab serve` runs it
             **server_options(settings),
         )
         self.server = uvicorn.Server(config)

@@ -16,10 +16,10 @@ import onnx
 import pytest
 
 from tests.workers.coreml.conftest import random_net, wrap
-from workers.coreml.export import export_model
-from workers.coreml.mlprogram import export_mlpackage_zip, unzip_package
-from workers.engines.torch.model import STATE_SIZE, WINDOWS_PER_CHUNK
-from workers.onnx.export import export_onnx
+from workers.exports.coreml.export import export_model
+from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
+from workers.exports.onnx import export_onnx
+from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]

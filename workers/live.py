@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from workers.engines.torch.model import STATE_SIZE, WINDOWS_PER_CHUNK
+from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
 # (pw, F) window rows, (400,) state → (C,) probabilities, (400,) new state
 Step = Callable[[np.ndarray, np.ndarray], Awaitable[tuple[np.ndarray, np.ndarray]]]
@@ -28,7 +28,7 @@ Step = Callable[[np.ndarray, np.ndarray], Awaitable[tuple[np.ndarray, np.ndarray
 @runtime_checkable
 class Streamer(Protocol):
     """A trained model that steps windows of independent streams (the torch classifier, or
-    a .mlmodel's network stepped in NumPy: workers/coreml/stream.py)."""
+    a .mlmodel's network stepped in NumPy: workers/exports/coreml/stream.py)."""
 
     classes: list[Any]
     features: list[str]

@@ -49,7 +49,7 @@ PRELOADED_MODULES = [
     "workers.execute",
     "workers.engines.torch.engine",
     "workers.engines.turicreate.engine",
-    "workers.coreml.export",  # coremltools: ~1 s to import, needed when each run ends
+    "workers.exports.coreml.export",  # coremltools: ~1 s to import, needed when each run ends
 ]
 # A run's child on PostgreSQL: the driver and its dialect (~0.2 s to import).
 POSTGRES_MODULES = ["psycopg", "sqlalchemy.dialects.postgresql.psycopg"]

@@ -33,8 +33,8 @@ from service.live.protocol import (
     prediction_message,
 )
 from service.live.service import LiveModel
-from workers.engines.torch.model import WINDOWS_PER_CHUNK
 from workers.live import LiveStream
+from workers.model.shape import WINDOWS_PER_CHUNK
 
 log = logging.getLogger("motionlab.live")
 

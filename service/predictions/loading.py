@@ -24,7 +24,7 @@ from service.runs.service import require_succeeded
 from workers.engines.base import Engine, Predictor
 
 if TYPE_CHECKING:
-    from workers.coreml.stream import NetworkStreamer
+    from workers.exports.coreml.stream import NetworkStreamer
 
 MODEL_CACHE_SIZE = 8  # a checkpoint is ~1 MB of weights; 8 keeps a handful of models warm
 # Inference running at once. More than one per core only adds contention (GIL, torch's own
@@ -123,13 +123,13 @@ def _load(engine: Engine, run_dir: Path) -> Loaded:
 
 
 def _load_mlmodel_streamer(path: Path) -> NetworkStreamer:
-    network = import_lazily("workers.coreml.network")  # coremltools: not at API start
-    stream = import_lazily("workers.coreml.stream")
+    network = import_lazily("workers.exports.coreml.network")  # coremltools: not at API start
+    stream = import_lazily("workers.exports.coreml.stream")
     return stream.NetworkStreamer(network.read_network(path))
 
 
 def _serve_on_one_thread() -> None:
-    import torch
+    torch = import_lazily("torch")  # its libraries loaded without pausing the event loop
 
     # Requests run side by side (INFERENCE_SLOTS), each on one core. torch's own intra-op
     # threads would wait on each other at every op while the cores are busy: on 2 cores a

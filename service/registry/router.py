@@ -20,10 +20,9 @@ from service.deps import (
 from service.http import (
     DOWNLOAD,
     JSON,
-    ZIP,
     ZIP_DOWNLOAD,
     Responses,
-    file_response,
+    answer_head_on_downloads,
     in_unit_of_work,
 )
 from service.predictions.schemas import (
@@ -46,11 +45,8 @@ from service.registry.schemas import (
     VersionDetail,
     VersionRead,
 )
-from service.runs.artifacts import (
-    mlpackage_file,
-    mlpackage_filename,
-    onnx_file,
-)
+from service.runs.artifacts import export_response
+from workers.exports.formats import MLMODEL, MLPACKAGE, ONNX
 
 router = APIRouter(prefix="/v1", tags=["models"])
 ModelName = Annotated[
@@ -147,8 +143,8 @@ def download_coreml(
     request: Request, db: SessionDep, settings: SettingsDep, name: ModelName, ref: Reference
 ) -> Response:
     """The Core ML model of a version / alias / latest; ETag = sha256, 304 on If-None-Match."""
-    path = service.coreml_model(db, settings=settings, name=name, ref=ref)
-    return file_response(request, path, f"{name}.mlmodel")
+    run = service.succeeded_run(db, name=name, ref=ref)
+    return export_response(request, settings, run, MLMODEL, model_name=name)
 
 
 @router.get(
@@ -161,7 +157,7 @@ def download_onnx(
 ) -> Response:
     """The ONNX model of a version / alias / latest (as GET /v1/runs/{id}/model.onnx)."""
     run = service.succeeded_run(db, name=name, ref=ref)
-    return file_response(request, onnx_file(settings, run), f"{name}.onnx")
+    return export_response(request, settings, run, ONNX, model_name=name)
 
 
 @router.get(
@@ -178,8 +174,8 @@ def download_mlprogram(
     precision: PrecisionQuery = "float32",
 ) -> Response:
     """The zipped ML Program of a version / alias / latest (as the run's)."""
-    path = mlpackage_file(settings, service.succeeded_run(db, name=name, ref=ref), precision)
-    return file_response(request, path, mlpackage_filename(name, precision), media_type=ZIP)
+    run = service.succeeded_run(db, name=name, ref=ref)
+    return export_response(request, settings, run, MLPACKAGE, model_name=name, precision=precision)
 
 
 @router.post(
@@ -222,3 +218,6 @@ async def evaluate(
         request, service.evaluate, **evaluate_arguments(request, body, options), name=name, ref=ref
     )
     return Evaluation(**result)
+
+
+answer_head_on_downloads(router)  # after every route above

@@ -8,7 +8,6 @@ locked (SELECT … FOR UPDATE). The (model, version) primary key backs this up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -32,7 +31,7 @@ from service.registry.schemas import (
     VersionDetail,
 )
 from service.runs import service as runs
-from service.runs.artifacts import coreml_file, read_metrics
+from service.runs.artifacts import read_metrics
 
 ALIAS_SET, ALIAS_DELETE = audit.AuditAction.ALIAS_SET, audit.AuditAction.ALIAS_DELETE
 
@@ -241,11 +240,6 @@ def succeeded_run(db: Session, *, name: str, ref: str) -> Run:
     run = runs.get_run(db, run_id=resolve(db, name=name, ref=ref).run_id)
     runs.require_succeeded(run)
     return run
-
-
-def coreml_model(db: Session, *, settings: Settings, name: str, ref: str) -> Path:
-    """The Core ML file of the referenced version: the same file as its run's."""
-    return coreml_file(settings, succeeded_run(db, name=name, ref=ref))
 
 
 def predict(

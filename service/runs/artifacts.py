@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
-from typing import Literal
+
+from fastapi import Request, Response
 
 from core.models import Run
 from core.run_artifacts import METRICS_FILE, run_artifacts
 from core.settings import Settings
 from service.errors import Conflict, NotFound
+from service.http import file_response
 from service.lazy_imports import import_lazily
 from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
 from workers.engines.registry import UnknownEngine, get_engine
+from workers.exports.formats import ExportFormat, NotConvertible, Precision
 
-ONNX_FILE = "model.onnx"
 _CONVERTING = threading.Lock()
-Precision = Literal["float32", "float16"]  # of an ML Program's weights and arithmetic
-MLPACKAGE_ZIP_FILES: dict[Precision, str] = {
-    "float32": "model.mlpackage.zip",
-    "float16": "model-float16.mlpackage.zip",
-}
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -73,47 +69,55 @@ def coreml_file(settings: Settings, run: Run) -> Path:
         ) from None
 
 
-def onnx_file(settings: Settings, run: Run) -> Path:
-    """The run's ONNX model, converted from its Core ML model on the first download."""
-    exporter = import_lazily("workers.onnx.export")  # onnx and coremltools: not at API start
-    return _converted(settings, run, ONNX_FILE, exporter.export_onnx)
+def export_file(
+    settings: Settings, run: Run, export: ExportFormat, precision: Precision | None = None
+) -> Path:
+    """The run's model in `export`'s format: the `.mlmodel` the worker wrote, or a format
+    converted from it on the first download and kept beside it (the `.mlmodel` is immutable
+    once the run succeeded).
 
-
-def mlpackage_file(settings: Settings, run: Run, precision: Precision) -> Path:
-    """The run's zipped ML Program, converted from its Core ML model on the first download."""
-    mlprogram = import_lazily("workers.coreml.mlprogram")
-    convert = partial(
-        mlprogram.export_mlpackage_zip, precision=precision, package_name=run.run_params.model.name
-    )
-    return _converted(settings, run, MLPACKAGE_ZIP_FILES[precision], convert)
-
-
-def _converted(settings: Settings, run: Run, name: str, convert: Callable[..., Path]) -> Path:
-    """A format converted from the run's `.mlmodel` (immutable once the run succeeded), cached
-    beside it. One conversion at a time in the process: coremltools builds an ML Program in
-    global state, so two at once corrupted each other (500s on the first downloads after a
-    start); a download that waited finds the file its twin wrote."""
-    path = run_dir(settings, run) / name
+    One conversion at a time in the process: coremltools builds an ML Program in global
+    state, so two at once corrupted each other (500s on the first downloads after a start); a
+    download that waited finds the file its twin wrote. coremltools itself is imported first
+    through service.lazy_imports, so that a predictor loading at the same time cannot see it
+    half-initialised."""
+    if export.converter is None:
+        return coreml_file(settings, run)
+    path = run_dir(settings, run) / export.stored_name(precision)
     if path.is_file():
         return path
-    unsupported = (
-        import_lazily("workers.coreml.evaluate").UnsupportedSpecError,
-        import_lazily("workers.coreml.mlprogram").UnsupportedInterface,
-    )
     with _CONVERTING:
         if path.is_file():
             return path
+        import_lazily("coremltools")  # not at API start: seconds
+        metadata = {"engine": run.engine, "recipe": str(run.run_params.recipe)}
         try:
-            convert(
+            export.converter(
                 coreml_file(settings, run),
                 path,
-                engine=run.engine,
-                recipe=str(run.run_params.recipe),
-                **{"motionlab.run_id": run.id},
+                run.run_params.model.name,
+                precision or export.precisions[0],
+                {**metadata, "motionlab.run_id": run.id},
             )
-        except unsupported as error:
+        except NotConvertible as error:
             raise Conflict(f"run {run.id}: {error}") from None
     return path
+
+
+def export_response(
+    request: Request,
+    settings: Settings,
+    run: Run,
+    export: ExportFormat,
+    *,
+    model_name: str,
+    precision: Precision | None = None,
+) -> Response:
+    """A download of the run's model in `export`'s format, saved as `model_name` + its suffix;
+    ETag = sha256, 304 on If-None-Match."""
+    path = export_file(settings, run, export, precision)
+    name = export.download_name(model_name, precision)
+    return file_response(request, path, name, media_type=export.media_type)
 
 
 def native_model_file(settings: Settings, run: Run) -> Path:
@@ -121,13 +125,3 @@ def native_model_file(settings: Settings, run: Run) -> Path:
     engine = run_engine(run)
     with model_files_found():
         return engine.native_file(run_dir(settings, run))
-
-
-def model_filename(run: Run, suffix: str = ".mlmodel") -> str:
-    return f"{run.run_params.model.name}{suffix}"
-
-
-def mlpackage_filename(name: str, precision: Precision) -> str:
-    return (
-        f"{name}.mlpackage.zip" if precision == "float32" else f"{name}-{precision}.mlpackage.zip"
-    )

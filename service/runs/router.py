@@ -23,19 +23,18 @@ from service.deps import (
     SettingsDep,
     SucceededRunDep,
 )
-from service.http import DOWNLOAD, ZIP, ZIP_DOWNLOAD, Responses, file_response
-from service.runs import deletion, service
-from service.runs.artifacts import (
-    coreml_file,
-    mlpackage_file,
-    mlpackage_filename,
-    model_filename,
-    native_model_file,
-    onnx_file,
-    read_metrics,
+from service.http import (
+    DOWNLOAD,
+    ZIP_DOWNLOAD,
+    Responses,
+    answer_head_on_downloads,
+    file_response,
 )
+from service.runs import deletion, service
+from service.runs.artifacts import export_response, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
+from workers.exports.formats import MLMODEL, MLPACKAGE, ONNX
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
@@ -170,7 +169,7 @@ def download_checkpoint(request: Request, run: SucceededRunDep, settings: Settin
 )
 def download_coreml(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The Core ML model (Turi Create's interface); ETag = sha256, 304 on If-None-Match."""
-    return file_response(request, coreml_file(settings, run), model_filename(run))
+    return export_response(request, settings, run, MLMODEL, model_name=run.run_params.model.name)
 
 
 @router.get(
@@ -181,7 +180,7 @@ def download_coreml(request: Request, run: SucceededRunDep, settings: SettingsDe
 def download_onnx(request: Request, run: SucceededRunDep, settings: SettingsDep):
     """The ONNX model (per-feature inputs and stateIn, like the Core ML file; class labels in
     its metadata), converted on the first download; ETag = sha256, 304 on If-None-Match."""
-    return file_response(request, onnx_file(settings, run), model_filename(run, ".onnx"))
+    return export_response(request, settings, run, ONNX, model_name=run.run_params.model.name)
 
 
 @router.get(
@@ -197,10 +196,8 @@ def download_mlprogram(
 ):
     """The Core ML ML Program (iOS 15+; the .mlmodel's names), zipped; float16 on request.
     Converted on the first download; ETag = sha256, 304 on If-None-Match."""
-    path = mlpackage_file(settings, run, precision)
-    return file_response(
-        request, path, mlpackage_filename(run.run_params.model.name, precision), media_type=ZIP
-    )
+    name = run.run_params.model.name
+    return export_response(request, settings, run, MLPACKAGE, model_name=name, precision=precision)
 
 
 @router.get(
@@ -292,3 +289,6 @@ def sse(event: str, data: dict) -> str:
 def list_engines() -> list[EngineRead]:
     """Training engines on this server: available or not (and how to enable), version, device."""
     return [EngineRead(**vars(e.status())) for e in engines().values()]
+
+
+answer_head_on_downloads(router)  # after every route above

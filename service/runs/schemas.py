@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from core.params import RunParams, TrainingFields
 from service.sessions.parsing import MAX_FEATURE_NAME_LENGTH
@@ -62,7 +62,8 @@ class RunRead(BaseModel):
     engine: str
     recipe: str = Field(description="How it was trained (also in params): motionlab, turicreate")
     status: str
-    params: RunParams
+    # Read from the run's parsed parameters (Run.run_params), not its JSON column again.
+    params: RunParams = Field(validation_alias=AliasChoices("run_params", "params"))
     data_fingerprint: str
     versions: dict[str, Any] | None
     summary: dict[str, Any] | None

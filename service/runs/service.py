@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from core import runs as state
 from core.models import Run, RunProgress, RunSession, RunStatus
 from core.params import RunParams
-from core.recipes import DEFAULT_RECIPE, TURICREATE
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
@@ -25,7 +24,7 @@ from service.runs.selection import (
     select_sessions,
 )
 from service.sessions.stats import sample_rate_warnings
-from workers.engines.base import base_versions
+from workers.engines.base import Engine, base_versions
 from workers.engines.registry import engines
 from workers.summary import SUMMARY_METRICS
 
@@ -50,25 +49,33 @@ def _label(session: SessionRow, target: str) -> str:
     return label
 
 
-def _check_engine(name: str, remote_engines: frozenset[str]) -> None:
+def _engine(name: str) -> Engine:
     available = engines()
     if name not in available:
         raise InvalidInput(f"unknown engine {name!r}; available: {', '.join(available)}")
-    status = available[name].status()
-    if not status.available and name not in remote_engines:
-        raise InvalidInput(f"engine {name!r} is not available on this server: {status.detail}")
+    return available[name]
 
 
-def _recipe(request: RunCreate) -> str:
-    """The request's recipe, or its engine's default; the turicreate engine has only its own."""
-    if request.engine == TURICREATE:  # the engine named like the recipe: real Turi Create
-        if request.recipe not in (None, TURICREATE):
-            raise InvalidInput(
-                f"the turicreate engine trains only the turicreate recipe, not "
-                f"{request.recipe!r}; leave recipe out, or use engine 'torch' for it"
-            )
-        return TURICREATE
-    return request.recipe or DEFAULT_RECIPE
+def _check_available(engine: Engine, remote_engines: frozenset[str]) -> None:
+    status = engine.status()
+    if not status.available and engine.name not in remote_engines:
+        raise InvalidInput(
+            f"engine {engine.name!r} is not available on this server: {status.detail}"
+        )
+
+
+def _recipe(request: RunCreate, engine: Engine) -> str:
+    """The request's recipe, or its engine's default; an engine trains only its own recipes."""
+    if request.recipe is None:
+        return engine.default_recipe
+    if request.recipe not in engine.recipes:
+        others = [e.name for e in engines().values() if request.recipe in e.recipes]
+        raise InvalidInput(
+            f"the {engine.name} engine trains only the {' / '.join(engine.recipes)} recipe, not "
+            f"{request.recipe!r}; leave recipe out, or use engine "
+            f"{' or '.join(map(repr, others))} for it"
+        )
+    return request.recipe
 
 
 def create_run(
@@ -78,8 +85,9 @@ def create_run(
 
     remote_engines: accepted although not installed on this host (workers elsewhere run them).
     """
-    recipe = _recipe(request)
-    _check_engine(request.engine, remote_engines)
+    engine = _engine(request.engine)
+    recipe = _recipe(request, engine)
+    _check_available(engine, remote_engines)
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
     sessions = select_sessions(db, selection=request.data)

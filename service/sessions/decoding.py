@@ -3,7 +3,6 @@ size limits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -16,53 +15,47 @@ from service.content_encoding import body_is_gzip, inflated, read_samples_body
 from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
 from service.http import JSON, Limit, allow_body, samples_limit
 from service.offload import decoded_apart
-from service.sessions.csv_format import parse_csv
-from service.sessions.edge_impulse import (
-    parse_edge_impulse_cbor,
-    parse_edge_impulse_file,
-    parse_json_or_edge_impulse,
+from service.sessions.formats import (
+    BY_MEDIA_TYPE,
+    BY_NAME,
+    CSV,
+    UPLOAD_FORMATS,
+    Parser,
+    UploadFormat,
 )
 from service.sessions.parsing import Payload, UploadOptions
-from service.sessions.sensor_logger import parse_sensor_logger
 
-Parser = Callable[..., list]
-CBOR, ZIP = "application/cbor", "application/zip"
-PARSERS: dict[str, Parser] = {
-    "text/csv": parse_csv,
-    JSON: parse_json_or_edge_impulse,  # ours, or Edge Impulse's JSON (told by its keys)
-    CBOR: parse_edge_impulse_cbor,
-    ZIP: parse_sensor_logger,
-}
-EXTENSIONS = {".csv": "text/csv", ".json": JSON, ".cbor": CBOR, ".zip": ZIP}
-# ?format= names a parser whatever the content type says.
-FORMATS: dict[str, Parser] = {
-    "csv": parse_csv,
-    "json": parse_json_or_edge_impulse,
-    "edge-impulse": parse_edge_impulse_file,
-    "sensor-logger": parse_sensor_logger,
-}
-# Bodies that cost several times their size to decode get the JSON limit.
-DECODED_IN_MEMORY = {parse_json_or_edge_impulse, parse_edge_impulse_cbor, parse_edge_impulse_file}
 MAX_FILENAME_LENGTH = 255
-CSV_ALIASES = {"application/csv", "text/plain", "application/vnd.ms-excel"}
-ZIP_ALIASES = {"application/x-zip-compressed", "application/x-zip"}
+# JSON, CBOR: decoding holds the GIL for as long as the body is large, so it runs apart.
+DECODED_IN_MEMORY = {
+    parser
+    for upload in UPLOAD_FORMATS
+    if upload.decoded_in_memory
+    for parser in (upload.parser, upload.parser_when_detected)
+}
 
 
 def media_type(content_type: str | None) -> str:
+    """The content type without parameters; what clients send for a format, as its own."""
     kind = (content_type or "").split(";")[0].strip().lower()
-    return "text/csv" if kind in CSV_ALIASES else ZIP if kind in ZIP_ALIASES else kind
+    upload = BY_MEDIA_TYPE.get(kind)
+    return upload.media_type if upload else kind
 
 
-def parser_for(kind: str, filename: str | None = None, upload_format: str | None = None) -> Parser:
+def detect_format(
+    kind: str, filename: str | None = None, upload_format: str | None = None
+) -> tuple[UploadFormat, Parser]:
+    """The format of a body or file and its parser: ?format= if given, else the file's
+    extension, else its content type; 415 when none says a format."""
     if upload_format is not None:
-        return FORMATS[upload_format]
+        named = BY_NAME[upload_format]
+        return named, named.parser
     name = (filename or "").lower().removesuffix(".gz")
-    for extension, by_name in EXTENSIONS.items():
-        if name.endswith(extension):
-            kind = by_name
-    try:
-        return PARSERS[kind]
-    except KeyError:
+    found = BY_MEDIA_TYPE.get(kind)
+    for upload in UPLOAD_FORMATS:
+        if name.endswith(upload.extensions):
+            found = upload
+    if found is None:
         raise UnsupportedMediaType(
             f"unsupported content type {kind or 'none'!r}"
             + (f" for file {filename!r}" if filename else "")
@@ -70,11 +63,12 @@ def parser_for(kind: str, filename: str | None = None, upload_format: str | None
             "(Edge Impulse), application/zip (Sensor Logger), multipart/form-data with .csv / "
             ".json / .cbor / .zip files, optionally gzip-compressed; or name the format with "
             "?format="
-        ) from None
+        )
+    return found, found.parser_when_detected
 
 
-def parser_limit(settings: Settings, parser: Parser) -> Limit:
-    return samples_limit(settings, JSON if parser in DECODED_IN_MEMORY else "text/csv")
+def format_limit(settings: Settings, upload: UploadFormat) -> Limit:
+    return samples_limit(settings, JSON if upload.decoded_in_memory else CSV)
 
 
 async def read_parts(
@@ -83,14 +77,14 @@ async def read_parts(
     """(bytes, parser, source name) for each file of the request."""
     kind = media_type(request.headers.get("content-type"))
     if kind != "multipart/form-data":
-        parser = parser_for(kind, upload_format=upload_format)  # 415 before reading a byte
-        return [(await read_samples_body(request, parser_limit(settings, parser)), parser, None)]
+        upload, parser = detect_format(kind, upload_format=upload_format)  # 415 before reading
+        return [(await read_samples_body(request, format_limit(settings, upload)), parser, None)]
     if body_is_gzip(request):  # Starlette parses the form from the raw body
         raise UnsupportedMediaType(
             "a multipart body cannot be gzip-compressed as a whole: compress its files instead "
             "(name them .gz), or send one file as the body with Content-Encoding: gzip"
         )
-    total_limit = samples_limit(settings, "text/csv")
+    total_limit = samples_limit(settings, CSV)
     allow_body(request, total_limit)
     try:
         form = await request.form(max_files=10_000, max_fields=100, max_part_size=total_limit.bytes)
@@ -111,11 +105,11 @@ async def read_parts(
                 f"a file name is {len(file.filename or '')} characters long; the limit is "
                 f"{MAX_FILENAME_LENGTH}: rename the file"
             )
-        parser = parser_for(media_type(file.content_type), file.filename, upload_format)
+        upload, parser = detect_format(media_type(file.content_type), file.filename, upload_format)
         data = await inflated(
             await file.read(),
             gzipped=(file.filename or "").endswith(".gz"),
-            limit=parser_limit(settings, parser),
+            limit=format_limit(settings, upload),
             what=f"file {file.filename!r}",
         )
         total += len(data)

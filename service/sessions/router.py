@@ -17,6 +17,7 @@ from service.http import Responses
 from service.sessions import service
 from service.sessions import stats as stats_service
 from service.sessions.decoding import read_parts
+from service.sessions.formats import UPLOAD_FORMAT_NAMES
 from service.sessions.parsing import (
     ID_REGEX,
     MAX_FEATURE_NAME_LENGTH,
@@ -45,7 +46,7 @@ UPLOAD_ERRORS: Responses = {
 Label = Annotated[str | None, Query(min_length=1, max_length=MAX_LABEL_LENGTH)]
 ColumnName = Annotated[str, Query(min_length=1, max_length=MAX_FEATURE_NAME_LENGTH)]
 Split = Literal["train", "valid", "test"]
-UploadFormat = Literal["csv", "json", "edge-impulse", "sensor-logger"]
+UploadFormatName = Literal[UPLOAD_FORMAT_NAMES]  # type: ignore[valid-type]  # ?format='s enum
 
 
 def upload_options(
@@ -108,7 +109,7 @@ async def upload_sessions(
     options: Annotated[UploadOptions, Depends(upload_options)],
     replace: QueryFlag = False,
     format: Annotated[
-        UploadFormat | None,
+        UploadFormatName | None,
         Query(description="The body's format, whatever its content type says"),
     ] = None,
 ) -> UploadResult:

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from tests.workers.coreml.conftest import random_net, wrap
-from workers.coreml.export import export_model
-from workers.coreml.mlprogram import export_mlpackage_zip
-from workers.onnx.export import export_onnx
+from workers.exports.coreml.export import export_model
+from workers.exports.mlprogram import export_mlpackage_zip
+from workers.exports.onnx import export_onnx
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLASSES = ["Badminton", "Running", "Standing", "Walking"]
@@ -54,7 +54,7 @@ def bench_export_conversions(tmp_path):
         size_mb = path.stat().st_size / 1e6
         print(f"{name}: conversion {seconds * 1000:.0f} ms (median of {REPEATS}), {size_mb:.2f} MB")
 
-    code = "import workers.onnx.export, workers.coreml.mlprogram"
+    code = "import workers.exports.onnx, workers.exports.mlprogram"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     print(f"cold import of both converters (a fresh process): {time.perf_counter() - start:.1f} s")

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from core.params import RunParams
+from workers.exports.formats import MLMODEL
 from workers.motion_data import MotionData
 
-COREML_FILE = "model.mlmodel"  # every engine's Core ML model, in the run directory
+COREML_FILE = MLMODEL.file_name  # every engine's Core ML model, in the run directory
 
 
 class ModelFileMissing(FileNotFoundError):
@@ -77,6 +78,10 @@ class Engine(Protocol):
     # Its models predict in-process in about a millisecond, so a small request may be
     # answered on the API's event loop instead of in a worker thread.
     serves_inline: bool
+    # The training recipes it has (core/recipes.py), and the one a run that names none gets:
+    # a run's recipe is resolved through these when the run is created.
+    recipes: tuple[str, ...]
+    default_recipe: str
 
     def status(self) -> EngineStatus:
         """Whether this host can run it, its version and device, or how to enable it."""

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from workers.metrics import classification_metrics
+from workers.model.hyperparameters import Hyperparameters
 from workers.motion_data import Columns, MotionData, MotionDataError
-
-if TYPE_CHECKING:  # the torch package imports this module; only the type is needed here
-    from workers.engines.torch.params import Hyperparameters
 
 # Metric fields Turi Create keeps as training_<m> / validation_<m> (spec §5.2, minus roc_curve).
 METRIC_FIELDS = (

@@ -82,16 +82,26 @@ def test_a_row_object_with_true_for_a_feature_is_4422(served):
     assert error["code"] == received == 4422
 
 
-def test_a_token_in_the_query_never_reaches_the_log(settings, caplog):
+def test_a_token_in_the_query_never_reaches_the_log(settings):
     """The API reads no ?token= (a browser offers it as a subprotocol), but one sent anyway
     landed in the access log's request line."""
     create_app(settings)  # installs the filter on uvicorn's loggers
     secret = "mlt_0123abcd_" + "s" * 40
-    with caplog.at_level(logging.INFO, logger="uvicorn"):
-        logging.getLogger("uvicorn.error").info(
+    # What uvicorn's own handlers would write. Not caplog: once a test has run uvicorn in this
+    # process, its loggers are at the server's level and no longer propagate to the root.
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "uvicorn.access")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        loggers[0].info(
             '%s - "WebSocket %s" [accepted]', "127.0.0.1:5", f"/v1/runs/r/live?token={secret}"
         )
-        logging.getLogger("uvicorn.access").info(
+        loggers[1].info(
             '%s - "%s %s HTTP/%s" %d',
             "127.0.0.1:5",
             "GET",
@@ -99,6 +109,9 @@ def test_a_token_in_the_query_never_reaches_the_log(settings, caplog):
             "1.1",
             200,
         )
-    lines = [record.getMessage() for record in caplog.records]
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
     assert len(lines) == 2 and not any(secret in line for line in lines)
     assert "live?token=[redacted]" in lines[0] and "a=1&access_token=[redacted]" in lines[1]

@@ -11,8 +11,8 @@ import pytest
 from coremltools.models import MLModel
 
 from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
-from workers.coreml.check import check_interface
-from workers.coreml.evaluate import CoreMLEvaluator
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.coreml_interface import check_interface
 from workers.engines.torch import ActivityClassifier
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]

@@ -25,11 +25,11 @@ from tests.service.runs.conftest import (
     upload_tiny,
     wait_for,
 )
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from tests.workers.coreml.conftest import session_rows
 from tests.workers.coreml.test_onnx_export import onnx_stream
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.mlprogram import unzip_package
-from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
+from workers.exports.mlprogram import unzip_package
 
 FORMATS = ("model.onnx", "model.mlpackage.zip")
 

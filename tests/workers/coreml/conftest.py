@@ -15,9 +15,10 @@ import torch
 
 from core.recipes import MOTIONLAB, RECIPES, TURICREATE
 from workers.engines.torch.classifier import ActivityClassifier
-from workers.engines.torch.model import STATE_SIZE, ActivityNet
-from workers.engines.torch.params import Hyperparameters
+from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.standardise import Standardiser
+from workers.model.hyperparameters import Hyperparameters
+from workers.model.shape import STATE_SIZE
 
 
 def random_net(

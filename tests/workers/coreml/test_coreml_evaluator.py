@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from workers.coreml.check import check_interface
-from workers.coreml.evaluate import CoreMLEvaluator, UnsupportedSpecError
-from workers.coreml.export import build_spec
-from workers.engines.torch.model import LSTM_HIDDEN
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.coreml_interface import check_interface
 from workers.engines.torch.stream import stream_step
+from workers.exports.coreml.export import build_spec
+from workers.exports.coreml.network import UnsupportedSpecError
+from workers.model.shape import LSTM_HIDDEN
 
 FEATURES = ["x", "y"]
 CLASSES = ["idle", "shake", "tap"]

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from coremltools.proto import FeatureTypes_pb2, Model_pb2
 
-from workers.coreml.check import check_interface
-from workers.coreml.export import build_spec, export_coreml, export_model
+from tests.support.oracles.coreml_interface import check_interface
+from workers.exports.coreml.export import build_spec, export_coreml, export_model
 
 DOUBLE = FeatureTypes_pb2.ArrayFeatureType.DOUBLE
 FEATURES = ["acc_x", "acc_y", "acc_z"]

@@ -16,11 +16,11 @@ import pyarrow.csv
 import pytest
 
 from core.recipes import RECIPES
-from workers.coreml.check import require_interface
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.export import export_model
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.coreml_interface import require_interface
 from workers.engines.torch import Hyperparameters, MotionData, train
 from workers.engines.torch.stream import stream_step
+from workers.exports.coreml.export import export_model
 
 BASICMOTIONS_CSV = Path(__file__).resolve().parents[3] / "data" / "basicmotions.csv"
 SENSORS = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]

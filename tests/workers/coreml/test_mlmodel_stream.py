@@ -9,12 +9,12 @@ from functools import partial
 import numpy as np
 import pytest
 
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.export import export_model
-from workers.coreml.network import read_network
-from workers.coreml.stream import NetworkStreamer
-from workers.engines.torch.model import STATE_SIZE
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from workers.engines.torch.stream import stream_step
+from workers.exports.coreml.export import export_model
+from workers.exports.coreml.network import read_network
+from workers.exports.coreml.stream import NetworkStreamer
+from workers.model.shape import STATE_SIZE
 
 
 def numpy_stream(streamer: NetworkStreamer, rows: np.ndarray, window: int):

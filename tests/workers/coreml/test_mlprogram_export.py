@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from coremltools.proto import FeatureTypes_pb2
 
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.export import export_model
-from workers.coreml.mlprogram import UnsupportedInterface, export_mlpackage_zip, unzip_package
-from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
-from workers.engines.torch.model import STATE_SIZE
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from workers.engines.torch.stream import stream_step
+from workers.exports.coreml.export import export_model
+from workers.exports.mlprogram import UnsupportedInterface, export_mlpackage_zip, unzip_package
+from workers.model.shape import STATE_SIZE
 
 FLOAT32 = FeatureTypes_pb2.ArrayFeatureType.FLOAT32
 # The spec-1 file's layers, one MIL op each (the window convolution is a linear layer).

@@ -12,12 +12,12 @@ import onnx
 import onnxruntime
 import pytest
 
-from workers.coreml.evaluate import CoreMLEvaluator, UnsupportedSpecError
-from workers.coreml.export import build_spec, export_model
-from workers.coreml.network import read_network
-from workers.engines.torch.model import STATE_SIZE
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from workers.engines.torch.stream import stream_step
-from workers.onnx.export import build_onnx, export_onnx
+from workers.exports.coreml.export import build_spec, export_model
+from workers.exports.coreml.network import UnsupportedSpecError, read_network
+from workers.exports.onnx import build_onnx, export_onnx
+from workers.model.shape import STATE_SIZE
 
 TOLERANCE = 1e-4
 SCENARIOS = [

@@ -17,6 +17,7 @@ from coremltools.models.utils import load_spec
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
 from core.params import RunParams
+from core.recipes import RECIPES
 from core.settings import Settings
 from tests.service.runs.conftest import (
     FAST,
@@ -26,14 +27,14 @@ from tests.service.runs.conftest import (
     upload_tiny,
     wait_for,
 )
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.workers.coreml.conftest import session_rows, torch_stream
-from workers.coreml.evaluate import CoreMLEvaluator
 from workers.engines import registry
 from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMissing, Predictor
 from workers.engines.classifier import TrainedClassifier
 from workers.engines.registry import UnknownEngine, engines, get_engine
-from workers.engines.torch.params import Hyperparameters
 from workers.engines.turicreate.engine import TuriCreateEngine
+from workers.model.hyperparameters import Hyperparameters
 from workers.motion_data import MotionData
 from workers.worker import Worker
 
@@ -57,6 +58,8 @@ def test_every_registered_engine_has_the_whole_contract(name, tmp_path):
     engine = get_engine(name)
     assert isinstance(engine, Engine) and engine.name == name
     assert isinstance(engine.serves_inline, bool)
+    # The recipes it trains, and the one a run that names none gets (service/runs/service.py).
+    assert engine.default_recipe in engine.recipes and set(engine.recipes) <= set(RECIPES)
     for method in CONTRACT_METHODS:
         assert signature(getattr(type(engine), method)) == signature(getattr(Engine, method))
     status = engine.status()

@@ -8,9 +8,9 @@ model.predict(new_data, output_frequency="per_window")
 """
 
 from workers.engines.torch.classifier import ActivityClassifier
-from workers.engines.torch.params import Hyperparameters, IterationReport
 from workers.engines.torch.train import TrainingCanceled, train
 from workers.engines.torch.validation import auto_validation_split
+from workers.model.hyperparameters import Hyperparameters, IterationReport
 from workers.motion_data import MotionData, MotionDataError
 
 __all__ = [

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from core.atomic import atomic_path
-from core.recipes import TURICREATE
+from core.recipes import RECIPE_OF_OLDER_RUNS
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
-from workers.engines.torch.params import Hyperparameters, IterationReport
+from workers.model.hyperparameters import Hyperparameters, IterationReport
 
 FORMAT = "motionlab.activity_classifier"
 FORMAT_VERSION = 1
@@ -59,7 +59,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> ActivityClassifier:
     """Rebuild the classifier saved at `path`, on the CPU, in eval mode."""
     payload = read_payload(path)
     # Checkpoints written before recipes existed were trained by the turicreate recipe.
-    params = Hyperparameters(**{"recipe": TURICREATE, **payload["hyperparameters"]})
+    params = Hyperparameters(**{"recipe": RECIPE_OF_OLDER_RUNS, **payload["hyperparameters"]})
     net = ActivityNet(
         num_features=len(payload["features"]),
         num_classes=len(payload["classes"]),

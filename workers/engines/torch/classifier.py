@@ -15,8 +15,8 @@ import numpy as np
 from workers.engines.classifier import METRIC_FIELDS, TrainedClassifier
 from workers.engines.torch import predict
 from workers.engines.torch.model import ActivityNet
-from workers.engines.torch.params import Hyperparameters, IterationReport
-from workers.engines.torch.windows import make_chunks, window_table
+from workers.model.hyperparameters import Hyperparameters, IterationReport
+from workers.model.windows import make_chunks, window_table
 from workers.motion_data import MotionData
 
 __all__ = ["METRIC_FIELDS", "ActivityClassifier"]

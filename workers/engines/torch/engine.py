@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from core.params import RunParams
+from core.recipes import DEFAULT_RECIPE, RECIPES
 from workers.engines.base import (
     COREML_FILE,
     EngineStatus,
@@ -30,20 +31,15 @@ log = logging.getLogger("motionlab.engine.torch")
 class TorchEngine:
     name = "torch"
     serves_inline = True  # about a millisecond for a few windows, in-process
+    recipes: tuple[str, ...] = RECIPES  # workers/engines/torch/recipes.py trains each
+    default_recipe = DEFAULT_RECIPE
 
     def status(self) -> EngineStatus:
         device = "cuda" if torch.cuda.is_available() else "cpu"
         return EngineStatus(self.name, True, torch.__version__, device, "built in")
 
     def run(self, context: RunContext) -> RunResult:
-        params = context.params
-        hyperparameters = Hyperparameters(
-            prediction_window=params.prediction_window,
-            max_iterations=params.max_iterations,
-            batch_size=params.batch_size,
-            random_seed=params.random_seed,
-            recipe=params.recipe,
-        )
+        hyperparameters = Hyperparameters.from_run_params(context.params)
         parts = context.parts
         model = train(
             parts["train"],
@@ -66,7 +62,7 @@ class TorchEngine:
         )
 
     def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
-        from workers.coreml.export import export_model  # coremltools: only when exporting
+        from workers.exports.coreml.export import export_model  # coremltools: only when exporting
 
         info = params.model
         return export_model(

@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from workers.engines.torch.augment import scale_and_jitter
-from workers.engines.torch.model import WINDOWS_PER_CHUNK, ActivityNet
+from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.recipes import Recipe
-from workers.engines.torch.windows import Chunks
+from workers.model.shape import WINDOWS_PER_CHUNK
+from workers.model.windows import Chunks
 
 # Validation runs in eval mode, where batch size does not change results: use big batches.
 VALIDATION_BATCH_ROWS = 1 << 19

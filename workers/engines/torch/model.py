@@ -11,11 +11,7 @@ import math
 import torch
 from torch import nn
 
-CONV_CHANNELS = 64
-LSTM_HIDDEN = 200
-DENSE_HIDDEN = 128
-WINDOWS_PER_CHUNK = 20  # Turi Create's NUM_PREDICTIONS_PER_CHUNK: the LSTM sees 20 windows
-STATE_SIZE = 2 * LSTM_HIDDEN  # Core ML stateIn / stateOut: hidden then cell
+from workers.model.shape import CONV_CHANNELS, DENSE_HIDDEN, LSTM_HIDDEN
 
 
 class Dropout(nn.Dropout):

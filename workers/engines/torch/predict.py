@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from workers.engines.torch.model import ActivityNet
-from workers.engines.torch.windows import Chunks
+from workers.model.windows import Chunks
 
 # Rows per forward pass (divided into whole chunks). Past a few hundred chunks a bigger batch
 # no longer speeds up the LSTM on CPU; this bounds activation memory to a few tens of MB.

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from workers.engines.torch.model import LSTM_HIDDEN, STATE_SIZE, ActivityNet
+from workers.engines.torch.model import ActivityNet
+from workers.model.shape import LSTM_HIDDEN, STATE_SIZE
 
 
 def stream_step(

@@ -42,13 +42,14 @@ from workers.engines.torch.epochs import (
     steps_per_epoch,
     train_epoch,
 )
-from workers.engines.torch.model import WINDOWS_PER_CHUNK, ActivityNet
+from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.optim import KerasAdam
-from workers.engines.torch.params import Hyperparameters, IterationReport
 from workers.engines.torch.recipes import recipe as recipe_named
 from workers.engines.torch.standardise import Standardiser
 from workers.engines.torch.validation import split_validation
-from workers.engines.torch.windows import Chunks, class_list, encode_labels, make_chunks
+from workers.model.hyperparameters import Hyperparameters, IterationReport
+from workers.model.shape import WINDOWS_PER_CHUNK
+from workers.model.windows import Chunks, class_list, encode_labels, make_chunks
 
 __all__ = ["TrainingCanceled", "train"]
 from workers.metrics import classification_metrics
@@ -157,7 +158,8 @@ def train(
                 elapsed_s=time.perf_counter() - started,
             )
             progress.append(report)
-            log.info(
+            # A run's worker logs each iteration once, with its run id (workers/execute.py).
+            log.debug(
                 "iteration=%d train_accuracy=%.4f validation_accuracy=%s train_loss=%.4f "
                 "validation_loss=%s elapsed_s=%.2f",
                 iteration,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.atomic import atomic_path
 from core.params import RunParams
+from core.recipes import TURICREATE
 from workers.engines.base import (
     COREML_FILE,
     EngineStatus,
@@ -32,6 +33,8 @@ ENABLE_HINT = (
 class TuriCreateEngine:
     name = "turicreate"
     serves_inline = False  # each prediction starts the Python 3.8 runner: seconds
+    recipes: tuple[str, ...] = (TURICREATE,)  # Turi Create trains its own way, only
+    default_recipe = TURICREATE
 
     def status(self) -> EngineStatus:
         found = availability()

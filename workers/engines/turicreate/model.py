@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from workers.engines.classifier import TrainedClassifier
-from workers.engines.torch.params import Hyperparameters
-from workers.engines.torch.windows import make_chunks, window_table
 from workers.engines.turicreate.results import TrainResult
 from workers.engines.turicreate.runner_client import predict_data
+from workers.model.hyperparameters import Hyperparameters
+from workers.model.windows import make_chunks, window_table
 from workers.motion_data import MotionData
 
 SUMMARY = "summary.json"  # the runner's summary of a training run (results.py)

@@ -33,15 +33,18 @@ import time
 PARTS = ("train", "valid", "test")
 VALIDATION_MODES = ("split", "auto", "none")
 PART_COLUMN = "part"
-PARAM_DEFAULTS = {
-    "target": "activity",
-    "session_id": "sessionId",
-    "prediction_window": 100,
-    "max_iterations": 10,
-    "batch_size": 32,
-    "random_seed": None,
-    "validation": "split",
-}
+# params.json holds every key: runner_client.TrainParams writes them all, with the defaults
+# decided on that side (core/), which this Python 3.8 script cannot import.
+PARAM_KEYS = (
+    "features",
+    "target",
+    "session_id",
+    "prediction_window",
+    "max_iterations",
+    "batch_size",
+    "random_seed",
+    "validation",
+)
 # Turi Create throttles its progress table to a row every few seconds; 0 prints every iteration.
 TICK_PRINT_CONFIG = "TURI_MIN_SECONDS_BETWEEN_TICK_PRINTS"
 TABLE_COLUMNS = {
@@ -211,11 +214,13 @@ def load_params(path):
         raise InputError(f"cannot read params {path}: {error}") from None
     if not isinstance(given, dict):
         raise InputError("params must be a JSON object")
-    unknown = sorted(set(given) - set(PARAM_DEFAULTS) - {"features"})
+    unknown = sorted(set(given) - set(PARAM_KEYS))
     if unknown:
         raise InputError(f"unknown params: {', '.join(unknown)}")
-    params = dict(PARAM_DEFAULTS)
-    params.update(given)
+    missing = [key for key in PARAM_KEYS if key not in given]
+    if missing:
+        raise InputError(f"params misses {', '.join(missing)}")
+    params = dict(given)
     features = params.get("features")
     if (
         not isinstance(features, list)

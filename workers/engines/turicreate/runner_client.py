@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from core.params import RunParams
+from core.params import DEFAULT_PREDICTION_WINDOW, RunParams
+from core.recipes import RECIPE_DEFAULTS, TURICREATE
 from workers.engines.turicreate.exchange import (
     Probabilities,
     read_probabilities_csv,
@@ -45,16 +46,20 @@ ITERATION_KEYS = (
 )
 
 
+TURICREATE_DEFAULTS = RECIPE_DEFAULTS[TURICREATE]
+
+
 @dataclass(frozen=True)
 class TrainParams:
-    """runner.py's params.json. Defaults are Turi Create's (spec §1.1)."""
+    """runner.py's params.json, every key written. Defaults are a run's with the turicreate
+    recipe (Turi Create's own, spec §1.1); a run's come resolved (from_run_params)."""
 
     features: tuple[str, ...]
     target: str = "activity"
     session_id: str = "sessionId"
-    prediction_window: int = 100
-    max_iterations: int = 10
-    batch_size: int = 32
+    prediction_window: int = DEFAULT_PREDICTION_WINDOW
+    max_iterations: int = TURICREATE_DEFAULTS.max_iterations
+    batch_size: int = TURICREATE_DEFAULTS.batch_size
     random_seed: int | None = None
     # split: the rows' `part` column decides; auto: Turi Create's own split; none: no validation
     validation: Literal["split", "auto", "none"] = "split"

@@ -16,7 +16,7 @@ from workers.engines.torch.augment import random_offsets
 from workers.engines.torch.epochs import DeviceChunks, evaluate_epoch
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.standardise import Standardiser
-from workers.engines.torch.windows import encode_labels, make_chunks
+from workers.model.windows import encode_labels, make_chunks
 
 
 def test_default_recipe_is_motionlab_with_its_own_defaults():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from workers.engines.torch import MotionData, MotionDataError
-from workers.engines.torch.windows import (
+from workers.model.windows import (
     class_list,
     encode_labels,
     make_chunks,

@@ -23,10 +23,9 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from core.params import RunParams
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from tests.workers.coreml.test_onnx_export import onnx_stream
-from workers.coreml.evaluate import CoreMLEvaluator
-from workers.coreml.mlprogram import export_mlpackage_zip, unzip_package
-from workers.coreml.mlprogram_evaluate import MLProgramEvaluator
 from workers.engines.turicreate import (
     RunnerCanceled,
     TrainParams,
@@ -39,8 +38,9 @@ from workers.engines.turicreate import (
 )
 from workers.engines.turicreate.engine import TuriCreateEngine
 from workers.engines.turicreate.prediction_server import prediction_server
+from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
+from workers.exports.onnx import export_onnx
 from workers.motion_data import MotionData
-from workers.onnx.export import export_onnx
 
 REPO = Path(__file__).resolve().parents[4]
 BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"

@@ -1,0 +1,48 @@
+"""A run's parameters are decided once, when it is created, and read as they were stored:
+rows written before a field existed keep meaning what they meant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from core.models import Run, RunStatus
+from core.params import RunParams
+from core.recipes import RECIPE_DEFAULTS
+from service.runs.schemas import RunRead
+
+# A row as an early version stored it: no recipe, iterations or batch size; a key since dropped.
+OLDER_ROW = {"features": ["x"], "random_seed": 3, "session_column": "sessionId"}
+
+
+def test_a_run_stored_before_recipes_reads_as_a_turicreate_run():
+    params = RunParams.model_validate(OLDER_ROW)
+    assert params.recipe == "turicreate"
+    assert (params.max_iterations, params.batch_size) == (10, 32)
+    assert params.prediction_window == 100
+
+
+def test_a_recipe_fills_only_the_fields_a_run_left_out():
+    params = RunParams(features=["x"], random_seed=1, recipe="motionlab", batch_size=8)
+    assert (params.max_iterations, params.batch_size) == (
+        RECIPE_DEFAULTS["motionlab"].max_iterations,
+        8,
+    )
+
+
+def test_a_runs_parameters_are_parsed_once_per_object():
+    run = Run(
+        id="r1",
+        experiment="default",
+        engine="torch",
+        status=RunStatus.QUEUED,
+        params=dict(OLDER_ROW),
+        data_fingerprint="f",
+        attempts=0,
+        cancel_requested=False,
+        sessions_per_part={"train": 1},
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+    assert run.run_params is run.run_params
+    read = RunRead.model_validate(run)
+    assert read.params is run.run_params  # the parsed object itself, not the JSON again
+    assert read.recipe == read.params.recipe == "turicreate"

@@ -1,0 +1,11 @@
+"""The activity classifier's architecture (spec §2.1): the sizes every engine and export share.
+
+The torch network (workers/engines/torch/model.py) is built from these; the Core ML, ML
+Program and ONNX files carry the same layers, and live streams keep STATE_SIZE per stream.
+"""
+
+CONV_CHANNELS = 64
+LSTM_HIDDEN = 200
+DENSE_HIDDEN = 128
+WINDOWS_PER_CHUNK = 20  # Turi Create's NUM_PREDICTIONS_PER_CHUNK: the LSTM sees 20 windows
+STATE_SIZE = 2 * LSTM_HIDDEN  # Core ML stateIn / stateOut: hidden then cell
