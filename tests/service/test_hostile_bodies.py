@@ -14,6 +14,7 @@ import json
 import tracemalloc
 import unicodedata
 
+import cbor2
 import pytest
 
 from service.content_encoding import MAX_GZIP_MEMBERS, gunzip
@@ -23,6 +24,7 @@ from service.offload import OFFLOAD_MIN_BYTES
 from tests.conftest import problem
 from tests.service.conftest import FEATURES
 from tests.service.hostile_bodies import (
+    edge_impulse_document,
     gzip_bomb,
     gzip_members,
     multipart,
@@ -174,6 +176,24 @@ def test_a_json_sample_that_is_not_a_number_is_422(api, value):
     body += f'"samples": [[0.5, 1], [2.5, {value}]]}}]}}'
     detail = problem(api.post("/v1/sessions", content=body, headers=JSON), 422)["detail"]
     assert "sample 2, column 'y'" in detail and "not a number" in detail
+    assert stored_ids(api) == []
+
+
+@pytest.mark.parametrize("encoding", ["json", "cbor"])
+def test_an_edge_impulse_value_that_is_not_a_number_is_422(api, encoding):
+    """Every format holds numbers only: Edge Impulse's JSON and CBOR share the check."""
+    document = edge_impulse_document(2)
+    document["payload"]["values"][1][2] = True
+    body, kind = (
+        (json.dumps(document).encode(), "application/json")
+        if encoding == "json"
+        else (cbor2.dumps(document), "application/cbor")
+    )
+    response = api.post(
+        "/v1/sessions?session_id=ei&activity=idle", content=body, headers={"Content-Type": kind}
+    )
+    detail = problem(response, 422)["detail"]
+    assert "sample 2, column 'accZ'" in detail and "not a number" in detail
     assert stored_ids(api) == []
 
 
