@@ -41,11 +41,13 @@ def _norms(values: np.ndarray) -> np.ndarray:
 
 
 CHECKS: dict[Sensor, Check] = {
+    # 0.4-4 g: vigorous exercise keeps a median above 2 g, and still 9.8 (m/s² read as g) and
+    # 0.1 (g read as m/s²) stay far outside.
     Sensor.ACCELEROMETER: Check(
         "median magnitude",
         lambda v: float(np.median(_norms(v))),
-        0.5,
-        2.0,
+        0.4,
+        4.0,
         "an accelerometer with gravity reads about 1 g (9.8 m/s2) whatever the motion",
         2.0,
         False,
@@ -148,8 +150,10 @@ def unit_warnings(layout: Layout, levels: Mapping[str, float]) -> list[str]:
         if fits:
             declared = ",".join(f"{c.column}=:{fits[0]}" for c in channels)
             text += f": the values look like {fits[0]}, not {unit}; declare channels={declared}"
-        elif sensor is Sensor.ACCELEROMETER and level < check.low:
-            text += ": it reads like user acceleration (gravity removed); declare it so"
+        elif sensor is Sensor.ACCELEROMETER:
+            text += (
+                ": it reads like user acceleration (gravity removed); declare it so, with its unit"
+            )
         warnings.append(text)
     return warnings
 

@@ -62,18 +62,22 @@ class TorchEngine:
         )
 
     def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
-        from workers.exports.coreml.export import export_model  # coremltools: only when exporting
+        # coremltools: only when exporting
+        from workers.exports.coreml.export import model_spec
+        from workers.exports.coreml.inputs import declare_inputs
+        from workers.exports.coreml.network import save_spec_atomically
 
         info = params.model
-        return export_model(
+        spec = model_spec(
             self.load_model(run_dir),
-            run_dir / COREML_FILE,
             run_id=run_id,
             short_description=info.short_description,
             author=info.author,
             license=info.license,
             version_string=info.version,
         )
+        declare_inputs(spec, params)  # the run's input names and units
+        return save_spec_atomically(spec, run_dir / COREML_FILE)
 
     def native_file(self, run_dir: Path) -> Path:
         path = run_dir / CHECKPOINT
