@@ -22,7 +22,8 @@ from core.channels import CANONICAL_NAMES, SENSORS
 from core.params import FeatureChannel, ModelInfo, RunParams
 from core.units import canonical_unit
 from service.runs.inputs import model_inputs
-from tests.workers.coreml.conftest import random_net, wrap
+from tests.support.networks import random_net, wrap
+from tests.support.paths import REPO
 from workers.exports.coreml.export import export_model
 from workers.exports.coreml.inputs import declare_inputs
 from workers.exports.coreml.network import save_spec_atomically
@@ -30,7 +31,9 @@ from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+pytestmark = pytest.mark.unit
+
+README = REPO / "README.md"
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLASSES = ["Badminton", "Running", "Standing", "Walking"]
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
