@@ -209,15 +209,8 @@ def test_sensor_logger_reads_each_sensor_file_as_its_channel(api):
     response = post(api, android, "application/zip", session_id="android", activity="wave")
     assert response.status_code == 201, response.text
     canonical = samples(api, "android", units="canonical")
-    assert canonical["columns"] == [
-        "timestamp",
-        "accelX",
-        "accelY",
-        "accelZ",
-        "rotX",
-        "rotY",
-        "rotZ",
-    ]
+    motion_features = [f"{sensor}{axis}" for sensor in ("accel", "rot") for axis in "XYZ"]
+    assert canonical["columns"] == ["timestamp", *motion_features]
     np.testing.assert_allclose(
         np.array(canonical["samples"])[:, 1:4], (motion["user"] + motion["gravity"]) / G, atol=1e-9
     )
