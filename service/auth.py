@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -46,7 +47,7 @@ class Scope(StrEnum):
 
 
 SCOPE_HELP = {
-    Scope.UPLOAD: "POST /v1/sessions only (a phone app)",
+    Scope.UPLOAD: "POST /v1/sessions and GET /v1/labels only (a phone, /collect)",
     Scope.READ: "every GET and download (CI)",
     Scope.TRAIN: "start and cancel runs and sweeps, predict, evaluate, live classification",
     Scope.ADMIN: "everything: deletes, registry writes, ?replace=true, tokens, audit log",
@@ -59,6 +60,7 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
     | {"/", "/sessions/{session_id}", "/runs", "/runs/{run_id}", "/compare", "/models"}
+    | {"/collect", "/collect.sw.js"}
     | {"/static/{file_path:path}"}
 )
 # (methods or "*", path template pattern, scope): the first rule that matches decides.
@@ -68,6 +70,8 @@ REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     # Live classification (WebSocket handshakes are GETs): predicting, like predict.
     ("GET", "/v1/runs/*/live", Scope.TRAIN),
     ("GET", "/v1/models/*/*/live", Scope.TRAIN),
+    # A recorder offers the labels in use: an upload token reads them (and nothing else).
+    ("GET HEAD", "/v1/labels", Scope.UPLOAD),
     ("GET HEAD", "*", Scope.READ),
     ("POST", "/v1/sessions", Scope.UPLOAD),  # with ?replace=true: admin (see required_scope)
     ("POST", "/v1/runs", Scope.TRAIN),
@@ -182,7 +186,7 @@ def environment_tokens(settings: Settings) -> dict[str, Principal]:
 
 
 _LIVE = ApiToken.revoked_at.is_(None)
-TOKEN_BY_DIGEST = select(ApiToken.id, ApiToken.name, ApiToken.scopes).where(
+TOKEN_BY_DIGEST = select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.expires_at).where(
     ApiToken.token_sha256 == bindparam("digest"), _LIVE
 )
 ANY_LIVE_TOKEN = select(ApiToken.id).where(_LIVE).limit(1)
@@ -213,7 +217,9 @@ class Authenticator:
         row = self._first(TOKEN_BY_DIGEST, digest=digest)
         if row is None:
             return None
-        token_id, name, scopes = row
+        token_id, name, scopes, expires_at = row
+        if expires_at is not None and has_passed(expires_at):
+            return None  # expired: refused like a revoked token
         if isinstance(scopes, str):  # the raw SQLite read returns the JSON text
             scopes = json.loads(scopes)
         return Principal(name, frozenset(Scope(s) for s in scopes), token_id=token_id)
@@ -228,6 +234,15 @@ class Authenticator:
         with self.engine.connect() as connection:
             row = connection.execute(statement, values).first()
         return None if row is None else tuple(row)
+
+
+def has_passed(moment: datetime | str) -> bool:
+    """Whether a stored time is past; the raw SQLite read gives its text (UTC, no offset)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment <= datetime.now(UTC)
 
 
 class SqliteReader:
