@@ -149,7 +149,7 @@ def unit_warnings(layout: Layout, levels: Mapping[str, float]) -> list[str]:
         )
         if fits:
             declared = ",".join(f"{c.column}=:{fits[0]}" for c in channels)
-            text += f": the values look like {fits[0]}, not {unit}; declare channels={declared}"
+            text += f": the values look like {fits[0]}, not {unit}; declare ?channels={declared}"
         elif sensor is Sensor.ACCELEROMETER:
             text += (
                 ": it reads like user acceleration (gravity removed); declare it so, with its unit"

@@ -70,13 +70,14 @@ class TorchEngine:
         info = params.model
         spec = model_spec(
             self.load_model(run_dir),
+            inputs=[i.name for i in params.inputs] if params.inputs else None,
             run_id=run_id,
             short_description=info.short_description,
             author=info.author,
             license=info.license,
             version_string=info.version,
         )
-        declare_inputs(spec, params)  # the run's input names and units
+        declare_inputs(spec, params)  # the units, folded and in the metadata
         return save_spec_atomically(spec, run_dir / COREML_FILE)
 
     def native_file(self, run_dir: Path) -> Path:

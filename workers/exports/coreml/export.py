@@ -153,13 +153,16 @@ def export_coreml(
     return save_spec_atomically(spec, path)
 
 
-def model_spec(model: ActivityClassifier, **metadata: str | None) -> Model_pb2.Model:
-    """The spec of a trained classifier; metadata: run_id, short_description, author, license,
-    version_string. Everything else (classes, features, window…) is read off the model."""
+def model_spec(
+    model: ActivityClassifier, *, inputs: Sequence[str] | None = None, **metadata: str | None
+) -> Model_pb2.Model:
+    """The spec of a trained classifier, its inputs named `inputs` (default: its features);
+    metadata: run_id, short_description, author, license, version_string. Everything else
+    (classes, features, window…) is read off the model."""
     return build_spec(
         model.net,
         classes=model.classes,
-        features=model.features,
+        features=inputs or model.features,
         target=model.target,
         session_id=model.session_id,
         prediction_window=model.prediction_window,

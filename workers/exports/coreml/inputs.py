@@ -43,14 +43,16 @@ def input_scales(channels: Sequence[FeatureChannel], inputs: Sequence[ModelInput
 
 
 def declare_inputs(spec: Model_pb2.Model, params: RunParams) -> None:
-    """Make the spec of a network trained on `params.features` take `params.inputs`: renamed,
-    converted (folded into the convolution) and described in the metadata. Runs stored before
-    channels declared nothing: their spec stays as it is."""
+    """Make the spec of a network trained on `params.features` (its inputs named so, or already
+    as the inputs) take `params.inputs`: renamed, converted (folded into the convolution) and
+    described in the metadata. Runs stored before channels declared nothing: their spec stays as
+    it is."""
     if params.channels is None or params.inputs is None:
         return
     features = [channel.name for channel in params.channels]
+    names = [model_input.name for model_input in params.inputs]
     found = [item.name for item in spec.description.input if item.name != STATE_INPUT]
-    if found != features:
+    if found not in (features, names):
         raise ValueError(f"the model's inputs are {found}, the run's features {features}")
     scales = np.asarray(input_scales(params.channels, params.inputs), dtype=np.float64)
     if not np.all(scales == 1.0):
@@ -61,8 +63,7 @@ def declare_inputs(spec: Model_pb2.Model, params: RunParams) -> None:
         folded = (values * scales[None, :, None]).astype(np.float32)
         weights.ClearField("floatValue")
         weights.floatValue.extend(folded.ravel().tolist())
-    names = [model_input.name for model_input in params.inputs]
-    if names != features:
+    if found != names:
         # Through names no feature has, so that a swap (a → b, b → a) never meets itself.
         for i, feature in enumerate(features):
             rename_feature(spec, feature, f"__motionlab_input_{i}", rename_outputs=False)

@@ -9,9 +9,9 @@ import hashlib
 import httpx
 import pytest
 
-from service.client import Client, MotionlabError, RunFailed
+from motionlab_client import Client, MotionlabError, RunFailed
+from tests.client.conftest import SHORT_RUN
 from tests.conftest import BASICMOTIONS_CSV, free_port
-from tests.service.client.conftest import SHORT_RUN
 from tests.service.sessions.phone_formats import edge_impulse_file, sensor_logger_zip
 
 pytestmark = pytest.mark.slow  # trains real models
@@ -174,8 +174,10 @@ def test_phone_exports_upload_as_files(client, tmp_path):
     stored = client.upload(phone)
     assert sorted(s["id"] for s in stored) == ["idle-desk", "walking-2024-05-01_10-15-00"]
     walking = client.session("walking-2024-05-01_10-15-00")
+    # Sensor Logger's Accelerometer.csv is user acceleration (gravity removed), in m/s².
     assert walking["activity"] == "walking" and walking["features"][:3] == [
-        "accelX",
-        "accelY",
-        "accelZ",
+        "userAccelX",
+        "userAccelY",
+        "userAccelZ",
     ]
+    assert [c["unit"] for c in walking["channels"][:3]] == ["m/s2"] * 3
