@@ -49,6 +49,7 @@ PAGES = {
     "/runs/{run_id}": ("run", "Run {run_id}"),
     "/compare": ("compare", "Compare runs"),
     "/models": ("models", "Models"),
+    "/tokens": ("tokens", "Tokens"),
 }
 
 

@@ -186,3 +186,67 @@ def test_the_page_opens_offline_once_loaded(phone):
     recorder.page.reload()
     recorder.page.wait_for_selector("#start:not([disabled])")
     assert recorder.page.title() == "Record · motionlab"
+
+
+def test_the_dashboard_s_qr_code_lets_a_phone_upload_until_the_token_is_revoked(
+    tab, phone, dashboard
+):
+    admin = tab(TOKENS["admin"])
+    admin.open("/tokens", "#tokens")
+    admin.page.select_option("#collect-minutes", "15")
+    admin.page.fill("#collect-name", "qr-phone")
+    admin.page.click("#collect-create")
+    admin.page.wait_for_selector("#collect-qr img")
+    collect_url = admin.page.get_attribute("#collect-url", "href")
+    assert collect_url.startswith(f"{dashboard.url}/collect#token=mlt_")
+    admin.page.wait_for_selector("#tokens td:text-is('qr-phone')")
+    admin.screenshot("tokens-qr")
+
+    recorder = phone()
+    recorder.page.goto(collect_url)  # what the phone's camera opens
+    recorder.page.wait_for_selector("body[data-ready] #start:not([disabled])")
+    assert "#token" not in recorder.page.url  # taken out of the address bar
+    record(recorder, activity="qr-wave", events=50, interval_ms=20)
+    recorder.page.click("#keep")
+    recorder.page.wait_for_selector("#queue-state[data-waiting='0']")
+    assert count_stored(dashboard, "qr-wave") == 1
+
+    token_id = collect_url.split("mlt_")[1].split("_")[0]
+    admin.page.click(f"button.revoke[data-token='{token_id}']")
+    admin.page.wait_for_selector("#notice.success")
+    assert "revoked" in admin.page.text_content("#notice")
+    assert admin.page.locator("#tokens td:text-is('qr-phone')").count() == 0
+
+    recorder.expected_statuses.add(401)
+    record(recorder, activity="qr-wave", events=50, interval_ms=20)
+    recorder.page.click("#keep")
+    recorder.page.wait_for_selector("#problem[data-kind='upload']:not([hidden])")
+    assert "Scan the dashboard's QR code again" in recorder.page.text_content("#problem")
+    assert recorder.page.get_attribute("#queue-state", "data-waiting") == "1"  # kept, not lost
+    assert count_stored(dashboard, "qr-wave") == 1
+    admin.assert_clean()
+    recorder.assert_clean()
+
+
+def test_the_tokens_page_says_it_needs_admin_to_a_reader(reader):
+    reader.expected_statuses.add(403)
+    reader.open("/tokens", "#notice:not([hidden])")
+    assert "needs 'admin'" in reader.page.text_content("#notice")
+    reader.assert_clean()
+
+
+def test_an_admin_creates_a_token_whose_secret_is_shown_once(tab, dashboard):
+    admin = tab(TOKENS["admin"])
+    admin.open("/tokens", "#tokens")
+    admin.page.fill("#token-name", "ci-reader")
+    admin.page.check("input.scope[value='read']")
+    admin.page.click("#token-create")
+    secret = admin.page.wait_for_selector("#new-token-secret").text_content()
+    admin.page.wait_for_selector("#tokens td:text-is('ci-reader')")
+    assert dashboard.api.get(
+        "/v1/sessions", headers={"Authorization": f"Bearer {secret}"}
+    ).is_success
+    admin.page.reload()
+    admin.page.wait_for_selector("#tokens td:text-is('ci-reader')")
+    assert secret not in admin.page.content()  # shown that once
+    admin.assert_clean()

@@ -37,6 +37,7 @@ DOCUMENTED = {
     ("GET", "/runs/{run_id}"): OPEN,
     ("GET", "/compare"): OPEN,
     ("GET", "/models"): OPEN,
+    ("GET", "/tokens"): OPEN,
     ("GET", "/collect"): OPEN,
     ("GET", "/collect.sw.js"): OPEN,
     ("GET", "/static/{file_path:path}"): OPEN,
