@@ -71,7 +71,7 @@ def test_a_recording_is_stored_with_the_rate_channels_and_values_dispatched(
         interval_ms=1000 / rate_hz,
     )
     summary = recorder.page.text_content("#summary")
-    assert f"{events} samples at {rate_hz} Hz (9 channels)" in summary
+    assert f"3.0 s, {events} samples at {rate_hz} Hz (9 channels)" in summary
     recorder.screenshot(f"collect-review-{rate_hz}hz", full_page=False)
     recorder.page.click("#keep")
     recorder.page.wait_for_selector("#uploaded li")

@@ -42,7 +42,7 @@ export function startLive({ model, ref, token }) {
       const best = Math.max(...message.probability_vector);
       $("live-class").textContent = message.class;
       $("live-probability").textContent = `${(100 * best).toFixed(0)}%`;
-      $("live-class").dataset.window = message.window;
+      Object.assign($("live-class").dataset, { window: message.window, probabilities: JSON.stringify(message.probability_vector) });
     } else if (message.type === "error") {
       state("error", `Live classification stopped: ${message.detail}`);
     }

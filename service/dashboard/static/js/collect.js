@@ -77,7 +77,7 @@ function review(recording, labels) {
   const session = recording.session({ id: newSessionId(), ...labels });
   drawPreview($("preview"), recording);
   $("summary").textContent = session.samples.length
-    ? `${session.activity}: ${recording.seconds.toFixed(1)} s, ${session.samples.length} samples at ` +
+    ? `${session.activity}: ${(session.samples.length / session.sample_rate_hz).toFixed(1)} s, ${session.samples.length} samples at ` +
       `${session.sample_rate_hz} Hz (${session.columns.length - 1} channels)`
     : "No motion data arrived: this device or browser gives no motion sensors to this page.";
   $("keep").disabled = !session.samples.length;
