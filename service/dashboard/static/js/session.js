@@ -1,5 +1,6 @@
 // A session: its label, subject, rate, duration, and its signals over time.
 import { el, fixed, getJSON, pageData, section, start, table } from "./api.js";
+import { deleteThing } from "./actions.js";
 import { signalChart } from "./signals.js";
 
 async function render(main) {
@@ -19,7 +20,9 @@ async function render(main) {
   );
   const { box } = signalChart("signals", samples);
   section(main, `Signals (${session.features.length} features)`, box);
-  main.append(el("p", {}, el("a", { href: "/" }, "← all data")));
+  main.append(el("p", {}, el("a", { href: "/" }, "← all data"), " ",
+    el("button", { id: "delete-session", onclick: () =>
+      deleteThing(`/v1/sessions/${id}`, `session ${session.id}`, () => (location.href = "/")) }, "Delete this session")));
 }
 
 start(render);
