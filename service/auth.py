@@ -60,7 +60,7 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
     | {"/", "/sessions/{session_id}", "/runs", "/runs/{run_id}", "/compare", "/models"}
-    | {"/tokens", "/collect", "/collect.sw.js"}
+    | {"/sweeps/{sweep_id}", "/tokens", "/collect", "/collect.sw.js"}
     | {"/static/{file_path:path}"}
 )
 # (methods or "*", path template pattern, scope): the first rule that matches decides.

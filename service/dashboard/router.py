@@ -48,6 +48,7 @@ PAGES = {
     "/runs": ("runs", "Runs"),
     "/runs/{run_id}": ("run", "Run {run_id}"),
     "/compare": ("compare", "Compare runs"),
+    "/sweeps/{sweep_id}": ("sweep", "Sweep {sweep_id}"),
     "/models": ("models", "Models"),
     "/tokens": ("tokens", "Tokens"),
 }

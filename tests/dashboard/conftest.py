@@ -116,6 +116,19 @@ def dashboard(tmp_path_factory) -> Iterator[Dashboard]:
         yield Dashboard(server, api)
 
 
+def session_ids(api: httpx.Client) -> set[str]:
+    return {s["id"] for s in api.get("/v1/sessions", params={"limit": 1000}).json()["items"]}
+
+
+@pytest.fixture
+def restore_sessions(dashboard: Dashboard) -> Iterator[None]:
+    """The sessions a test adds are deleted after it: every other test sees BasicMotions."""
+    before = session_ids(dashboard.api)
+    yield
+    for session_id in session_ids(dashboard.api) - before:
+        assert dashboard.api.delete(f"/v1/sessions/{session_id}").status_code == 204
+
+
 @pytest.fixture(scope="session")
 def quick_run(dashboard: Dashboard) -> str:
     """A short run of BasicMotions that succeeded."""

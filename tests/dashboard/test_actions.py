@@ -7,6 +7,8 @@ import pytest
 
 from tests.dashboard.conftest import TOKENS
 
+pytestmark = pytest.mark.usefixtures("restore_sessions")  # they add sessions
+
 TWO_FILES = [
     {"name": "wave-1.csv", "mimeType": "text/csv", "buffer": b"x,y,z\n1,2,3\n4,5,6\n7,8,9\n"},
     {"name": "wave-2.csv", "mimeType": "text/csv", "buffer": b"x,y,z\n3,2,1\n6,5,4\n9,8,7\n"},
@@ -39,16 +41,30 @@ def test_a_read_token_is_told_that_uploading_needs_upload(reader, dashboard):
     reader.assert_clean()
 
 
+def fill_run_form(tab, **fields: str) -> None:
+    """The runs page's form: each field by name (run-<name>), a select's option by value."""
+    for name, value in fields.items():
+        selector = f"#run-{name}"
+        if name in ("recipe", "split"):
+            tab.page.select_option(selector, value)
+        else:
+            tab.page.fill(selector, value)
+
+
 def test_a_run_started_from_the_form_opens_its_page(developer, dashboard):
     developer.open("/runs", "#run-form")
-    developer.page.fill("#run-experiment", "dash-form")
-    developer.page.fill("#run-name", "from-the-form")
-    developer.page.fill("#run-activities", "Standing, Walking")
-    developer.page.fill("#run-features", "accelX, accelY, accelZ")
-    developer.page.fill("#run-window", "10")
-    developer.page.fill("#run-iterations", "2")
-    developer.page.select_option("#run-recipe", "motionlab")
-    developer.page.select_option("#run-split", "column")
+    fill_run_form(
+        developer,
+        experiment="dash-form",
+        name="from-the-form",
+        activities="Standing, Walking",
+        features="accelX, accelY, accelZ",
+        window="10",
+        iterations="2",
+        recipe="motionlab",
+        split="session",
+        valid="0.2",
+    )
     developer.page.click("#run-start")
     developer.page.wait_for_url("**/runs/*")
     run_id = developer.page.url.rsplit("/", 1)[1]
@@ -62,7 +78,8 @@ def test_a_run_started_from_the_form_opens_its_page(developer, dashboard):
     assert params["features"] == ["accelX", "accelY", "accelZ"]
     assert params["prediction_window"] == 10 and params["max_iterations"] == 2
     assert params["data"]["activities"] == ["Standing", "Walking"]
-    assert params["split"]["strategy"] == "column"
+    assert (params["split"]["strategy"], params["split"]["valid_fraction"]) == ("session", 0.2)
+    dashboard.api.post(f"/v1/runs/{run_id}/cancel")  # the worker is the other tests'
     developer.assert_clean()
 
 
@@ -125,3 +142,36 @@ def test_a_session_is_deleted_from_its_page_by_an_admin_only(tab, reader, dashbo
     assert dashboard.api.get("/v1/sessions/dash-doomed").status_code == 404
     reader.assert_clean()
     admin.assert_clean()
+
+
+@pytest.mark.slow  # trains two runs
+def test_a_sweep_started_from_the_form_shows_its_runs_and_the_best(developer, reader, dashboard):
+    reader.expected_statuses.add(403)
+    reader.open("/runs", "#run-form")
+    reader.page.fill("#sweep-windows", "5, 10")
+    reader.page.click("#sweep-start")
+    reader.page.wait_for_selector("#notice:not([hidden])")
+    assert "needs 'train'" in reader.page.text_content("#notice")
+
+    developer.open("/runs", "#run-form")
+    fill_run_form(
+        developer,
+        experiment="dash-sweep",
+        activities="Standing, Walking",
+        iterations="2",
+        split="session",
+        valid="0.25",
+    )
+    developer.page.fill("#sweep-windows", "5, 10")
+    developer.page.click("#sweep-start")
+    developer.page.wait_for_url("**/sweeps/*", timeout=120_000)  # each combination is checked
+    sweep_id = developer.page.url.rsplit("/", 1)[1]
+    developer.page.wait_for_selector("#sweep-counts:has-text('2 succeeded')", timeout=300_000)
+    sweep = dashboard.api.get(f"/v1/sweeps/{sweep_id}").json()
+    assert sweep["grid"] == {"prediction_window": [5, 10]}
+    assert developer.page.locator("#sweep-runs tbody tr").count() == 2
+    best = developer.page.locator("#sweep-best a")
+    assert best.get_attribute("href") == f"/runs/{sweep['best']['run_id']}"
+    developer.screenshot("sweep")
+    reader.assert_clean()
+    developer.assert_clean()

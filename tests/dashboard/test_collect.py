@@ -8,6 +8,8 @@ import pytest
 
 from tests.dashboard.conftest import LAN_NAME, TOKENS
 
+pytestmark = pytest.mark.usefixtures("restore_sessions")  # they add sessions
+
 # The values of event i, per channel: what the test dispatches and what the server must hold.
 MOTION = """(i) => ({
   accelerationIncludingGravity: {x: Math.sin(i / 7), y: Math.cos(i / 5) * 2, z: 9.81 + i / 1000},
@@ -208,7 +210,7 @@ def test_the_dashboard_s_qr_code_lets_a_phone_upload_until_the_token_is_revoked(
     assert "#token" not in recorder.page.url  # taken out of the address bar
     record(recorder, activity="qr-wave", events=50, interval_ms=20)
     recorder.page.click("#keep")
-    recorder.page.wait_for_selector("#queue-state[data-waiting='0']")
+    recorder.page.wait_for_selector("#uploaded li:has-text('qr-wave')")
     assert count_stored(dashboard, "qr-wave") == 1
 
     token_id = collect_url.split("mlt_")[1].split("_")[0]

@@ -13,6 +13,7 @@ def test_every_page_is_a_shell_that_loads_its_script(api):
         ("/runs/abc", "run"),
         ("/compare?runs=a,b", "compare"),
         ("/models", "models"),
+        ("/sweeps/abc", "sweep"),
         ("/tokens", "tokens"),
         ("/collect", "collect"),
     ]:

@@ -37,6 +37,7 @@ DOCUMENTED = {
     ("GET", "/runs/{run_id}"): OPEN,
     ("GET", "/compare"): OPEN,
     ("GET", "/models"): OPEN,
+    ("GET", "/sweeps/{sweep_id}"): OPEN,
     ("GET", "/tokens"): OPEN,
     ("GET", "/collect"): OPEN,
     ("GET", "/collect.sw.js"): OPEN,

@@ -72,7 +72,8 @@ export function uploadPanel(onUploaded) {
 
 const listOf = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
-// A run from a form: data filters, features, window, recipe, split, iterations.
+// A run from a form: data filters, features, window, recipe, split, iterations; or a sweep of
+// that run over several windows (one run each, the best picked on validation), on its page.
 export function runForm() {
   const field = (id, label, attributes = {}) => {
     const input = el("input", { id, ...attributes });
@@ -84,29 +85,38 @@ export function runForm() {
   const [features, featuresLabel] = field("run-features", "Features", { placeholder: "shared by the sessions" });
   const [windowSize, windowLabel] = field("run-window", "Window", { type: "number", min: 1, value: 50 });
   const [iterations, iterationsLabel] = field("run-iterations", "Iterations", { type: "number", min: 1, placeholder: "default" });
+  const [valid, validLabel] = field("run-valid", "Validation fraction", { type: "number", min: 0, max: 0.9, step: 0.05, value: 0 });
+  const [windows, windowsLabel] = field("sweep-windows", "Sweep windows", { placeholder: "10, 20, 50" });
   const recipe = el("select", { id: "run-recipe" }, ["", "motionlab", "turicreate"].map((r) => el("option", { value: r }, r || "default")));
   const split = el("select", { id: "run-split" }, ["auto", "column", "session", "subject", "none"].map((s) => el("option", { value: s }, s)));
-  return el("form", { id: "run-form", onsubmit: async (event) => {
+  const run = () => ({
+    ...(name.value ? { name: name.value } : {}),
+    ...(activities.value ? { data: { activities: listOf(activities.value) } } : {}),
+    ...(features.value ? { features: listOf(features.value) } : {}),
+    prediction_window: Number(windowSize.value),
+    ...(iterations.value ? { max_iterations: Number(iterations.value) } : {}),
+    ...(recipe.value ? { recipe: recipe.value } : {}),
+    split: { strategy: split.value, valid_fraction: Number(valid.value) },
+  });
+  const submit = (make) => async (event) => {
     event.preventDefault();
-    const body = {
-      experiment: experiment.value,
-      ...(name.value ? { name: name.value } : {}),
-      ...(activities.value ? { data: { activities: listOf(activities.value) } } : {}),
-      ...(features.value ? { features: listOf(features.value) } : {}),
-      prediction_window: Number(windowSize.value),
-      ...(iterations.value ? { max_iterations: Number(iterations.value) } : {}),
-      ...(recipe.value ? { recipe: recipe.value } : {}),
-      split: { strategy: split.value },
-    };
     try {
-      const run = await sendJSON("POST", "/v1/runs", body);
-      location.href = `/runs/${run.id}`;
+      location.href = await make();
     } catch (error) {
       reportFailure(error);
     }
-  } }, experimentLabel, " ", nameLabel, " ", activitiesLabel, " ", featuresLabel, " ", windowLabel, " ",
-  iterationsLabel, " ", el("label", {}, "Recipe ", recipe), " ", el("label", {}, "Split ", split), " ",
-  el("button", { id: "run-start", type: "submit" }, "Start run"));
+  };
+  const startRun = async () => `/runs/${(await sendJSON("POST", "/v1/runs", { experiment: experiment.value, ...run() })).id}`;
+  const startSweep = async () => {
+    const { prediction_window: _, ...base } = run();
+    const grid = { prediction_window: listOf(windows.value).map(Number) };
+    return `/sweeps/${(await sendJSON("POST", "/v1/sweeps", { experiment: experiment.value, run: base, grid })).id}`;
+  };
+  return el("form", { id: "run-form", onsubmit: submit(startRun) },
+    experimentLabel, " ", nameLabel, " ", activitiesLabel, " ", featuresLabel, " ", windowLabel, " ",
+    iterationsLabel, " ", el("label", {}, "Recipe ", recipe), " ", el("label", {}, "Split ", split), " ", validLabel, " ",
+    el("button", { id: "run-start", type: "submit" }, "Start run"),
+    el("p", {}, windowsLabel, " ", el("button", { id: "sweep-start", type: "button", onclick: submit(startSweep) }, "Start sweep")));
 }
 
 // DELETE with a confirmation; the API's 409 says what still holds the thing.
