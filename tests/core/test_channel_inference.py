@@ -12,6 +12,8 @@ from core.channels import Channel, ChannelError, Layout, Sensor, layout_of
 from core.triples import sensor_triples
 from core.units import Quantity, conversion, parse_unit
 
+pytestmark = pytest.mark.unit
+
 ACC, USER, GRAVITY = Sensor.ACCELEROMETER, Sensor.USER_ACCELERATION, Sensor.GRAVITY
 GYRO, MAG, ATT, OTHER = Sensor.GYROSCOPE, Sensor.MAGNETOMETER, Sensor.ATTITUDE, Sensor.OTHER
 

@@ -17,11 +17,14 @@ import pytest
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.settings import Settings
 from core.storage import PackStore
-from tests.conftest import REPO, LiveServer, serve_environment
+from tests.support.paths import REPO
+from tests.support.servers import LiveServer, serve_environment
 
 STORE_0007 = REPO / "tests" / "data" / "store_0007.tar.gz"
 G = 9.80665
 BASICMOTIONS = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
+
+pytestmark = pytest.mark.system  # `motionlab migrate` and a server as processes
 
 
 @pytest.fixture

@@ -4,10 +4,13 @@ values look like, and sessions of one run that disagree are named (core/unit_che
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.channel_names import channels_for
 from core.channels import Layout
 from core.unit_checks import SessionLevels, check_session, disagreements
+
+pytestmark = pytest.mark.unit
 
 G = 9.80665
 

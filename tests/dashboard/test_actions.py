@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboard.conftest import TOKENS
+from tests.support.browser import TOKENS
 
-pytestmark = pytest.mark.usefixtures("restore_sessions")  # they add sessions
+pytestmark = [pytest.mark.system, pytest.mark.usefixtures("restore_sessions")]  # adds sessions
 
 TWO_FILES = [
     {"name": "wave-1.csv", "mimeType": "text/csv", "buffer": b"x,y,z\n1,2,3\n4,5,6\n7,8,9\n"},
@@ -92,7 +92,6 @@ def test_a_read_token_is_told_that_a_run_needs_train(reader):
     reader.assert_clean()
 
 
-@pytest.mark.slow  # trains a run on BasicMotions
 def test_register_a_run_then_deleting_it_shows_the_api_s_409(tab, reader, dashboard, quick_run):
     reader.expected_statuses.add(403)
     reader.open(f"/runs/{quick_run}", "#register")
@@ -144,7 +143,6 @@ def test_a_session_is_deleted_from_its_page_by_an_admin_only(tab, reader, dashbo
     admin.assert_clean()
 
 
-@pytest.mark.slow  # trains two runs
 def test_a_sweep_started_from_the_form_shows_its_runs_and_the_best(developer, reader, dashboard):
     reader.expected_statuses.add(403)
     reader.open("/runs", "#run-form")

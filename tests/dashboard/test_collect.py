@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.dashboard.conftest import LAN_NAME, TOKENS
+from tests.support.browser import LAN_NAME, TOKENS
 
-pytestmark = pytest.mark.usefixtures("restore_sessions")  # they add sessions
+pytestmark = [pytest.mark.system, pytest.mark.usefixtures("restore_sessions")]  # adds sessions
 
 # The values of event i, per channel: what the test dispatches and what the server must hold.
 MOTION = """(i) => ({

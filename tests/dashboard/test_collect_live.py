@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from tests.dashboard.conftest import TOKENS
+from tests.support.browser import TOKENS
 
-pytestmark = pytest.mark.slow  # trains a run on BasicMotions
+pytestmark = pytest.mark.system  # Chromium, and a run trained on BasicMotions
 
 STANDARD_GRAVITY = 9.80665
 REPLAY = """(rows) => {

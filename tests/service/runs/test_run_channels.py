@@ -11,11 +11,11 @@ import pytest
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.storage import pack_store
-from tests.conftest import problem
-from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
-from tests.service.sessions.phone_formats import G, phone_recordings
+from tests.support.networks import onnx_stream
 from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
-from tests.workers.coreml.test_onnx_export import onnx_stream
+from tests.support.phone_formats import G, phone_recordings
+from tests.support.problems import problem
+from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
 from workers.engines.turicreate import availability
 
 MOTION = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
@@ -204,3 +204,34 @@ def test_bad_model_inputs_are_a_422(api, model, words):
     text = str(detail)
     for word in words:
         assert word in text, text
+
+
+def test_sessions_of_one_run_that_disagree_on_a_unit_are_named_in_a_warning(api):
+    """A gentle wave recorded in deg/s under names that say rad/s passes its own check (17
+    "rad/s" is a possible rate) but sits 57x above the other waves: the run names it."""
+    t = np.arange(100) / 50
+    gentle = 0.3 * np.column_stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t), 0 * t])  # rad/s
+
+    def session(session_id: str, activity: str, values: np.ndarray) -> dict:
+        return {
+            "id": session_id,
+            "activity": activity,
+            "columns": ["wx", "wy", "wz"],
+            "samples": values.tolist(),
+        }
+
+    sessions = [
+        session("wave-1", "wave", gentle),
+        session("wave-2", "wave", gentle * 1.1),
+        session("wave-deg", "wave", np.rad2deg(gentle)),
+        session("still-1", "still", gentle / 10),
+        session("still-2", "still", gentle / 12),
+    ]
+    stored = api.post("/v1/sessions", json={"sessions": sessions})
+    assert stored.status_code == 201, stored.text
+    assert all(entry["warnings"] == [] for entry in stored.json()["sessions"])
+    response = api.post("/v1/runs", json={"prediction_window": 10})
+    assert response.status_code == 202, response.text
+    [warning] = response.json()["warnings"]
+    assert "sessions disagree on the gyroscope's" in warning and "'wave-deg'" in warning, warning
+    assert "'wave-1'" not in warning and "still" not in warning.split("; a unit")[0]

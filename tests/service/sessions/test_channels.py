@@ -9,14 +9,14 @@ import io
 import numpy as np
 import pytest
 
-from tests.conftest import problem
-from tests.service.sessions.phone_formats import (
+from tests.support.phone_formats import (
     RECORDING_START_NS,
     G,
     phone_motion,
     phone_recordings,
     sensor_logger_export,
 )
+from tests.support.problems import problem
 
 DEG_PER_RAD = 180 / np.pi
 
