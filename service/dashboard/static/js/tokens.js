@@ -42,8 +42,8 @@ function tokenTable(tokens, onChange) {
     el("button", { class: "revoke", dataset: { token: t.id }, onclick: async () => {
       try {
         await sendJSON("DELETE", `/v1/tokens/${encodeURIComponent(t.id)}`);
+        await onChange();
         notify(`Token ${t.id} (${t.name}) revoked: it no longer works.`, "success");
-        onChange();
       } catch (error) {
         reportFailure(error);
       }
