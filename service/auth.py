@@ -66,6 +66,7 @@ OPEN_PATHS = frozenset(
 # (methods or "*", path template pattern, scope): the first rule that matches decides.
 REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("*", "/v1/tokens*", Scope.ADMIN),
+    ("*", "/v1/collect-tokens", Scope.ADMIN),  # the dashboard's QR code for /collect
     ("*", "/v1/audit*", Scope.ADMIN),
     # Live classification (WebSocket handshakes are GETs): predicting, like predict.
     ("GET", "/v1/runs/*/live", Scope.TRAIN),

@@ -38,7 +38,7 @@ def create_token(db: SessionDep, request: TokenCreate) -> TokenCreated:
     return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
 
 
-@router.post("/tokens/collect", status_code=201, response_model=CollectTokenCreated)
+@router.post("/collect-tokens", status_code=201, response_model=CollectTokenCreated)
 def create_collect_token(db: SessionDep, request: CollectTokenCreate) -> CollectTokenCreated:
     """An upload-only token that expires, and the /collect address that holds it as a QR code
     for a phone. The token rides in the URL's fragment, which a browser never sends."""

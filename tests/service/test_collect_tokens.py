@@ -34,7 +34,7 @@ def admin_token(api) -> str:
 
 def collect_token(api, admin: str, **request) -> dict:
     created = api.post(
-        "/v1/tokens/collect", json={"base_url": LAN, **request}, headers=bearer(admin)
+        "/v1/collect-tokens", json={"base_url": LAN, **request}, headers=bearer(admin)
     )
     assert created.status_code == 201, created.text
     return created.json()
@@ -64,7 +64,7 @@ def test_the_qr_token_uploads_and_reads_labels_but_nothing_else(api):
         api.delete("/v1/sessions/phone-rec-1", headers=phone),
         api.post("/v1/sessions?replace=true", json={"sessions": [PHONE_SESSION]}, headers=phone),
         api.post("/v1/tokens", json={"name": "more", "scopes": ["admin"]}, headers=phone),
-        api.post("/v1/tokens/collect", json={"base_url": LAN}, headers=phone),
+        api.post("/v1/collect-tokens", json={"base_url": LAN}, headers=phone),
         api.get("/v1/tokens", headers=phone),
     ]
     assert [answer.status_code for answer in refused] == [403] * len(refused)
@@ -76,13 +76,13 @@ def test_only_an_admin_makes_qr_tokens_and_only_for_a_web_address(api):
     trainer = api.post(
         "/v1/tokens", json={"name": "dev", "scopes": ["read", "train"]}, headers=bearer(admin)
     ).json()["token"]
-    refused = api.post("/v1/tokens/collect", json={"base_url": LAN}, headers=bearer(trainer))
+    refused = api.post("/v1/collect-tokens", json={"base_url": LAN}, headers=bearer(trainer))
     assert refused.status_code == 403 and "needs 'admin'" in refused.json()["detail"]
     for base_url in ("javascript:alert(1)", f"{LAN}/collect", "https://a b"):
-        invalid = api.post("/v1/tokens/collect", json={"base_url": base_url}, headers=bearer(admin))
+        invalid = api.post("/v1/collect-tokens", json={"base_url": base_url}, headers=bearer(admin))
         assert invalid.status_code == 422, base_url
     too_long = api.post(
-        "/v1/tokens/collect",
+        "/v1/collect-tokens",
         json={"base_url": LAN, "expires_in_minutes": 400 * 24 * 60},
         headers=bearer(admin),
     )

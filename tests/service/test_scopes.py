@@ -82,7 +82,7 @@ DOCUMENTED = {
     ("POST", "/v1/models/{name}/{ref}/evaluate"): TRAIN,
     ("GET", "/v1/tokens"): ADMIN,
     ("POST", "/v1/tokens"): ADMIN,
-    ("POST", "/v1/tokens/collect"): ADMIN,
+    ("POST", "/v1/collect-tokens"): ADMIN,
     ("DELETE", "/v1/tokens/{token_id}"): ADMIN,
     ("GET", "/v1/audit"): ADMIN,
 }

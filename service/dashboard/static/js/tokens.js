@@ -17,7 +17,7 @@ function collectForm(onCreated) {
   const form = el("form", { onsubmit: async (event) => {
     event.preventDefault();
     try {
-      const created = await sendJSON("POST", "/v1/tokens/collect",
+      const created = await sendJSON("POST", "/v1/collect-tokens",
         { name: name.value, expires_in_minutes: Number(lifetime.value), base_url: baseUrl.value.replace(/\/$/, "") });
       shown.replaceChildren(
         el("img", { alt: "QR code of the /collect address", width: 240, height: 240,
