@@ -25,6 +25,7 @@ from core.atomic import write_bytes_atomic
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunProgress
 from core.run_artifacts import METRICS_FILE, run_artifacts
+from core.runs import record_live_progress
 from core.settings import Settings
 from core.storage import PackStore, pack_store
 from workers.engines.base import RunContext
@@ -126,6 +127,10 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
             db.merge(RunProgress(run_id=run_id, **report))
         log.info("iteration run_id=%s %s", run_id, report)
 
+    def on_batch(progress: dict) -> None:
+        with unit_of_work(factory) as db:
+            record_live_progress(db, run_id=run_id, progress=progress)
+
     # multiprocessing's handle on the worker that started this process (not the fork server):
     # a pipe only the worker holds open, so neither a reused pid nor a zombie can look alive.
     worker = multiprocessing.parent_process()
@@ -135,7 +140,7 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
             raise Canceled()  # the worker is gone: stop, the run will be reclaimed
         return False
 
-    context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop)
+    context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop, on_batch)
     engine = get_engine(engine_name)
     result = engine.run(context)
     # The model files are part of the run: a download only serves them (and a model that

@@ -34,8 +34,11 @@ class RunContext:
     params: RunParams  # the run's frozen parameters
     parts: dict[str, MotionData]  # 'train' always; 'valid' / 'test' when the split made them
     run_dir: Path
-    on_iteration: Callable[[dict[str, Any]], None]
+    on_iteration: Callable[[dict[str, Any]], None]  # an IterationReport's fields, per epoch
     should_stop: Callable[[], bool]
+    # The epoch in progress (a BatchProgress's fields), about every BATCH_PROGRESS_INTERVAL_S;
+    # engines that cannot tell batches report nothing.
+    on_batch: Callable[[dict[str, Any]], None] = lambda progress: None
 
 
 @dataclass

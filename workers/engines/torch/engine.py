@@ -46,6 +46,7 @@ class TorchEngine:
             hyperparameters,
             validation=parts.get("valid"),
             on_iteration=lambda report: context.on_iteration(asdict(report)),
+            on_batch=lambda progress: context.on_batch(asdict(progress)),
             should_stop=context.should_stop,
             log=log,
         )

@@ -2,16 +2,11 @@
 and what it reads and writes. The engine adapter is engine.py, its served model model.py."""
 
 from workers.engines.turicreate.environment import Availability, availability
-from workers.engines.turicreate.exchange import (
-    Probabilities,
-    read_probabilities_csv,
-    write_rows_csv,
-)
+from workers.engines.turicreate.exchange import Probabilities, read_probabilities, write_parts
 from workers.engines.turicreate.process import EngineUnavailable, RunnerCanceled, TuricreateError
 from workers.engines.turicreate.results import TrainResult
 from workers.engines.turicreate.runner_client import (
     TrainParams,
-    predict,
     predict_data,
     train,
     train_parts,
@@ -26,10 +21,9 @@ __all__ = [
     "TrainResult",
     "TuricreateError",
     "availability",
-    "predict",
     "predict_data",
-    "read_probabilities_csv",
+    "read_probabilities",
     "train",
     "train_parts",
-    "write_rows_csv",
+    "write_parts",
 ]
