@@ -30,7 +30,7 @@ from tests.benchmarks.bench_train import ROWS_PER_SESSION, synthetic_sessions
 from workers.engines.torch import Hyperparameters, train
 from workers.engines.turicreate import TrainParams, availability, predict_data, train_parts
 from workers.engines.turicreate.model import TuriCreateModel
-from workers.execute import training_threads
+from workers.run_process import training_threads
 from workers.worker import PRELOADED_MODULES
 
 SEED, WINDOW, ITERATIONS = 7, 20, 5
@@ -78,7 +78,7 @@ def bench_engines() -> None:
         importlib.import_module(module)
     train_part, test_part = split(synthetic_sessions())
     rows = {"train": train_part.num_rows, "test": test_part.num_rows}
-    # The thread count a worker beside the API trains with (workers.execute.training_threads).
+    # The thread count a worker beside the API trains with (workers.run_process.training_threads).
     threads = training_threads(Settings(), shares_host_with_api=True)
     torch.set_num_threads(threads)
 

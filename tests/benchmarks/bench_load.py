@@ -49,6 +49,15 @@ def upload_csv(upload: int) -> bytes:
     return out.getvalue()
 
 
+def upload_sessions(api: httpx.Client) -> None:
+    """UPLOADS uploads of SESSIONS_PER_UPLOAD sessions: 10,000 sessions, 1,000,000 rows."""
+    for upload in range(UPLOADS):
+        response = api.post(
+            "/v1/sessions", content=upload_csv(upload), headers={"Content-Type": "text/csv"}
+        )
+        assert response.status_code == 201, response.text[:300]
+
+
 def stamp(database: Path, query: str, run_id: str) -> float:
     with sqlite3.connect(database) as db:
         (value,) = db.execute(query, (run_id,)).fetchone()
@@ -61,13 +70,7 @@ def bench_load() -> None:
         server = start_serve_process(home, port, workers="0")
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as api:
-                for upload in range(UPLOADS):
-                    response = api.post(
-                        "/v1/sessions",
-                        content=upload_csv(upload),
-                        headers={"Content-Type": "text/csv"},
-                    )
-                    assert response.status_code == 201, response.text[:300]
+                upload_sessions(api)
                 run_id = start_run(api, **RUN_BODY)
                 environment = serve_environment(home, port, log_level="INFO")
                 worker = subprocess.Popen(

@@ -17,7 +17,7 @@ import torch
 
 from core.settings import Settings
 from workers.engines.torch import Hyperparameters, MotionData, train
-from workers.execute import training_threads
+from workers.run_process import training_threads
 
 NUM_SESSIONS = 400
 ROWS_PER_SESSION = 1_000
@@ -59,7 +59,7 @@ def rss_mib() -> float:
 def bench_train() -> None:
     rss_before = rss_mib()  # torch and NumPy already imported
     data = synthetic_sessions()
-    # The thread count a worker beside the API trains with (workers.execute.training_threads).
+    # The thread count a worker beside the API trains with (workers.run_process.training_threads).
     torch.set_num_threads(training_threads(Settings(), shares_host_with_api=True))
     params = Hyperparameters(
         recipe="turicreate",

@@ -13,11 +13,13 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.params import RunParams
 from workers.exports.formats import MLMODEL
-from workers.motion_data import MotionData
+
+if TYPE_CHECKING:  # NumPy and Arrow: not in a worker process, which only watches runs
+    from workers.motion_data import MotionData
 
 COREML_FILE = MLMODEL.file_name  # every engine's Core ML model, in the run directory
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.atomic import atomic_path
 from core.params import RunParams
@@ -18,8 +19,10 @@ from workers.engines.base import (
     base_versions,
 )
 from workers.engines.turicreate.environment import availability
-from workers.engines.turicreate.model import SUMMARY, TuriCreateModel
-from workers.engines.turicreate.runner_client import TrainParams, train_parts
+from workers.engines.turicreate.results import SUMMARY
+
+if TYPE_CHECKING:  # NumPy: loaded when the engine trains or serves, not when looked up
+    from workers.engines.turicreate.model import TuriCreateModel
 
 MODEL_DIR = "model"  # turicreate's model.save() directory (results.py)
 MODEL_ZIP = "model.zip"  # that directory zipped: the native download
@@ -48,6 +51,8 @@ class TuriCreateEngine:
         )
 
     def run(self, context: RunContext) -> RunResult:
+        from workers.engines.turicreate.runner_client import TrainParams, train_parts
+
         result = train_parts(
             parts=context.parts,
             params=TrainParams.from_run_params(context.params),
@@ -86,6 +91,8 @@ class TuriCreateEngine:
         return path
 
     def load_model(self, run_dir: Path) -> TuriCreateModel:
+        from workers.engines.turicreate.model import TuriCreateModel
+
         if not (run_dir / SUMMARY).is_file():
             raise ModelFileMissing(f"run {run_dir.name} has no Turi Create model summary {SUMMARY}")
         return TuriCreateModel(run_dir)

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workers.engines.classifier import TrainedClassifier
-from workers.engines.turicreate.results import TrainResult
+from workers.engines.turicreate.results import SUMMARY, TrainResult
 from workers.model.hyperparameters import Hyperparameters
 from workers.model.windows import Chunks
 
 if TYPE_CHECKING:
     from workers.exports.coreml.stream import NetworkStreamer
-
-SUMMARY = "summary.json"  # the runner's summary of a training run (results.py)
 
 
 class TuriCreateModel(TrainedClassifier):

@@ -23,6 +23,7 @@ from core.atomic import write_bytes_atomic
 # The run's metric keys, as the torch engine names them.
 METRIC_PARTS = {"train": "train", "valid": "validation", "test": "test"}
 PART_METRICS = "part_metrics.json"
+SUMMARY = "summary.json"  # the runner's summary of a training run
 
 
 @dataclass(frozen=True, eq=False)
