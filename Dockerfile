@@ -21,6 +21,8 @@ COPY core /tmp/src/core
 COPY migrations /tmp/src/migrations
 COPY service /tmp/src/service
 COPY workers /tmp/src/workers
+# The client (the user commands and the Python API) ships from its one copy in client/.
+COPY client/motionlab_client /tmp/src/client/motionlab_client
 RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX_URL" /tmp/src && rm -rf /tmp/src
 
 WORKDIR /app

@@ -2,20 +2,29 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 TC_VENV := .venv-turicreate
 
 .PHONY: run test bench lint format turicreate-env turicreate-env-if-possible clean
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# motionlab and its dependencies: all that `make run` needs (scripts/venv.sh: uv, else pip).
+$(RUNTIME): pyproject.toml client/pyproject.toml scripts/venv.sh
+	bash scripts/venv.sh $(VENV) $(PYTHON) .
+	touch $@
 
-run: $(STAMP) turicreate-env-if-possible
-	$(VENV)/bin/motionlab migrate
-	$(VENV)/bin/motionlab serve
+# And the development tools, for the tests, benchmarks and linters.
+$(STAMP): $(RUNTIME)
+	bash scripts/venv.sh $(VENV) $(PYTHON) '.[dev]'
+	touch $@
+
+# The Turi Create engine is opt-in (`make turicreate-env`): its ~2 GB Python 3.8 env is not
+# on the way to the first answer. `make test` and `make bench` build it when a Python 3.8
+# exists (CI: the tests of the real engine must run).
+run: $(RUNTIME)
+	@test -f $(TC_VENV)/.motionlab-env.json || echo "motionlab: the turicreate engine is off;" \
+		"\`make turicreate-env\` adds it (Python 3.8, ~2 GB, a few minutes)"
+	$(VENV)/bin/motionlab serve --migrate  # one start-up for both: the first answer sooner
 
 test: $(STAMP) turicreate-env-if-possible
 	$(PY) -m pytest tests

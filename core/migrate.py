@@ -13,6 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 import migrations
 from core.db import make_engine
@@ -48,12 +49,29 @@ def head_revision() -> str:
     return head
 
 
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL (None: another database, or in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 def current_revision(database_url: str) -> str | None:
     """The database's revision; None when it was never migrated (or does not exist yet)."""
+    file = sqlite_file(database_url)
+    if file is not None and not file.exists():
+        return None  # opening it would create it (or fail: its folder is not there either)
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as error:
+        reason = str(error.orig or error).splitlines()[0]
+        raise SchemaNotCurrent(
+            f"the database {redact(database_url)} cannot be opened ({reason}): check "
+            "MOTIONLAB_HOME / MOTIONLAB_DATABASE_URL"
+        ) from None
     finally:
         engine.dispose()
 
@@ -64,9 +82,16 @@ def require_current(database_url: str) -> str:
     if current == head:
         return current
     if current is None:
+        file = sqlite_file(database_url)
+        where = (
+            f" ({file} is under the current directory: run this where `motionlab migrate` ran, "
+            "or set MOTIONLAB_HOME)"
+            if file is not None and not file.is_absolute()
+            else ""
+        )
         raise SchemaNotCurrent(
             f"the database {redact(database_url)} has no schema yet: run `motionlab migrate` "
-            "first (or `motionlab serve --migrate`)"
+            f"first (or `motionlab serve --migrate`){where}"
         )
     if current not in {script.revision for script in _scripts().walk_revisions()}:
         raise SchemaNotCurrent(

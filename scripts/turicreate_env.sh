@@ -98,7 +98,7 @@ fi
 if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ] && [ -n "$(ls -A "$venv")" ]; then
     die "$venv exists and is not a virtualenv; refusing to replace it"
 fi
-say "creating $venv with $python (Turi Create 6.4.1; about a minute, ~2 GB)"
+say "creating $venv with $python (Turi Create 6.4.1: ~2 GB, a few minutes)"
 started=$SECONDS
 rm -rf "$venv"
 # Temporary files of venv / pip (a killed build leaves 500 MB wheels) stay inside the env.

@@ -1,5 +1,6 @@
 """`motionlab serve | worker | migrate | token` (the operator's), and `upload | sessions |
-train | runs | compare | pull | promote` (the user's, on the client: service/client/cli.py)."""
+train | runs | compare | pull | promote` (the user's, on the client:
+client/motionlab_client/cli.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def configure_logging(level: str) -> None:
     )
     # The user commands' HTTP client logs every request at INFO: noise on a user's terminal.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic says "Context impl SQLiteImpl" whenever a command checks the schema; `migrate`
+    # turns it back on for the migrations it runs.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def migrate(settings: Settings) -> None:
@@ -29,6 +33,7 @@ def migrate(settings: Settings) -> None:
     from core.store_migration import migrate_store
 
     settings.home.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("alembic").setLevel(logging.NOTSET)  # "Running upgrade 0006 -> 0007"
     upgrade(settings.resolved_database_url)
     migrate_store(settings)  # the store before packs: its Parquet files into packs
     logging.getLogger("motionlab").info(
@@ -46,6 +51,7 @@ def cmd_serve(args) -> None:
 
     from service.app import create_app
     from service.preflight import require_migrated, require_reachable_store, require_safe_address
+    from service.serving import WS_PROTOCOL, announce, serve_one_process
     from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
 
     settings = get_settings()
@@ -66,12 +72,19 @@ def cmd_serve(args) -> None:
     try:
         if processes == 1:
             app = create_app(settings, workers=workers)
-            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            serve_one_process(app, host=host, port=port, log_level=log_level)
         else:  # uvicorn starts the processes; each makes its app from the environment
+            announce(host, port)
             os.environ.update(MOTIONLAB_HOST=host, MOTIONLAB_PORT=str(port))
             factory = "service.app:create_api_process_app"
             uvicorn.run(
-                factory, factory=True, workers=processes, host=host, port=port, log_level=log_level
+                factory,
+                factory=True,
+                workers=processes,
+                host=host,
+                port=port,
+                log_level=log_level,
+                ws=WS_PROTOCOL,
             )
     finally:
         workers.stop()
@@ -113,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_token_commands(commands)
     # The user's commands (a client of a running server): upload, train, runs, pull, …
-    from service.client.cli import add_user_commands
+    from motionlab_client.cli import add_user_commands
 
     add_user_commands(commands)
     return parser
@@ -121,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
-    from service.client.cli import attach_option_values
+    from motionlab_client.cli import attach_option_values
 
     args = parser.parse_args(attach_option_values(sys.argv[1:] if argv is None else argv))
     configure_logging(get_settings().log_level)

@@ -9,9 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -149,6 +150,29 @@ def file_response(
     if headers["ETag"] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return FileResponse(path, filename=filename, headers=headers, media_type=media_type)
+
+
+def answer_head_on_downloads(router: APIRouter) -> None:
+    """HEAD on every download of `router`, answered as its GET without the body: the status,
+    ETag and Content-Length, 304 on If-None-Match (`curl -I`, a CI step checking a model
+    changed). Left out of the API's description, where it would be a second operation of each
+    GET. Called once per router, after its routes."""
+    downloads = [
+        route
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and route.methods == {"GET"}
+        and route.response_class is FileResponse
+    ]
+    for route in downloads:
+        router.add_api_route(
+            route.path.removeprefix(router.prefix),
+            route.endpoint,
+            methods=["HEAD"],
+            name=f"{route.name}_head",
+            response_class=FileResponse,
+            include_in_schema=False,
+        )
 
 
 def file_etag(path: Path) -> str:

@@ -20,6 +20,7 @@ import uvicorn
 from core.migrate import upgrade
 from core.settings import Settings
 from service.app import create_app
+from service.serving import WS_PROTOCOL
 from tests.postgres import postgres_cluster, postgres_url
 
 __all__ = ["postgres_cluster", "postgres_url"]  # fixtures for every test directory
@@ -93,7 +94,11 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws=WS_PROTOCOL,  # as `motionlab serve` runs it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

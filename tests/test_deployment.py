@@ -138,7 +138,7 @@ def test_every_copied_path_exists_and_is_in_the_build_context(path):
 def test_the_build_context_leaves_out_virtualenvs_and_runtime_state():
     for heavy in (".venv", ".venv-turicreate", "var", ".git", "tests", "x/__pycache__"):
         assert dockerignored(heavy), heavy
-    for needed in ("core", "service", "workers", "pyproject.toml", "README.md", "data"):
+    for needed in ("core", "service", "workers", "client", "pyproject.toml", "README.md", "data"):
         assert not dockerignored(needed), needed
 
 

@@ -19,7 +19,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"],
         cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
+        env={**os.environ, "PYTHONPATH": f"{tree}:{tree / 'client'}"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -29,7 +29,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
 def copy_of_tree(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     tree.mkdir()
-    for package in ("core", "service", "workers"):
+    for package in ("core", "service", "workers", "client/motionlab_client"):
         shutil.copytree(
             REPO / package, tree / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -48,8 +48,9 @@ def test_the_layers_hold():
         ("core/runs.py", "import workers.metrics"),  # core must not know the workers
         ("workers/metrics.py", "from service.errors import NotFound"),  # nor workers the API
         ("workers/worker.py", "import fastapi"),  # nor the ML side the web framework
-        ("service/client/run.py", "import numpy"),  # the client needs only httpx
-        ("service/client/client.py", "from service.errors import NotFound"),  # nor the server
+        ("client/motionlab_client/run.py", "import numpy"),  # the client needs only httpx
+        ("client/motionlab_client/client.py", "from service.errors import NotFound"),  # no server
+        ("client/motionlab_client/cli.py", "import service.cli"),  # not even its CLI
         ("workers/model/windows.py", "import torch"),  # the model's shape needs no engine
         ("workers/exports/onnx.py", "from workers.engines import registry"),  # nor do exports
         ("workers/exports/coreml/stream.py", "import tests.support.oracles"),  # nor the tests

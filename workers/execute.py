@@ -51,6 +51,10 @@ def _limit_threads(settings: Settings) -> None:
     torch.set_num_threads(training_threads(settings, shares_host_with_api=False))
 
 
+def _figure(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def write_json(path: Path, document: dict) -> None:
     write_bytes_atomic(path, json.dumps(document, indent=2, default=str).encode())
 
@@ -102,7 +106,8 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
     def on_iteration(report: dict) -> None:
         with unit_of_work(factory) as db:
             db.merge(RunProgress(run_id=run_id, **report))
-        log.info("iteration run_id=%s %s", run_id, report)
+        figures = " ".join(f"{k}={_figure(v)}" for k, v in report.items())
+        log.info("iteration run_id=%s %s", run_id, figures)
 
     def on_batch(progress: dict) -> None:
         with unit_of_work(factory) as db:

@@ -22,6 +22,7 @@ from service.http import (
     JSON,
     ZIP_DOWNLOAD,
     Responses,
+    answer_head_on_downloads,
     in_unit_of_work,
 )
 from service.predictions.schemas import (
@@ -217,3 +218,6 @@ async def evaluate(
         request, service.evaluate, **evaluate_arguments(request, body, options), name=name, ref=ref
     )
     return Evaluation(**result)
+
+
+answer_head_on_downloads(router)  # after every route above

@@ -23,7 +23,13 @@ from service.deps import (
     SettingsDep,
     SucceededRunDep,
 )
-from service.http import DOWNLOAD, ZIP_DOWNLOAD, Responses, file_response
+from service.http import (
+    DOWNLOAD,
+    ZIP_DOWNLOAD,
+    Responses,
+    answer_head_on_downloads,
+    file_response,
+)
 from service.runs import deletion, service
 from service.runs.artifacts import export_response, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
@@ -287,3 +293,6 @@ def sse(event: str, data: dict) -> str:
 def list_engines() -> list[EngineRead]:
     """Training engines on this server: available or not (and how to enable), version, device."""
     return [EngineRead(**vars(e.status())) for e in engines().values()]
+
+
+answer_head_on_downloads(router)  # after every route above

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from service.errors import InvalidInput, MalformedBody
+from service.sessions.not_csv import refuse_other_content
 from service.sessions.parsing import (
     ParsedSession,
     Payload,
@@ -85,6 +86,7 @@ def _check_header(data: bytes | bytearray, max_columns: int) -> None:
             )
         end = len(data)
     header = bytes(data[:end])
+    refuse_other_content(bytes(data[:16]), header)
     try:
         header.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from motionlab_client.formats import MODEL_FILES
 from service.app import create_app
-from service.client.formats import MODEL_FILES
 from workers.exports.formats import EXPORT_FORMATS, MLPACKAGE, ONNX
 
 

@@ -59,6 +59,38 @@ def test_sigterm_to_serve_stops_its_embedded_workers(tmp_path):
         server.kill()
 
 
+def test_a_quiet_start_that_says_where_everything_is(tmp_path):
+    """`motionlab serve` at INFO, as `make run` runs it: the addresses of the dashboard, the
+    API and the docs; none of coremltools' harmless import warnings (the workers' fork server
+    imports it); each training iteration logged once, with its run."""
+    port = free_port()
+    environment = serve_environment(tmp_path, port, log_level="INFO", workers="1")
+    command = [sys.executable, "-m", "service.cli"]
+    subprocess.run([*command, "migrate"], env=environment, check=True, capture_output=True)
+    output = tmp_path / "serve.log"
+    with output.open("w") as log:
+        server = subprocess.Popen(
+            [*command, "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_ready(server, port)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+            upload_tiny(api)
+            run_id = start_run(api, prediction_window=5, max_iterations=3, random_seed=1)
+            finished = wait_for(api, run_id, {"succeeded", "failed"}, timeout_s=240)
+            assert finished["status"] == "succeeded", finished
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    text = output.read_text()
+    base = f"http://127.0.0.1:{port}"
+    assert f"the dashboard at {base}/  the API at {base}/v1  its docs at {base}/docs" in text
+    assert "Failed to load" not in text and "has not been tested" not in text, text
+    iterations = [line for line in text.splitlines() if "train_accuracy=" in line]
+    assert len(iterations) == 3, iterations
+    assert all(f"iteration run_id={run_id} iteration=" in line for line in iterations)
+
+
 def motionlab(home, port, *args, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],

@@ -89,6 +89,25 @@ def test_cli_refuses_unknown_scopes_and_bad_names(settings):
     assert bad_name.returncode != 0 and "invalid token" in bad_name.stderr
 
 
+@pytest.mark.parametrize("action", [("create", "--name", "ci", "--scope", "read"), ("list",)])
+def test_token_commands_outside_a_migrated_home_say_to_migrate(tmp_path, action):
+    """Run where no home was migrated (the default home is var/ under the current directory):
+    exit 2 with what to do, no traceback, and no database file left behind."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MOTIONLAB_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "token", *action],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "run `motionlab migrate`" in result.stderr and "set MOTIONLAB_HOME" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_admin_manages_tokens_over_the_api(api):
     root = api.post("/v1/tokens", json={"name": "root", "scopes": ["admin"]})
     assert root.status_code == 201, root.text  # the first token: made locally, without one

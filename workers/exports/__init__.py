@@ -9,3 +9,9 @@
 The NumPy oracles that prove these files compute what the trained network does live with the
 tests (tests/support/oracles/).
 """
+
+from workers.exports import quiet_coremltools
+
+# Every import of coremltools is in this package, after this line: its harmless import-time
+# warnings (macOS-only runtime, untested torch version) never reach a terminal.
+quiet_coremltools.install()

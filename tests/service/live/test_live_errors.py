@@ -4,7 +4,9 @@ codes, after an "error" message saying what to fix."""
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -89,6 +91,30 @@ def test_unknown_and_unfinished_runs_are_refused_before_the_handshake(served):
     assert status == 409 and "needs a succeeded run" in problem["detail"]
     status, problem = refused(ws_url(served.url, "/v1/models/NoSuchModel/latest/live"))
     assert status == 404
+
+
+class Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_refused_handshake_logs_no_error(served, guarded):
+    """uvicorn logged "ASGI callable returned without completing handshake" at ERROR after
+    every refusal answered with an HTTP status (a route's 404, the guard's 401)."""
+    collected = Collected()
+    server_log = logging.getLogger("uvicorn.error")
+    server_log.addHandler(collected)
+    try:
+        assert refused(ws_url(served.url, "/v1/runs/no-such-run/live"))[0] == 404
+        assert refused(ws_url(guarded.url, f"/v1/runs/{served.run_id}/live"))[0] == 401
+        time.sleep(0.5)  # the server logs once the app has returned, after the answer left
+    finally:
+        server_log.removeHandler(collected)
+    assert [record.getMessage() for record in collected.records] == []
 
 
 def test_tokens_are_required_with_the_predict_scope(served, guarded):

@@ -55,6 +55,29 @@ def test_promote_fetch_by_alias_then_move_the_alias(served, served_api):
     assert api.get(f"/v1/models/{name}/1/model.mlmodel").content == run_file
 
 
+def test_head_on_downloads_answers_like_get_without_the_body(served, served_api):
+    """`curl -I`: the status and headers of GET (ETag, length, file name), no body; 304 when
+    the ETag matches; 404 as GET for what is not there."""
+    api, name = served_api, "HeadModel"
+    set_alias(api, name, "production", register(api, name, served.run_id))
+    for url in (
+        f"/v1/runs/{served.run_id}/model.mlmodel",
+        f"/v1/runs/{served.run_id}/model",
+        f"/v1/models/{name}/production/model.mlmodel",
+        f"/v1/models/{name}/production/model.onnx",
+    ):
+        got = api.get(url)
+        head = api.head(url)
+        assert head.status_code == 200, (url, head.status_code)
+        assert head.content == b""
+        for header in ("etag", "content-length", "content-type", "content-disposition"):
+            assert head.headers[header] == got.headers[header], (url, header)
+        unchanged = api.head(url, headers={"If-None-Match": got.headers["etag"]})
+        assert unchanged.status_code == 304, url
+    assert api.head(f"/v1/models/{name}/staging/model.mlmodel").status_code == 404
+    assert api.head("/v1/runs/nope/model.mlmodel").status_code == 404
+
+
 def test_model_detail_lists_versions_with_runs_test_metrics_and_aliases(served, served_api):
     api, name = served_api, "detail-model"
     register(api, name, served.run_id)

@@ -13,6 +13,8 @@ from tests.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
+# The first bytes of a PNG file: its signature and the start of its IHDR chunk.
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10"
 
 
 def json_body(samples, columns=("x", "y"), sid="s1"):
@@ -74,6 +76,15 @@ CASES = [
     ("two labels in one session", CSV, "sessionId,activity,x\ns1,a,1\ns1,b,2\n", 422, ["s1"]),
     ("bad split", CSV, "sessionId,activity,split,x\ns1,a,training,1\n", 422, ["train, valid"]),
     ("json not sessions", JSON, '{"id": "x"}', 422, ['"sessions"']),
+    # Not a CSV at all, or not separated by commas: said so, not "not UTF-8" or "a control
+    # character in a column name".
+    ("png as csv", CSV, PNG, 400, ["not a CSV", "PNG image"]),
+    ("zip as csv", CSV, b"PK\x03\x04\x14\x00\x00\x00", 400, ["not a CSV", "application/zip"]),
+    ("json as csv", CSV, json_body([[1, 2]]), 400, ["not a CSV", "application/json"]),
+    ("binary as csv", CSV, b"ab\x00\x01\x02\n", 400, ["not a CSV", "binary"]),
+    ("tab-separated", CSV, "sessionId\tactivity\tx\ns1\ta\t1\n", 422, ["2 tabs", "comma"]),
+    ("semicolons", CSV, "sessionId;activity;x\ns1;a;1\n", 422, ["2 semicolons", "comma"]),
+    ("latin-1 header", CSV, "sessionId,activité,x\n".encode("latin-1"), 400, ["not UTF-8"]),
 ]
 
 

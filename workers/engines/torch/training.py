@@ -169,7 +169,8 @@ def train(
                 elapsed_s=time.perf_counter() - started,
             )
             progress.append(report)
-            log.info(
+            # A run's worker logs each iteration once, with its run id (workers/execute.py).
+            log.debug(
                 "iteration=%d train_accuracy=%.4f validation_accuracy=%s train_loss=%.4f "
                 "validation_loss=%s elapsed_s=%.2f",
                 iteration,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -30,13 +29,23 @@ def venv_dir() -> Path:
     return Path(os.environ.get(VENV_ENV_VAR) or DEFAULT_VENV)
 
 
+# An env found usable stays so; one that is not is looked for again on each call (a stat of
+# its stamp): `make turicreate-env` while the server runs enables the engine, no restart.
+_usable: dict[Path, Availability] = {}
+
+
 def availability(*, venv: Path | None = None) -> Availability:
-    """Is the env there and complete? Cached per env path (`availability.cache_clear()`)."""
-    return _availability(Path(venv or venv_dir()).absolute())
+    """Is the env there and complete? Cached per env path once it is (`cache_clear()`)."""
+    path = Path(venv or venv_dir()).absolute()
+    if path in _usable:
+        return _usable[path]
+    found = _look(path)
+    if found.available:
+        _usable[path] = found
+    return found
 
 
-@functools.cache
-def _availability(venv: Path) -> Availability:
+def _look(venv: Path) -> Availability:
     stamp_path = venv / STAMP_NAME
     if not stamp_path.is_file():
         where = "is incomplete" if venv.exists() else "does not exist"
@@ -60,7 +69,7 @@ def _availability(venv: Path) -> Availability:
     return Availability(True, version, f"Turi Create {version} ({found}) at {venv}")
 
 
-availability.cache_clear = _availability.cache_clear  # type: ignore[attr-defined]
+availability.cache_clear = _usable.clear  # type: ignore[attr-defined]
 
 
 def python_path(venv: Path | None = None) -> Path:

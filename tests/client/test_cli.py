@@ -13,7 +13,7 @@ import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
-from service.client.render import table
+from motionlab_client.render import table
 from tests.conftest import BASICMOTIONS_CSV, LiveServer, free_port
 from tests.service.runs.conftest import FAST, running_workers
 
@@ -39,7 +39,17 @@ def test_quickstart_with_the_cli(live, tmp_path):
     url = live.url
     upload = motionlab("upload", str(BASICMOTIONS_CSV), "--sample-rate-hz", "10", url=url)
     assert upload.returncode == 0, upload.stderr
-    assert "80 sessions, 80 new or replaced" in upload.stdout
+    # One line for the whole upload; --verbose adds one per session.
+    assert upload.stdout.splitlines() == [
+        "80 sessions (80 stored), 8,000 rows, 6 features: accelX, accelY, accelZ, rotX, rotY, rotZ"
+    ]
+    again = motionlab(
+        "upload", str(BASICMOTIONS_CSV), "--sample-rate-hz", "10", "--verbose", url=url
+    )
+    assert again.returncode == 0, again.stderr
+    *sessions, summary = again.stdout.splitlines()
+    assert len(sessions) == 80 and sessions[0].endswith(": 100 rows, 6 features, unchanged")
+    assert summary.startswith("80 sessions (80 unchanged), 8,000 rows")
 
     train = motionlab(
         "train",
@@ -82,12 +92,18 @@ def test_quickstart_with_the_cli(live, tmp_path):
 
     runs = motionlab("runs", "--experiment", "cli", "--sort", "-test_accuracy", url=url)
     assert runs.returncode == 0 and first in runs.stdout and second in runs.stdout
+    header, _, *rows = runs.stdout.splitlines()
+    assert header.split()[3:6] == ["status", "engine", "recipe"]
+    assert all(row.split()[3:6] == ["succeeded", "torch", "motionlab"] for row in rows[:1])
     listed = motionlab("runs", "--experiment", "cli", "--json", url=url)
     assert {r["id"] for r in json.loads(listed.stdout)} == {first, second}
 
     compare = motionlab("compare", first, second, url=url)
     assert compare.returncode == 0, compare.stderr
     assert "max_iterations" in compare.stdout and "random_seed" in compare.stdout
+    engine_row, recipe_row = compare.stdout.splitlines()[2:4]  # shown even when the same
+    assert engine_row.split() == ["engine", "torch", "torch"]
+    assert recipe_row.split() == ["recipe", "motionlab", "motionlab"]
 
     promote = motionlab("promote", first, "--model", "GestureClassifier", url=url)
     assert promote.returncode == 0, promote.stderr
@@ -139,6 +155,40 @@ def test_exit_codes(live, tmp_path):
     assert nobody.returncode == 4 and "is `motionlab serve` running" in nobody.stderr
     missing = motionlab("upload", str(tmp_path / "nothing.csv"), url=live.url)
     assert missing.returncode == 2 and "nothing.csv" in missing.stderr
+
+
+def test_hints_name_the_clis_flags(live, tmp_path):
+    """The server's hints name HTTP parameters and JSON fields; the CLI names its flags."""
+    one_session = tmp_path / "rec.csv"
+    one_session.write_text("sessionId,x,y\nrec,1,2\nrec,3,4\n")
+    upload = motionlab("upload", str(one_session), url=live.url)
+    assert upload.returncode == 3, upload.stderr
+    assert "--label-column" in upload.stderr and "--activity" in upload.stderr
+    assert "?" not in upload.stderr
+    train = motionlab("train", "--window", "5000", url=live.url)
+    assert train.returncode == 3, train.stderr
+    assert "--window" in train.stderr and "prediction_window" not in train.stderr
+
+
+def test_a_closed_pipe_ends_quietly(live):
+    """`motionlab runs | head`: the reader is gone before the table is written; the command
+    ends as a Unix tool does (status 141, 128 + SIGPIPE), with nothing on stderr."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    environment = {**os.environ, "MOTIONLAB_URL": live.url, "MOTIONLAB_LOG_LEVEL": "WARNING"}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", "sessions"],
+            env=environment,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ""
 
 
 def test_a_failed_run_exits_1(tmp_path):

@@ -1,4 +1,5 @@
-"""Plain-text tables for the user CLI: runs, metrics, confusion matrices, comparisons."""
+"""Plain text for the user CLI: tables of runs, metrics, confusion matrices, comparisons; the
+summary of an upload."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def runs_table(runs: Sequence[Any]) -> str:
             run.data.get("experiment"),
             run.data.get("name"),
             run.status,
+            run.data.get("engine"),
+            run.data.get("recipe"),
             run.data["params"].get("prediction_window"),
             run.data["params"].get("max_iterations"),
             run.summary.get("train_accuracy"),
@@ -73,6 +76,8 @@ def runs_table(runs: Sequence[Any]) -> str:
         "experiment",
         "name",
         "status",
+        "engine",
+        "recipe",
         "window",
         "iterations",
         "train acc",
@@ -84,12 +89,14 @@ def runs_table(runs: Sequence[Any]) -> str:
 
 
 def comparison_table(runs: Sequence[Any]) -> str:
-    """The parameters that differ between the runs, then their summary metrics side by side."""
+    """How each run trained (engine, recipe: always shown), the parameters that differ between
+    the runs, then their summary metrics side by side."""
     params = [run.data["params"] for run in runs]
-    keys = sorted({key for p in params for key in p})
+    keys = sorted({key for p in params for key in p} - {"recipe"})
     differing = [k for k in keys if len({repr(p.get(k)) for p in params}) > 1]
     metric_keys = sorted({key for run in runs for key in run.summary})
-    rows = [[k, *(p.get(k) for p in params)] for k in differing]
+    rows = [[k, *(run.data.get(k) for run in runs)] for k in ("engine", "recipe")]
+    rows += [[k, *(p.get(k) for p in params)] for k in differing]
     rows += [[k, *(run.summary.get(k) for run in runs)] for k in metric_keys]
     rows += [["status", *(run.status for run in runs)]]
     return table(["", *(run.id for run in runs)], [[r[0], *map(_short, r[1:])] for r in rows])
@@ -97,3 +104,16 @@ def comparison_table(runs: Sequence[Any]) -> str:
 
 def _short(value: Any) -> Any:
     return value if isinstance(value, int | float | str) or value is None else str(value)[:40]
+
+
+def upload_summary(stored: Sequence[dict[str, Any]], fates: Sequence[str]) -> str:
+    """One line for an upload: sessions by what became of them, rows, features."""
+    counts = {fate: fates.count(fate) for fate in ("stored", "replaced", "unchanged")}
+    done = ", ".join(f"{n} {fate}" for fate, n in counts.items() if n) or "nothing stored"
+    rows = sum(int(s["rows"]) for s in stored)
+    features = sorted({name for s in stored for name in s["features"]})
+    return (
+        f"{len(stored)} session{'s' if len(stored) != 1 else ''} ({done}), {rows:,} rows, "
+        f"{len(features)} feature{'s' if len(features) != 1 else ''}"
+        + (f": {', '.join(features)}" if len(features) <= 8 else "")
+    )

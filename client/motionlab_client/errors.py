@@ -1,5 +1,5 @@
-"""The one exception type of the client: the server's problem details, or why it was not
-reached."""
+"""The one exception type of the client: the server's problem details, why it was not
+reached, or what was wrong before any request was sent (`InputError`)."""
 
 from __future__ import annotations
 
@@ -65,3 +65,11 @@ class RunFailed(MotionlabError):
         )
         self.run_id = run_id
         self.run_status = status
+
+
+class InputError(MotionlabError):
+    """Found before any request: a local file that is not there, a file type motionlab does not
+    take, a pattern that does not match, an argument of the wrong kind."""
+
+    def __init__(self, title: str, detail: str):
+        super().__init__(None, {"title": title, "detail": detail})

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from service.client.errors import MotionlabError
-from service.client.files import UploadRequest, file_request, folder_requests, frame_request
-from service.client.formats import MODEL_FILES
-from service.client.run import Run
+from motionlab_client.errors import InputError, MotionlabError
+from motionlab_client.files import UploadRequest, file_request, folder_requests, frame_request
+from motionlab_client.formats import MODEL_FILES
+from motionlab_client.run import Run
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 PAGE_SIZE = 1000  # the API's largest page
@@ -87,12 +87,18 @@ class Client:
         format: str | None = None,
         replace: bool = False,
         subject_from: str | None = None,
+        session_column: str | None = None,
+        label_column: str | None = None,
+        subject_column: str | None = None,
+        split_column: str | None = None,
+        timestamp_column: str | None = None,
     ) -> list[dict[str, Any]]:
         """Upload a file (.csv / .json / .cbor / .zip, optionally .gz), a folder (each file
         one session; a sub-folder's name is the activity of the files in it; `subject_from`:
         a regular expression whose `subject` group, searched in the path below the folder,
-        is the subject) or a data frame (stacked CSV columns). Returns one entry per session
-        (id, rows, features, sha256, created)."""
+        is the subject) or a data frame (stacked CSV columns). `*_column`: the CSV's names of
+        the columns motionlab reads (default sessionId, activity, subject, split, timestamp).
+        Returns one entry per session (id, rows, features, sha256, created)."""
         given = {
             "session_id": session_id,
             "activity": activity,
@@ -101,10 +107,17 @@ class Client:
             "sample_rate_hz": sample_rate_hz,
             "format": format,
             "replace": "true" if replace else None,
+            "session_column": session_column,
+            "label_column": label_column,
+            "subject_column": subject_column,
+            "split_column": split_column,
+            "timestamp_column": timestamp_column,
         }
         params = {key: value for key, value in given.items() if value is not None}
         if isinstance(data, str | Path):
             path = Path(data)
+            if not path.exists():
+                raise InputError("File not found", f"{path}: no such file or folder")
             if path.is_dir():
                 requests = folder_requests(path, params, subject_from)
             else:
@@ -201,7 +214,9 @@ class Client:
         `<model>.mlmodel`, `.onnx` or `.mlpackage.zip`, per `file_format`); nothing is
         downloaded when the file there is the same (its sha256 is the server's ETag: 304)."""
         if file_format not in MODEL_FILES:
-            raise ValueError(f"file_format {file_format!r}: one of {', '.join(MODEL_FILES)}")
+            raise InputError(
+                "Unknown model format", f"{file_format!r}: one of {', '.join(MODEL_FILES)}"
+            )
         file = MODEL_FILES[file_format]
         target = Path(path) if path is not None else Path(model + file.removeprefix("model"))
         return self.download(f"/v1/models/{model}/{alias}/{file}", target)

@@ -9,9 +9,9 @@ import hashlib
 import httpx
 import pytest
 
-from service.client import Client, MotionlabError, RunFailed
+from motionlab_client import Client, MotionlabError, RunFailed
+from tests.client.conftest import SHORT_RUN
 from tests.conftest import BASICMOTIONS_CSV, free_port
-from tests.service.client.conftest import SHORT_RUN
 from tests.service.sessions.phone_formats import edge_impulse_file, sensor_logger_zip
 
 pytestmark = pytest.mark.slow  # trains real models

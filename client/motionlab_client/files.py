@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from motionlab_client.errors import InputError
+
 CONTENT_TYPES = {
     ".csv": "text/csv",
     ".json": "application/json",
@@ -37,9 +39,10 @@ def content_type(path: Path) -> tuple[str, bool]:
     gzipped = name.endswith(".gz")
     suffix = Path(name.removesuffix(".gz")).suffix
     if suffix not in CONTENT_TYPES:
-        raise ValueError(
+        raise InputError(
+            "Unknown file type",
             f"{path}: unknown file type {suffix or '(none)'!r}; motionlab takes "
-            f"{', '.join(CONTENT_TYPES)} files, optionally .gz"
+            f"{', '.join(CONTENT_TYPES)} files, optionally .gz",
         )
     return CONTENT_TYPES[suffix], gzipped
 
@@ -49,8 +52,18 @@ def file_request(path: Path, params: dict[str, Any]) -> UploadRequest:
     # A file of one session without an id column is named after the file (the server uses
     # ?session_id= only when the file itself names no session).
     params = {"session_id": session_id_of(Path(path.name)), **params}
-    files = [("files", (path.name, path.read_bytes(), kind))]
+    files = [("files", (path.name, read_local(path), kind))]
     return UploadRequest(params, str(path), files=files)
+
+
+def read_local(path: Path) -> bytes:
+    """The bytes of a local file; InputError (a MotionlabError) when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("File not found", f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError("File not readable", f"{path}: {error.strerror or error}") from None
 
 
 def frame_request(frame: Any, params: dict[str, Any]) -> UploadRequest:
@@ -76,7 +89,10 @@ def folder_requests(
     name as its activity (unless `params` names one), its relative path as its session id,
     and, with `subject_from` (a regular expression searched in the relative path, its group
     `subject` or else its first group), its subject."""
-    pattern = re.compile(subject_from) if subject_from else None
+    try:
+        pattern = re.compile(subject_from) if subject_from else None
+    except re.error as error:
+        raise InputError("Invalid pattern", f"--subject-from {subject_from!r}: {error}") from None
     requests = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder)
@@ -88,22 +104,25 @@ def folder_requests(
         if pattern is not None:
             subject = _subject(pattern, relative.as_posix())
             if subject is None:
-                raise ValueError(
-                    f"{relative}: --subject-from {subject_from!r} does not match this path"
+                raise InputError(
+                    "Pattern does not match",
+                    f"{relative}: --subject-from {subject_from!r} does not match this path",
                 )
             file_params["subject"] = subject
         request = file_request(path, {})
         request.params = file_params
         requests.append(request)
     if not requests:
-        raise ValueError(f"{folder}: no .csv / .json / .cbor / .zip files (optionally .gz)")
+        raise InputError(
+            "No files to upload", f"{folder}: no .csv / .json / .cbor / .zip files (optionally .gz)"
+        )
     return requests
 
 
 def _known(path: Path) -> bool:
     try:
         content_type(path)
-    except ValueError:
+    except InputError:
         return False
     return True
 

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.client.errors import MotionlabError, RunFailed
+from motionlab_client.errors import InputError, RunFailed
+from motionlab_client.files import read_local
 
 if TYPE_CHECKING:
-    from service.client.client import Client, Pulled
+    from motionlab_client.client import Client, Pulled
 
 FINISHED = ("succeeded", "failed", "canceled")
 ProgressCallback = Callable[[dict[str, Any], dict[str, Any]], None]  # (progress row, run)
@@ -132,7 +133,7 @@ def rows_body(rows: Any) -> tuple[bytes, str]:
     if isinstance(rows, Path) or (isinstance(rows, str) and "\n" not in rows):
         path = Path(rows)
         kind = "application/json" if path.suffix == ".json" else "text/csv"
-        return path.read_bytes(), kind
+        return read_local(path), kind
     if isinstance(rows, str):
         return rows.encode(), "text/csv"
     if isinstance(rows, bytes):
@@ -144,13 +145,10 @@ def rows_body(rows: Any) -> tuple[bytes, str]:
         rows = {"columns": columns, "samples": [[row[c] for c in columns] for row in rows]}
     if isinstance(rows, dict):
         return json.dumps(rows).encode(), "application/json"
-    raise MotionlabError(
-        None,
-        {
-            "title": "Rows not understood",
-            "detail": f"rows of type {type(rows).__name__}: give a CSV path, CSV text, a data "
-            'frame, {"columns", "samples"} or a list of {feature: value} records',
-        },
+    raise InputError(
+        "Rows not understood",
+        f"rows of type {type(rows).__name__}: give a CSV path, CSV text, a data frame, "
+        '{"columns", "samples"} or a list of {feature: value} records',
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from service.client.run import ProgressBar, Run
+from motionlab_client.run import ProgressBar, Run
 
 
 class Terminal(io.StringIO):
