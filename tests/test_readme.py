@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+import pytest
+
+from tests.support.paths import REPO
+
+pytestmark = pytest.mark.unit
+
+README = REPO / "README.md"
 DOWNLOAD = re.compile(r"/model(\.mlmodel)?\b")
 
 

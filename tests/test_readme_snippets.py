@@ -9,19 +9,21 @@ and output must be used, with the state size and the 20-window reset of the expo
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import coremltools as ct
 import onnx
 import pytest
 
-from tests.workers.coreml.conftest import random_net, wrap
+from tests.support.networks import random_net, wrap
+from tests.support.paths import REPO
 from workers.exports.coreml.export import export_model
 from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+pytestmark = pytest.mark.unit
+
+README = REPO / "README.md"
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLASSES = ["Badminton", "Running", "Standing", "Walking"]
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.benchmarks.bench_load import UPLOADS, upload_sessions
-from tests.conftest import free_port, start_serve_process
-from tests.service.runs.conftest import start_run, upload_tiny, wait_for
+from tests.support.bulk_sessions import UPLOADS, upload_sessions
+from tests.support.runs import start_run, upload_tiny, wait_for
+from tests.support.servers import free_port, start_serve_process
 
 RUNS = 3
 RUN_BODY = {"prediction_window": 10, "max_iterations": 1, "split": {"strategy": "none"}}

@@ -21,9 +21,10 @@ import httpx
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tests.benchmarks.bench_train import synthetic_sessions
-from tests.conftest import free_port, process_tree, start_serve_process
-from tests.service.runs.conftest import start_run, wait_for
+from tests.support.processes import process_tree
+from tests.support.runs import start_run, wait_for
+from tests.support.servers import free_port, start_serve_process
+from tests.support.synthetic import synthetic_sessions
 
 IDLE_TARGET_MIB, IDLE_BASELINE_MIB = 450, 608
 TRAINED_TARGET_MIB, TRAINED_BASELINE_MIB = 700, 950

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from motionlab_client.run import ProgressBar, Run
+
+pytestmark = pytest.mark.unit
 
 
 class Terminal(io.StringIO):

@@ -8,15 +8,16 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 from sqlalchemy import func, select
 
 from core.compaction import MIN_PACKS
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Pack
-from tests.conftest import LiveServer, migrated_settings
-from tests.postgres import on_both_databases
+from tests.support.homes import migrated_settings
+from tests.support.servers import LiveServer
 
-__all__ = ["on_both_databases"]
+pytestmark = pytest.mark.both_databases
 
 
 def live_packs(settings) -> int:

@@ -21,9 +21,8 @@ from core.migrate import upgrade
 from core.models import MotionSession, Pack
 from core.settings import Settings
 from core.storage import PackStore, pack_store
-from tests.postgres import on_both_databases
 
-__all__ = ["on_both_databases"]
+pytestmark = pytest.mark.both_databases
 HOUR_S = 3600.0
 
 
@@ -228,7 +227,7 @@ class Race:
             self.moved.append(compact_packs(self.factory, self.store).blobs)
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_uploads_deletes_readers_and_two_compactors_race_and_nothing_is_lost(settings, factory):
     store = pack_store(settings)
     stable = {f"stable-{i}": samples(i) for i in range(12)}

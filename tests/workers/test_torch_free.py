@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import pytest
+
+from tests.support.paths import REPO
+
+pytestmark = pytest.mark.unit
+
 TORCH_FREE = (
     "workers.model",
     "workers.model.shape",
@@ -33,7 +37,7 @@ TORCH_FREE = (
 WORKER = ("workers.worker", "workers.engines.registry", "workers.run_process")
 
 
-def torch_loaded_by(modules: tuple[str, ...], heavy: str = "torch") -> str | None:
+def loaded_by(modules: tuple[str, ...], heavy: str = "torch") -> str | None:
     """The first of `modules` whose import loads `heavy`, in one fresh interpreter; None if
     none."""
     script = (
@@ -54,18 +58,19 @@ def torch_loaded_by(modules: tuple[str, ...], heavy: str = "torch") -> str | Non
 
 
 def test_engine_neutral_modules_do_not_import_torch():
-    assert torch_loaded_by(TORCH_FREE) is None
+    assert loaded_by(TORCH_FREE) is None
 
 
-def test_the_probe_sees_torch_when_a_module_imports_it():
-    """The same probe names the torch engine's network: the test above can fail."""
-    modules = ("workers.model.shape", "workers.engines.torch.model")
-    assert torch_loaded_by(modules) == "workers.engines.torch.model"
+def test_the_probe_names_the_first_module_that_loads_it():
+    """The same probe, for a library that the windows load (NumPy: torch would cost seconds
+    more), names the windows and not the shape before them: the test above can fail."""
+    modules = ("workers.model.shape", "workers.model.windows", "workers.model.hyperparameters")
+    assert loaded_by(modules, heavy="numpy") == "workers.model.windows"
 
 
 def test_a_worker_process_loads_neither_numpy_nor_arrow():
-    assert torch_loaded_by(WORKER, "numpy") is None
-    assert torch_loaded_by(WORKER, "pyarrow") is None
+    assert loaded_by(WORKER, "numpy") is None
+    assert loaded_by(WORKER, "pyarrow") is None
 
 
 def test_the_library_names_stay_functions_once_their_modules_are_loaded():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.service.runs.conftest import (
+from tests.support.runs import (
     running_workers,
     start_run,
     upload_basicmotions,
@@ -29,7 +29,7 @@ def read_events(api, run_id: str) -> list[tuple[str, dict]]:
     return events
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_a_long_first_epoch_shows_its_batches_before_its_progress_row(api, settings):
     """A sign of life long before the first epoch ends: `batch` events (batches done of total,
     the loss so far), at training start and then about every half second."""
@@ -75,7 +75,7 @@ def test_a_long_first_epoch_shows_its_batches_before_its_progress_row(api, setti
     assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == 2  # one row per epoch
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_basicmotions_run_streams_progress_and_ends_with_metrics(api, settings):
     upload_basicmotions(api)
     run_id = start_run(
@@ -135,6 +135,7 @@ def test_cancel_a_queued_run_at_once(api):
     assert api.post(f"/v1/runs/{run_id}/cancel").status_code == 409
 
 
+@pytest.mark.both_databases
 def test_cancel_a_running_run_stops_it_within_seconds(api, settings):
     upload_tiny(api, sessions=8, rows=400)
     run_id = start_run(api, prediction_window=2, max_iterations=5000, random_seed=1)
@@ -165,7 +166,8 @@ def test_a_run_whose_training_raises_ends_failed_with_the_message(api, settings)
     assert api.get(f"/v1/runs/{run_id}/metrics").status_code == 409
 
 
-@pytest.mark.slow
+@pytest.mark.both_databases
+@pytest.mark.system
 def test_runs_of_an_experiment_sort_by_a_metric(api, settings):
     upload_tiny(api, sessions=8)
     ids = [
@@ -186,7 +188,7 @@ def test_runs_of_an_experiment_sort_by_a_metric(api, settings):
     assert api.get("/v1/runs", params={"status": "succeeded"}).json()["total"] >= 2
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_overfit_check_reports_whether_training_accuracy_reached_099(api, settings):
     upload_tiny(api, sessions=8, rows=40)
     run_id = start_run(
