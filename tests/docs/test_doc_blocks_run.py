@@ -20,6 +20,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,8 @@ def test_every_block_of_the_page_runs_as_written(page, tmp_path):
     home, work, scratch = tmp_path / "home", tmp_path / "work", tmp_path / "scratch"
     for folder in (work, scratch):
         folder.mkdir()
-    (work / "data").symlink_to(REPO / "data")
+    (work / "data").symlink_to(REPO / "data")  # a clone: the data set and `make run`'s .venv
+    (work / ".venv").symlink_to(sys.prefix)
     (scratch / "shell-state").touch()
     before = repository_changes()
     port = free_port()
@@ -126,7 +128,9 @@ def test_every_block_of_the_page_runs_as_written(page, tmp_path):
         (scratch / "baseline").write_text(baseline.stdout + "DOC_STATE\nDOC_BASELINE\n")
         for block in (b for b in blocks(page) if b.runnable):
             aliases = production(home)
+            started = time.monotonic()
             run_block(block, work, scratch, env)
+            print(f"ran {block.where} ({block.language}) in {time.monotonic() - started:.1f} s")
             assert repository_changes() == before, f"{block.where} left files in the repository"
             for model, (run, accuracy) in production(home).items():
                 if model in aliases and aliases[model][0] != run:

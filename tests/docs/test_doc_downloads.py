@@ -1,19 +1,19 @@
-"""The README's download commands name their files: every run's model lands in its own."""
+"""The download commands of the README and docs/ name their files: every run's model lands in
+its own."""
 
 from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from tests.support.doc_blocks import all_blocks
+
 DOWNLOAD = re.compile(r"/model(\.mlmodel)?\b")
 
 
-def commands(text: str) -> list[str]:
-    """The shell commands of the README's code blocks, continuation lines joined."""
-    blocks = re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S)
-    shell = "\n".join(body for language, body in blocks if language in ("sh", "bash", ""))
+def commands() -> list[str]:
+    """The shell commands of the README's and docs/' code blocks, continuation lines joined."""
+    shell = "\n".join(b.body for b in all_blocks() if b.language in ("sh", "bash", "shell"))
     joined = shell.replace("\\\n", " ")
     return [line.strip() for line in joined.splitlines() if line.strip()]
 
@@ -23,7 +23,7 @@ def test_model_downloads_are_written_where_they_are_told():
     (GestureClassifier.mlmodel), and refuses to overwrite it: a second run's download is
     silently lost. Each download names its file with -o instead."""
     downloads = [
-        c for c in commands(README.read_text()) if c.startswith("curl") and DOWNLOAD.search(c)
+        c for c in commands() if c.startswith("curl") and DOWNLOAD.search(c)
     ]
     assert len(downloads) >= 3, downloads
     for command in downloads:

@@ -1,4 +1,4 @@
-"""The README's Swift and Kotlin snippets use the names the exported files really have.
+"""The Swift and Kotlin snippets (docs/exports.md) use the names the exported files really have.
 
 The snippets cannot be compiled here; what can drift is the interface they name. Every string
 literal of a snippet must be an input, an output or a metadata key of a freshly exported file
@@ -9,28 +9,20 @@ and output must be used, with the state size and the 20-window reset of the expo
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import coremltools as ct
 import onnx
 import pytest
 
+from tests.support.doc_blocks import only_block
 from tests.workers.coreml.conftest import random_net, wrap
 from workers.exports.coreml.export import export_model
 from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLASSES = ["Badminton", "Running", "Standing", "Walking"]
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-
-
-def snippet(language: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) == 1, f"expected one {language} block in the README"
-    return blocks[0]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +57,7 @@ def exported(tmp_path_factory) -> dict[str, tuple[list[str], list[str], set[str]
 def test_snippet_names_only_what_the_exported_file_has_and_uses_all_of_its_interface(
     exported, language, file_format
 ):
-    code = snippet(language)
+    code = only_block(language)
     literals = set(STRING.findall(code)) - {""}  # "" is a default, not a name
     inputs, outputs, metadata = exported[file_format]
     assert literals - set(inputs) - set(outputs) - metadata == set()
@@ -75,7 +67,7 @@ def test_snippet_names_only_what_the_exported_file_has_and_uses_all_of_its_inter
 
 @pytest.mark.parametrize("language", ["swift", "kotlin"])
 def test_snippet_resets_the_state_every_chunk_of_windows(language):
-    code = snippet(language)
+    code = only_block(language)
     assert f"windows % {WINDOWS_PER_CHUNK} == 0" in code
     if language == "kotlin":  # Core ML's arrays take their shape from the model itself
         assert code.count(f"FloatArray({STATE_SIZE})") == 2
