@@ -9,6 +9,7 @@ and output must be used, with the state size and the 20-window reset of the expo
 from __future__ import annotations
 
 import re
+
 import coremltools as ct
 import onnx
 import pytest

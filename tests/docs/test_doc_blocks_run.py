@@ -57,9 +57,10 @@ def production(home: Path) -> dict[str, tuple[str, float | None]]:
         return {model: (run, accuracy) for model, run, accuracy in db.execute(PRODUCTION)}
 
 
-def repository_changes() -> set[str]:
+def untracked_files() -> set[str]:
+    """Files in the repository that git does not know and does not ignore."""
     status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"],
+        ["git", "ls-files", "--others", "--exclude-standard"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -117,7 +118,7 @@ def test_every_block_of_the_page_runs_as_written(page, tmp_path):
     (work / "data").symlink_to(REPO / "data")  # a clone: the data set and `make run`'s .venv
     (work / ".venv").symlink_to(sys.prefix)
     (scratch / "shell-state").touch()
-    before = repository_changes()
+    before = untracked_files()
     port = free_port()
     server = start_serve_process(home, port, WORKERS="1")
     try:
@@ -131,7 +132,8 @@ def test_every_block_of_the_page_runs_as_written(page, tmp_path):
             started = time.monotonic()
             run_block(block, work, scratch, env)
             print(f"ran {block.where} ({block.language}) in {time.monotonic() - started:.1f} s")
-            assert repository_changes() == before, f"{block.where} left files in the repository"
+            left = untracked_files() - before
+            assert not left, f"{block.where} left files in the repository: {sorted(left)}"
             for model, (run, accuracy) in production(home).items():
                 if model in aliases and aliases[model][0] != run:
                     previous = aliases[model][1]

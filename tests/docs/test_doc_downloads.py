@@ -22,9 +22,7 @@ def test_model_downloads_are_written_where_they_are_told():
     """`curl -OJ` takes the Content-Disposition name, the same for every run
     (GestureClassifier.mlmodel), and refuses to overwrite it: a second run's download is
     silently lost. Each download names its file with -o instead."""
-    downloads = [
-        c for c in commands() if c.startswith("curl") and DOWNLOAD.search(c)
-    ]
+    downloads = [c for c in commands() if c.startswith("curl") and DOWNLOAD.search(c)]
     assert len(downloads) >= 3, downloads
     for command in downloads:
         flags = [word for word in shlex.split(command.split("#")[0]) if re.match(r"-[^-]", word)]

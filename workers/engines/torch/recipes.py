@@ -4,7 +4,7 @@ its Core ML export are the same for every recipe.
 * turicreate — Turi Create 6.4's training, exactly (spec §2): raw features, chunks in fixed
   order, Keras Adam at 1e-3, no augmentation, the last epoch's weights.
 * motionlab — the default. Each technique, and what it bought on BasicMotions (train → test,
-  window 10, seeds 0-4, mean test accuracy, all others on; README "Recipes" has the table):
+  window 10, seeds 0-4, mean test accuracy, all others on; docs/recipes.md has the table):
   - chunks shuffled every epoch (without: 0.72; BasicMotions' training sessions are stored
     class by class, so ordered batches hold one class each);
   - per-feature standardisation learned on the training rows, folded into the first
