@@ -25,12 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, start_serve_process
+from tests.conftest import free_port, serve_environment, wait_until_ready
 from tests.support.doc_blocks import PAGES, REPO, RUNNABLE, Block, all_blocks, blocks
 
 ADDRESS = "127.0.0.1:8000"
 BLOCK_TIMEOUT_S = 240
 MOST_BLOCKS_NOT_RUN = 12
+START_TIMEOUT_S = 300  # a loaded machine: the worker's fork server imports torch first
 
 # A block's shell variables are kept for the page's next block: those a fresh bash does not
 # have, as `declare -p` writes them, in a state file sourced before the next block.
@@ -94,6 +95,16 @@ def run_block(block: Block, work: Path, scratch: Path, env: dict[str, str]) -> N
     )
 
 
+def serve(home: Path, port: int) -> subprocess.Popen:
+    """`motionlab serve --migrate` with one worker, as `make run` starts it; once it is ready."""
+    environment = serve_environment(home, port, WORKERS="1")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--migrate"], env=environment
+    )
+    wait_until_ready(server, port, timeout_s=START_TIMEOUT_S)
+    return server
+
+
 def user_environment(url: str, home: Path) -> dict[str, str]:
     """The user's shell after the README's set-up: the virtualenv's commands first."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIONLAB_", "VIRTUAL"))}
@@ -120,7 +131,7 @@ def test_every_block_of_the_page_runs_as_written(page, tmp_path):
     (scratch / "shell-state").touch()
     before = untracked_files()
     port = free_port()
-    server = start_serve_process(home, port, WORKERS="1")
+    server = serve(home, port)
     try:
         env = user_environment(f"http://127.0.0.1:{port}", home)
         baseline = subprocess.run(
