@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 TC_VENV := .venv-turicreate
 
-.PHONY: run test bench lint format turicreate-env turicreate-env-if-possible clean
+.PHONY: run test test-fast test-integration bench lint format turicreate-env turicreate-env-if-possible clean
 
 # motionlab and its dependencies: all that `make run` needs (scripts/venv.sh: uv, else pip).
 $(RUNTIME): pyproject.toml client/pyproject.toml scripts/venv.sh
@@ -26,8 +26,15 @@ run: $(RUNTIME)
 		"\`make turicreate-env\` adds it (Python 3.8, ~2 GB, a few minutes)"
 	$(VENV)/bin/motionlab serve --migrate  # one start-up for both: the first answer sooner
 
+# Every test has one tier (tests/support/tiers.py): unit, integration, system.
 test: $(STAMP) turicreate-env-if-possible
 	$(PY) -m pytest tests
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest tests -m integration
 
 bench: $(STAMP) turicreate-env-if-possible
 	$(PY) -m pytest -s tests/benchmarks -p no:cacheprovider -o python_files='bench_*.py' -o python_functions='bench_*'

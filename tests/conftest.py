@@ -1,120 +1,105 @@
-"""Shared fixtures: a migrated home per test (SQLite, or PostgreSQL where parametrised) and a
-real uvicorn server on loopback."""
+"""Fixtures for every test directory: the database a test runs on, a migrated home, a live
+server, PostgreSQL, the served home with trained runs; and the hooks that give every test its
+tier (tests/support/tiers.py), its databases and what it needs from the machine."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from core.migrate import upgrade
 from core.settings import Settings
-from service.app import create_app
-from service.serving import WS_PROTOCOL
-from tests.postgres import postgres_cluster, postgres_url
+from tests.support.homes import migrated_settings
+from tests.support.paths import BENCHMARKS
+from tests.support.postgres import DATABASES, PostgresCluster, postgres_bindir, running_cluster
+from tests.support.requirements import missing
+from tests.support.served import Served, ServedHomes
+from tests.support.servers import LiveServer
+from tests.support.tiers import assign_tiers, deselected_module, keep_unit_tests_units
 
-__all__ = ["postgres_cluster", "postgres_url"]  # fixtures for every test directory
-
-REPO = Path(__file__).resolve().parent.parent
-BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its descendants, parents first."""
-    tree = [pid]
-    for member in tree:  # the list grows as it is walked: breadth first
-        with contextlib.suppress(FileNotFoundError):  # exited meanwhile
-            children = Path(f"/proc/{member}/task/{member}/children").read_text()
-            tree += [int(child) for child in children.split()]
-    return tree
+pytest_plugins = ("pytester",)  # tests/test_tiers.py collects example tests
 
 
-def alive(pid: int) -> bool:
-    """Running: a zombie (exited, not yet reaped) is not."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `both_databases` runs on SQLite and on PostgreSQL (unless it names its
+    `database` itself); every other test on SQLite alone."""
+    if "database" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("both_databases") is None:
+        return
+    named = any(
+        "database" in marker.args[0] for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if not named:
+        metafunc.parametrize("database", DATABASES, indirect=True, scope="module")
 
 
-def problem(response: httpx.Response, status: int) -> dict:
-    """The RFC 9457 problem of an error answer, after checking its status and shape."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json", response.headers
-    body = response.json()
-    assert body["status"] == status, body
-    assert body["type"].startswith("urn:motionlab:problem:"), body
-    assert body["title"] and body["detail"], body
-    assert "Traceback" not in response.text
-    return body
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    return deselected_module(collection_path, config)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    assign_tiers([item for item in items if BENCHMARKS not in item.path.parents])
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("turicreate") is not None:
+        from workers.engines.turicreate import availability
+
+        found = availability()
+        if not found.available:
+            missing("turicreate", f"Turi Create engine off: {found.reason}")
+
+
+@pytest.fixture(autouse=True)
+def unit_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("unit") is not None:
+        keep_unit_tests_units(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def database(request: pytest.FixtureRequest) -> str:
+    """The database the test runs on: "sqlite", or "postgresql" (`both_databases`). Session-
+    scoped so that fixtures of any scope may depend on it; its parameters are per module (a
+    module runs its SQLite variants, then its PostgreSQL ones)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        missing(
+            "postgres",
+            "PostgreSQL is not installed (no `pg_config --bindir` with initdb and pg_ctl; "
+            "apt-get install postgresql)",
+        )
+    with running_cluster(bindir) as cluster:
+        yield cluster
 
 
 @pytest.fixture
-def database_url() -> str | None:
-    """The database of a test's `settings`: None, SQLite under its home. The directories
-    that run on both databases parametrise it (tests/postgres.py: `database_url_for`)."""
-    return None
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database for one test; its SQLAlchemy URL."""
+    name = postgres_cluster.fresh_database()
+    yield postgres_cluster.database_url(name)
+    postgres_cluster.drop_database(name)
 
 
-def migrated_settings(home: Path, database_url: str | None, **values) -> Settings:
-    """Settings of a fresh home (created here) on a database migrated by Alembic."""
-    settings = Settings(home=home, database_url=database_url, **values)
-    settings.home.mkdir()
-    upgrade(settings.resolved_database_url)
-    return settings
+@pytest.fixture
+def database_url(database: str, request: pytest.FixtureRequest) -> str | None:
+    """The URL of the test's database: None (SQLite under its home), or a fresh PostgreSQL
+    database."""
+    return request.getfixturevalue("postgres_url") if database == "postgresql" else None
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
     """A fresh home with a database migrated by Alembic."""
     return migrated_settings(tmp_path / "home", database_url, workers=0)
-
-
-class LiveServer:
-    """uvicorn serving the app on a loopback port, in a background thread."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws=WS_PROTOCOL,  # as `motionlab serve` runs it
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -129,36 +114,21 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def serve_environment(home: Path, port: int, **env: str) -> dict[str, str]:
-    """The environment of a `motionlab` command; extra MOTIONLAB_* settings as keywords."""
-    return {
-        **os.environ,
-        "MOTIONLAB_HOME": str(home),
-        "MOTIONLAB_PORT": str(port),
-        "MOTIONLAB_LOG_LEVEL": "WARNING",
-        **{f"MOTIONLAB_{name.upper()}": value for name, value in env.items()},
-    }
+@pytest.fixture(scope="session")
+def served_homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHomes]:
+    with contextlib.ExitStack() as stack:
+        yield ServedHomes(tmp_path_factory.mktemp("served"), stack)
 
 
-def wait_until_ready(server: subprocess.Popen, port: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    server.kill()
-    raise RuntimeError(f"motionlab serve did not start (exit code {server.poll()})")
+@pytest.fixture(scope="module")
+def served(database: str, served_homes: ServedHomes, request: pytest.FixtureRequest) -> Served:
+    """The server with trained runs (tests/support/served.py) on the test's database; shared
+    by every test, which must leave it as it found it."""
+    cluster = request.getfixturevalue("postgres_cluster") if database == "postgresql" else None
+    return served_homes.get(database, cluster)
 
 
-def start_serve_process(home: Path, port: int, *args: str, **env: str) -> subprocess.Popen:
-    """`motionlab migrate` then `motionlab serve [args]` as an operator runs them; returns once
-    the API answers /readyz. Extra MOTIONLAB_* settings come as keyword arguments."""
-    environment = serve_environment(home, port, **env)
-    command = [sys.executable, "-m", "service.cli"]
-    subprocess.run([*command, "migrate"], env=environment, check=True)
-    server = subprocess.Popen([*command, "serve", *args], env=environment)
-    wait_until_ready(server, port)
-    return server
+@pytest.fixture
+def served_api(served: Served) -> Iterator[httpx.Client]:
+    with served.client() as client:
+        yield client

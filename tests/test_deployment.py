@@ -16,8 +16,10 @@ from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from service.cli import build_parser
-from tests.conftest import REPO
+from tests.support.paths import REPO
 from workers.engines.registry import engines
+
+pytestmark = pytest.mark.unit
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES: dict = COMPOSE["services"]

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
+pytestmark = pytest.mark.unit
+
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 

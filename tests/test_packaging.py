@@ -17,9 +17,13 @@ import tarfile
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import REPO, free_port, wait_until_ready
-from tests.service.runs.conftest import start_run, upload_tiny, wait_for
+from tests.support.paths import REPO
+from tests.support.runs import start_run, upload_tiny, wait_for
+from tests.support.servers import free_port, wait_until_ready
+
+pytestmark = pytest.mark.system
 
 DASHBOARD_ASSETS = (
     "/static/js/run.js",

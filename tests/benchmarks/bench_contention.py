@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from core.settings import Settings
-from tests.benchmarks.bench_ingest import cpu_seconds
-from tests.benchmarks.bench_train import synthetic_sessions
-from tests.benchmarks.phone_fleet import PhoneFleet
-from tests.conftest import free_port, start_serve_process
+from tests.support.phone_fleet import PhoneFleet
+from tests.support.processes import cpu_seconds
+from tests.support.servers import free_port, start_serve_process
+from tests.support.synthetic import synthetic_sessions
 from workers.execute import training_threads
 
 WINDOW, ITERATIONS, SEED = 20, 5, 7

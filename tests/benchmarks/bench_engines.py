@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from core.settings import Settings
-from tests.benchmarks.bench_train import ROWS_PER_SESSION, synthetic_sessions
+from tests.support.synthetic import ROWS_PER_SESSION, synthetic_sessions
 from workers.engines.torch import Hyperparameters, train
 from workers.engines.turicreate import TrainParams, availability, predict_data, train_parts
 from workers.execute import training_threads

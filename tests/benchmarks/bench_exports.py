@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.workers.coreml.conftest import random_net, wrap
+from tests.support.networks import random_net, wrap
 from workers.exports.coreml.export import export_model
 from workers.exports.mlprogram import export_mlpackage_zip
 from workers.exports.onnx import export_onnx

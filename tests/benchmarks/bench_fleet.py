@@ -13,8 +13,8 @@ import signal
 import tempfile
 from pathlib import Path
 
-from tests.benchmarks.phone_fleet import FleetResult, run_fleet, session_template
-from tests.conftest import free_port, start_serve_process
+from tests.support.phone_fleet import FleetResult, run_fleet, session_template
+from tests.support.servers import free_port, start_serve_process
 
 DURATION_S = 10.0
 CONCURRENCY = (1, 8, 32)

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tests.conftest import free_port, start_serve_process
+from tests.support.processes import cpu_seconds
+from tests.support.servers import free_port, start_serve_process
 
 SESSIONS, ROWS_PER_SESSION, FEATURES = 1000, 1000, 6
 ROUNDS = 5
@@ -50,12 +51,6 @@ def memory_mb(pid: int, field: str) -> float:
         if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def post(port: int, body: bytes) -> float:

@@ -20,8 +20,8 @@ import time
 import numpy as np
 from websockets.asyncio.client import connect
 
-from tests.benchmarks.bench_predict import PREDICTION_WINDOW, trained_server
-from tests.service.conftest import basicmotions_rows
+from tests.support.basicmotions import basicmotions_rows
+from tests.support.bench_servers import PREDICTION_WINDOW, trained_server
 
 CLIENTS, RATE_HZ, RECORDING_S = 50, 50, 10.0
 TARGET_P99_MS = 20.0

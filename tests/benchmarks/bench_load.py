@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tests.conftest import free_port, serve_environment, start_serve_process
-from tests.service.runs.conftest import start_run, wait_for
+from tests.support.runs import start_run, wait_for
+from tests.support.servers import free_port, serve_environment, start_serve_process
 
 UPLOADS, SESSIONS_PER_UPLOAD, ROWS, FEATURES = 10, 1000, 100, 6
 RUN_BODY = {"prediction_window": 10, "max_iterations": 1, "split": {"strategy": "none"}}

@@ -12,47 +12,20 @@ The clients share the machine's cores with the server, as a load test on one box
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
-import signal
-import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
 
-from tests.conftest import BASICMOTIONS_CSV, free_port, start_serve_process
+from tests.support.bench_servers import PREDICTION_WINDOW, trained_server
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
-PREDICTION_WINDOW = 10
 CLIENTS, DURATION_S, BIG_ROWS = 8, 10.0, 100_000
 RECORDING_ROWS = 500  # 10 s at 50 Hz
-
-
-def start_server(home: Path, port: int) -> subprocess.Popen:
-    return start_serve_process(home, port, workers="1", poll_interval_s="0.1")
-
-
-def train(api: httpx.Client) -> str:
-    response = api.post(
-        "/v1/sessions?sample_rate_hz=10",
-        content=BASICMOTIONS_CSV.read_bytes(),
-        headers={"Content-Type": "text/csv"},
-    )
-    assert response.status_code == 201, response.text
-    body = {"prediction_window": PREDICTION_WINDOW, "max_iterations": 2, "random_seed": 1}
-    run_id = api.post("/v1/runs", json=body).json()["id"]
-    deadline = time.monotonic() + 300
-    while api.get(f"/v1/runs/{run_id}").json()["status"] != "succeeded":
-        assert time.monotonic() < deadline, "training did not finish"
-        time.sleep(0.2)
-    return run_id
 
 
 def window_body(rng: np.random.Generator, rows: int = PREDICTION_WINDOW) -> bytes:
@@ -120,23 +93,6 @@ def big_request(api: httpx.Client, run_id: str) -> tuple[float, int]:
     assert response.status_code == 200, response.text[:300]
     assert response.json()["num_rows"] == BIG_ROWS
     return elapsed, len(body)
-
-
-@contextlib.contextmanager
-def trained_server() -> Iterator[tuple[int, str]]:
-    """`motionlab serve` with a freshly trained run: (port, run id)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start_server(Path(tmp) / "home", port)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api:
-                run_id = train(api)
-            yield port, run_id
-        finally:
-            # SIGINT, not SIGTERM: uvicorn re-raises SIGTERM after its shutdown, which skips
-            # `serve`'s clean-up and leaves its worker process running.
-            server.send_signal(signal.SIGINT)
-            server.wait()
 
 
 def bench_predict() -> None:

@@ -15,7 +15,8 @@ import pyarrow.csv as pcsv
 import torch
 
 from core.recipes import MOTIONLAB, TURICREATE
-from tests.workers.engines.torch.test_torch_basicmotions import BASICMOTIONS_CSV, split
+from tests.support.basicmotions import split
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.torch import Hyperparameters, train
 
 SEEDS = range(5)

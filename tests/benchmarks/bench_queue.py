@@ -27,8 +27,8 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.migrate import upgrade
 from core.models import Run, RunStatus
 from core.runs import claim_next_run
-from tests.benchmarks.bench_run_start import RUN_BODY, RUNS, timed_runs
-from tests.service.runs.conftest import start_run
+from tests.support.bench_servers import RUN_BODY, RUNS, timed_runs
+from tests.support.runs import start_run
 
 CLAIMERS, CLAIMED_RUNS = 8, 1_000
 

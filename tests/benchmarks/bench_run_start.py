@@ -11,48 +11,13 @@ Prints the median, min and max (target: median <= 0.5 s on 2 cores), and the mac
 from __future__ import annotations
 
 import os
-import random
-import signal
 import statistics
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
-from tests.conftest import free_port, process_tree, start_serve_process
-from tests.service.runs.conftest import start_run, upload_tiny
-
-RUNS = 10
-T = TypeVar("T")
-RUN_BODY = {"prediction_window": 5, "max_iterations": 2, "split": {"strategy": "none"}}
-IDLE_WINDOW_S, IDLE_CPU_FRACTION = 0.5, 0.1
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # exited meanwhile
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def wait_until_idle(pid: int, timeout_s: float = 120) -> None:
-    """Until the server and its worker stop using CPU (start-up imports, the last run done)."""
-    deadline = time.monotonic() + timeout_s
-    before = tree_cpu_seconds(pid)
-    while time.monotonic() < deadline:
-        time.sleep(IDLE_WINDOW_S)
-        after = tree_cpu_seconds(pid)
-        if after - before < IDLE_WINDOW_S * IDLE_CPU_FRACTION:
-            return
-        before = after
-    raise AssertionError("the server did not become idle")
+from tests.support.bench_servers import RUN_BODY, RUNS, timed_runs
+from tests.support.runs import start_run
 
 
 def time_to_first_progress(api: httpx.Client) -> float:
@@ -70,28 +35,6 @@ def time_to_first_progress(api: httpx.Client) -> float:
     status = api.get(f"/v1/runs/{run_id}").json()["status"]
     assert status == "succeeded", f"run {run_id} ended {status}"
     return first_progress
-
-
-def timed_runs(measure: Callable[[httpx.Client], T], **env: str) -> list[T]:
-    """`measure(api)` of RUNS runs one after the other on a `motionlab serve` with one
-    embedded worker (extra MOTIONLAB_* settings as keywords), each once it is idle again."""
-    pauses = random.Random(0)
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start_serve_process(Path(tmp) / "home", port, workers="1", **env)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as api:
-                upload_tiny(api, sessions=4, rows=20)
-                measured = []
-                for _ in range(RUNS):
-                    wait_until_idle(server.pid)
-                    time.sleep(pauses.uniform(0, 1))  # anywhere in the worker's poll cycle
-                    measured.append(measure(api))
-        finally:
-            # SIGINT, not SIGTERM: see bench_predict (uvicorn re-raises SIGTERM).
-            server.send_signal(signal.SIGINT)
-            server.wait()
-    return measured
 
 
 def bench_run_start() -> None:

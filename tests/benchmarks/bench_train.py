@@ -12,41 +12,18 @@ import resource
 import statistics
 import time
 
-import numpy as np
 import torch
 
 from core.settings import Settings
-from workers.engines.torch import Hyperparameters, MotionData, train
+from tests.support.synthetic import NUM_CLASSES, NUM_SESSIONS, synthetic_sessions
+from workers.engines.torch import Hyperparameters, train
 from workers.execute import training_threads
 
-NUM_SESSIONS = 400
-ROWS_PER_SESSION = 1_000
-NUM_FEATURES = 6
-NUM_CLASSES = 6
 PREDICTION_WINDOW = 20
 MAX_ITERATIONS = 5
 REPEATS = 3
 TURI_CREATE_TRAIN_ROWS_ITERATIONS_PER_S = 90_000
 TURI_CREATE_PREDICT_ROWS_PER_S = 180_000
-
-
-def synthetic_sessions(seed: int = 0) -> MotionData:
-    """Sessions of one activity each: class-dependent sine frequencies plus noise."""
-    rng = np.random.default_rng(seed)
-    activity = rng.integers(0, NUM_CLASSES, NUM_SESSIONS)  # (S,)
-    t = np.arange(ROWS_PER_SESSION) / 50.0  # 50 Hz
-    frequency = 0.5 + activity[:, None, None] + rng.uniform(0, 0.3, (NUM_SESSIONS, 1, 6))
-    signal = np.sin(2 * np.pi * frequency * t[None, :, None])  # (S, T, F)
-    noise = rng.normal(0, 0.5, signal.shape)
-    features = (signal + noise).reshape(-1, NUM_FEATURES).astype(np.float32)  # (S·T, F)
-    return MotionData(
-        session_ids=np.repeat([f"session-{i:04d}" for i in range(NUM_SESSIONS)], ROWS_PER_SESSION),
-        features=features,
-        feature_names=tuple(f"f{j}" for j in range(NUM_FEATURES)),
-        targets=np.repeat(activity, ROWS_PER_SESSION),
-        session_column="session_id",
-        target_column="activity",
-    )
 
 
 def rss_mib() -> float:

@@ -14,10 +14,12 @@ import pytest
 from core.migrate import upgrade
 from core.settings import Settings
 from motionlab_client.render import table
-from tests.conftest import BASICMOTIONS_CSV, LiveServer, free_port
-from tests.service.runs.conftest import FAST, running_workers
+from tests.support.homes import FAST
+from tests.support.paths import BASICMOTIONS_CSV
+from tests.support.runs import running_workers
+from tests.support.servers import LiveServer, free_port
 
-pytestmark = pytest.mark.slow  # trains real models
+pytestmark = pytest.mark.system  # the CLI as a user runs it: a process per command
 
 
 def motionlab(*args: str, url: str | None = None, **env: str) -> subprocess.CompletedProcess:

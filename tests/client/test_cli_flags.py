@@ -3,6 +3,7 @@ server's hints reach a CLI user in the CLI's words."""
 
 from __future__ import annotations
 
+import pytest
 from pydantic import BaseModel
 
 from core.settings import Settings
@@ -17,6 +18,8 @@ from motionlab_client.flags import (
 )
 from service.app import create_app
 from service.runs.schemas import RunCreate
+
+pytestmark = pytest.mark.unit
 
 
 def leaf_fields(model: type[BaseModel], prefix: str = "") -> set[str]:

@@ -10,11 +10,10 @@ import httpx
 import pytest
 
 from motionlab_client import Client, MotionlabError, RunFailed
-from tests.client.conftest import SHORT_RUN
-from tests.conftest import BASICMOTIONS_CSV, free_port
-from tests.service.sessions.phone_formats import edge_impulse_file, sensor_logger_zip
-
-pytestmark = pytest.mark.slow  # trains real models
+from tests.support.paths import BASICMOTIONS_CSV
+from tests.support.phone_formats import edge_impulse_file, sensor_logger_zip
+from tests.support.runs import SHORT_RUN
+from tests.support.servers import free_port
 
 
 @pytest.fixture
@@ -98,6 +97,7 @@ def test_errors_carry_the_servers_problem_details(client):
     assert invalid.value.status == 422 and invalid.value.problem["errors"]
 
 
+@pytest.mark.unit
 def test_an_unreachable_server_is_the_same_error_type():
     with Client(f"http://127.0.0.1:{free_port()}") as client, pytest.raises(MotionlabError) as e:
         client.stats()
@@ -148,6 +148,7 @@ def test_a_refused_upload_names_the_file(client, tmp_path):
     assert refused.value.status == 422 and refused.value.problem["file"] == str(bad)
 
 
+@pytest.mark.unit
 def test_client_talks_to_any_transport():
     """The client needs nothing but httpx: here an in-process transport answers."""
 

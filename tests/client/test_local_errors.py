@@ -8,6 +8,8 @@ import pytest
 
 from motionlab_client import Client, InputError, MotionlabError, Run
 
+pytestmark = pytest.mark.unit
+
 
 def no_request(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"nothing should be sent: {request.method} {request.url}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
 
 from core.db import make_engine
 from core.migrate import check, head_revision, upgrade
+
+pytestmark = pytest.mark.integration
 
 
 def test_models_and_migrations_do_not_drift(tmp_path):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
 from sqlalchemy import text
 
 from core.db import make_engine
 from core.migrate import upgrade
+
+pytestmark = pytest.mark.integration
 
 
 def test_existing_runs_get_their_session_counts(tmp_path):

@@ -19,7 +19,7 @@ from core.runs import (
     heartbeat,
     reclaim_runs_of_dead_worker,
 )
-from tests.core.test_runs import queue
+from tests.support.queue import queue
 
 QUIET_S = 0.3  # long enough for a notification on a local socket to arrive
 
@@ -122,6 +122,7 @@ def test_a_listener_sleeps_until_notified_or_interrupted(factory, postgres_url):
         listener.close()
 
 
+@pytest.mark.unit
 def test_on_sqlite_a_listener_is_a_poll_interval(tmp_path):
     listener = listen(f"sqlite:///{tmp_path / 'x.db'}", QUEUE_CHANNEL, poll_interval_s=0.05)
     assert type(listener) is PollingListener

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from core.models import Run, RunStatus
 from core.params import RunParams
 from core.recipes import RECIPE_DEFAULTS
 from service.runs.schemas import RunRead
+
+pytestmark = pytest.mark.unit
 
 # A row as an early version stored it: no recipe, iterations or batch size; a key since dropped.
 OLDER_ROW = {"features": ["x"], "random_seed": 3, "session_column": "sessionId"}

@@ -11,7 +11,6 @@ from sqlalchemy import text
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus, utcnow
-from core.params import RunParams
 from core.runs import (
     FINISHED,
     TRANSITIONS,
@@ -23,22 +22,15 @@ from core.runs import (
     reap_stale_runs,
     reclaim_runs_of_dead_worker,
 )
-from tests.postgres import on_both_databases
+from tests.support.postgres import on_postgresql
+from tests.support.queue import queue
 
-__all__ = ["on_both_databases"]  # `database_url`: the state machine on both databases
-
-PARAMS = RunParams(features=["x"], random_seed=1).model_dump(mode="json")
+pytestmark = pytest.mark.both_databases  # the state machine
 
 
 @pytest.fixture
 def factory(settings):
     return make_session_factory(make_engine(settings.resolved_database_url))
-
-
-def queue(factory, *run_ids: str, engine: str = "torch") -> None:
-    with unit_of_work(factory) as db:
-        for run_id in run_ids:
-            db.add(Run(id=run_id, engine=engine, params=PARAMS, data_fingerprint="f" * 64))
 
 
 def status_of(factory, run_id: str) -> Run:
@@ -61,7 +53,7 @@ def test_a_run_is_claimed_once_oldest_first_and_only_by_engines_the_worker_has(f
     assert run.started_at is not None and run.heartbeat_at is not None
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@on_postgresql
 def test_a_claimer_skips_the_run_another_is_claiming_instead_of_waiting_for_it(factory):
     """PostgreSQL: FOR UPDATE SKIP LOCKED. Without it the second claimer would block on the
     first one's row lock (here: fail at lock_timeout), then find that run taken."""
@@ -148,6 +140,7 @@ def test_the_runs_of_a_dead_worker_are_reclaimed_at_once_and_only_theirs(factory
     )
 
 
+@pytest.mark.unit
 def test_the_edges_are_the_documented_ones():
     assert {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELED} == FINISHED
     assert TRANSITIONS[RunStatus.QUEUED] == {

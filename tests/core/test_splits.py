@@ -9,6 +9,8 @@ from core.splits import SessionRef, assign_parts, auto_train_fraction
 from workers.engines.torch import auto_validation_split
 from workers.motion_data import MotionData
 
+pytestmark = pytest.mark.unit
+
 
 def refs(n: int, subjects: int = 10) -> list[SessionRef]:
     return [SessionRef(f"s{i:04d}", f"p{i % subjects}", None) for i in range(n)]

@@ -14,8 +14,11 @@ import pytest
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.settings import Settings
-from tests.conftest import REPO, LiveServer, serve_environment
-from tests.storage import store_files, unreferenced_files
+from tests.support.paths import REPO
+from tests.support.servers import LiveServer, serve_environment
+from tests.support.storage import store_files, unreferenced_files
+
+pytestmark = pytest.mark.system
 
 LEGACY_STORE = REPO / "tests" / "data" / "store_0003.tar.gz"
 

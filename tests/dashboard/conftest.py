@@ -10,10 +10,8 @@ offline). Each test saves a screenshot of its pages in its temp dir.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,50 +20,20 @@ from pydantic import SecretStr
 
 from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import LiveServer
-from tests.service.runs.conftest import (
-    FAST,
-    running_workers,
-    start_run,
-    upload_basicmotions,
-    wait_for,
+from tests.support.browser import (
+    CHROMIUM_ARGS,
+    LIVE_ITERATIONS,
+    QUICK_ITERATIONS,
+    SCOPES,
+    TOKEN_KEY,
+    TOKENS,
+    Dashboard,
+    WatchedPage,
+    require_browser,
 )
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-INSTALL_HINT = "apt-get install -y chromium chromium-driver"
-TOKENS = {
-    "read": "read-token-" + "r" * 24,
-    "developer": "developer-token-" + "d" * 24,  # read + train: predicts from the run page
-    "admin": "admin-token-" + "a" * 24,
-}
-SCOPES = {"read": "read", "developer": "read+train", "admin": "admin"}
-TOKEN_KEY = "motionlab.token"
-QUICK_ITERATIONS, LIVE_ITERATIONS = 3, 40
-
-
-def require_browser():
-    """The Playwright module and the system Chromium; skip (fail in CI) without them."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if reason is None and shutil.which("chromium") is None:
-        reason = f"Debian's chromium is not on PATH ({INSTALL_HINT})"
-    if reason is not None:
-        if os.environ.get("CI") or os.environ.get("MOTIONLAB_REQUIRE_CHROMIUM"):
-            pytest.fail(f"{reason}: CI must run the browser tests", pytrace=False)
-        pytest.skip(reason)
-    return sync_playwright
+from tests.support.homes import FAST
+from tests.support.runs import running_workers, start_run, upload_basicmotions, wait_for
+from tests.support.servers import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -77,18 +45,6 @@ def browser():
         )
         yield chromium
         chromium.close()
-
-
-@dataclass
-class Dashboard:
-    """A live server with tokens (read, developer, admin), BasicMotions, and a worker."""
-
-    server: LiveServer
-    api: httpx.Client  # with the admin token
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
 
 @pytest.fixture(scope="session")
@@ -138,56 +94,6 @@ def live_run(dashboard: Dashboard, quick_run: str) -> str:
         max_iterations=LIVE_ITERATIONS,
         random_seed=2,
     )
-
-
-class WatchedPage:
-    """A page whose console errors, exceptions, failed and foreign requests are recorded."""
-
-    def __init__(self, page, base_url: str, shots: Path):
-        self.page, self.base_url, self.shots = page, base_url, shots
-        self.problems: list[str] = []
-        self.expected_statuses: set[int] = set()
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("requestfailed", self._request_failed)
-        page.on("response", self._response)
-        # Offline: anything not served by this server is refused (and reported).
-        page.route("**/*", self._only_this_server)
-
-    def _console(self, message) -> None:
-        if message.type == "error" and not self._expected_console(message.text):
-            self.problems.append(f"console error: {message.text}")
-
-    def _expected_console(self, text: str) -> bool:
-        return any(f"status of {status}" in text for status in self.expected_statuses)
-
-    def _request_failed(self, request) -> None:
-        self.problems.append(f"request failed: {request.url} {request.failure}")
-
-    def _response(self, response) -> None:
-        if response.status >= 400 and response.status not in self.expected_statuses:
-            self.problems.append(f"HTTP {response.status}: {response.url}")
-
-    def _only_this_server(self, route) -> None:
-        url = route.request.url
-        if url.startswith(self.base_url) or url.startswith(("blob:", "data:")):
-            route.continue_()
-        else:
-            self.problems.append(f"request leaving this machine: {url}")
-            route.abort()
-
-    def open(self, path: str, shown: str) -> None:
-        """Go to `path` and wait for the selector `shown` (what the page draws last)."""
-        self.page.goto(self.base_url + path)
-        self.page.wait_for_selector(shown, timeout=60_000)
-
-    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
-        path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
-        return path
-
-    def assert_clean(self) -> None:
-        assert self.problems == [], self.problems
 
 
 @pytest.fixture

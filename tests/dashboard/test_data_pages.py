@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from tests.dashboard.conftest import TOKENS, WatchedPage
-from tests.service.runs.conftest import upload_tiny
+from tests.support.browser import TOKENS, WatchedPage, chart
+from tests.support.runs import upload_tiny
 
 ACTIVITIES = ["Badminton", "Running", "Standing", "Walking"]
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
-
-
-def chart(page, canvas_id: str) -> dict:
-    """What a Chart.js chart draws: its labels, and each dataset's label, values and points."""
-    return page.evaluate(
-        """id => {
-            const chart = Chart.getChart(document.getElementById(id));
-            return {
-                labels: chart.data.labels,
-                datasets: chart.data.datasets.map((d, i) => ({
-                    label: d.label,
-                    data: d.data,
-                    drawn: chart.getDatasetMeta(i).data.length,
-                })),
-            };
-        }""",
-        canvas_id,
-    )
 
 
 def test_the_data_page_charts_the_four_basicmotions_activities(reader, dashboard):

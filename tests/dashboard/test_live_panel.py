@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
-
-pytestmark = pytest.mark.slow  # trains a run on BasicMotions
 
 
 def test_a_replayed_session_shows_the_windows_predict_gives(developer, dashboard, quick_run):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboard.conftest import TOKENS
-from tests.service.runs.conftest import start_run, wait_for
+from tests.support.browser import TOKENS
+from tests.support.runs import start_run, wait_for
 
 MODEL = "GestureClassifier"
-
-
-pytestmark = pytest.mark.slow  # trains two runs
 
 
 @pytest.fixture(scope="module")

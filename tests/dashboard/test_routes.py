@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from tests.conftest import problem
+import pytest
+
+from tests.support.problems import problem
 
 
+@pytest.mark.both_databases
 def test_every_page_is_a_shell_that_loads_its_script(api):
     for path, script in [
         ("/", "data"),

@@ -3,13 +3,8 @@ predictions on a dropped recording, the runs table and compare."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.dashboard.conftest import LIVE_ITERATIONS, QUICK_ITERATIONS
-from tests.dashboard.test_data_pages import chart
-from tests.service.runs.conftest import wait_for
-
-pytestmark = pytest.mark.slow  # trains two runs on BasicMotions
+from tests.support.browser import LIVE_ITERATIONS, QUICK_ITERATIONS, chart
+from tests.support.runs import wait_for
 
 ITERATION = "Number(document.getElementById('iteration').dataset.iteration)"
 

@@ -15,11 +15,13 @@ import onnx
 import pytest
 
 from tests.support.doc_blocks import only_block
-from tests.workers.coreml.conftest import random_net, wrap
+from tests.support.networks import random_net, wrap
 from workers.exports.coreml.export import export_model
 from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
+
+pytestmark = pytest.mark.unit
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLASSES = ["Badminton", "Running", "Standing", "Walking"]

@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 import shlex
 
+import pytest
+
 from tests.support.doc_blocks import all_blocks
+
+pytestmark = pytest.mark.unit
 
 DOWNLOAD = re.compile(r"/model(\.mlmodel)?\b")
 

@@ -12,7 +12,10 @@ import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import LiveServer, problem
+from tests.support.problems import problem
+from tests.support.servers import LiveServer
+
+pytestmark = pytest.mark.integration
 
 JSON = {"Content-Type": "application/json"}
 

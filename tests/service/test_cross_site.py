@@ -6,7 +6,7 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from tests.service.runs.conftest import start_run, upload_tiny
+from tests.support.runs import start_run, upload_tiny
 
 CSV = {"Content-Type": "text/csv"}
 BODY = "sessionId,activity,x\ns1,walk,1\ns1,walk,2\n"

@@ -12,6 +12,8 @@ from motionlab_client.formats import MODEL_FILES
 from service.app import create_app
 from workers.exports.formats import EXPORT_FORMATS, MLPACKAGE, ONNX
 
+pytestmark = pytest.mark.unit
+
 
 def test_the_client_pulls_every_format_the_server_has():
     assert {name: export.file_name for name, export in EXPORT_FORMATS.items()} == MODEL_FILES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
 from core.migrate import upgrade
@@ -22,6 +23,7 @@ def readyz(settings: Settings, workers=None):
         return client.get("/readyz")
 
 
+@pytest.mark.integration
 def test_not_ready_without_a_schema_or_with_an_old_one(tmp_path):
     settings = Settings(home=tmp_path / "home", workers=0)
     never = readyz(settings)
@@ -32,6 +34,7 @@ def test_not_ready_without_a_schema_or_with_an_old_one(tmp_path):
     assert "run `motionlab migrate`" in behind.json()["problems"][0]
 
 
+@pytest.mark.both_databases
 def test_not_ready_while_an_embedded_worker_is_dead(settings):
     dead = readyz(settings, Workers(alive=1))
     assert dead.status_code == 503

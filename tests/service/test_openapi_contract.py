@@ -28,8 +28,10 @@ from core.settings import Settings
 from service.app import create_app
 from service.registry.schemas import ALIAS_PATTERN, MODEL_NAME_PATTERN, REFERENCE_PATTERN
 from service.sweeps.schemas import EXAMPLE as SWEEP_EXAMPLE
-from tests.conftest import LiveServer
-from tests.postgres import PostgresCluster
+from tests.support.postgres import PostgresCluster
+from tests.support.servers import LiveServer
+
+pytestmark = pytest.mark.both_databases  # the contract fuzzing
 
 SEED = 20261203
 MAX_EXAMPLES = 100  # per operation and phase

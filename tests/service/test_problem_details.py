@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import problem
+from tests.support.problems import problem
 
 CSV = {"Content-Type": "text/csv"}
 SESSION = "sessionId,activity,x\ns1,walk,1\ns1,walk,2\n"
@@ -48,12 +48,14 @@ def test_framework_validation_errors_are_problems_with_each_field(api):
     assert "limit" in body["detail"] and "offset" in body["detail"]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("path", ["/v1/sessions", "/v1/runs"])
 def test_an_offset_beyond_sqlite_integers_is_a_422_not_a_500(api, path):
     body = problem(api.get(path, params={"offset": 2**63}), 422)
     assert "offset" in body["detail"]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     ("path", "name"),
     [("/v1/sessions", "subject"), ("/v1/runs", "experiment"), ("/v1/audit", "target")],
@@ -64,6 +66,7 @@ def test_a_nul_character_in_a_text_filter_is_a_422_not_a_500(api, path, name):
     assert name in body["detail"] and "pattern" in body["detail"]
 
 
+@pytest.mark.both_databases
 def test_a_nul_character_in_a_path_is_a_problem_not_a_500(api, settings):
     """Not found on SQLite; PostgreSQL cannot even search for it: a 422 that says so."""
     response = api.get("/v1/sessions/a%00b")
@@ -99,6 +102,7 @@ def disk_full(*_args, **_kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
+@pytest.mark.both_databases
 def test_a_full_disk_is_a_507_and_stores_nothing(api, settings, monkeypatch):
     # The OS boundary: the object store's writer finds no space.
     monkeypatch.setattr("core.object_store.atomic_path", disk_full)
@@ -107,6 +111,7 @@ def test_a_full_disk_is_a_507_and_stores_nothing(api, settings, monkeypatch):
     assert api.get("/v1/sessions").json()["total"] == 0
 
 
+@pytest.mark.both_databases
 def test_a_delete_on_a_full_database_disk_is_a_507(api, server):
     assert api.post("/v1/sessions", content=SESSION, headers=CSV).status_code == 201
     engine = server.server.config.app.state.engine

@@ -13,17 +13,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import (
-    alive,
+from tests.support.processes import alive, process_tree
+from tests.support.runs import start_run, upload_tiny, wait_for
+from tests.support.servers import (
     free_port,
-    process_tree,
     serve_environment,
     start_serve_process,
     wait_until_ready,
 )
-from tests.service.runs.conftest import start_run, upload_tiny, wait_for
 from workers.supervisor import WORKERS_STATUS_FILE
+
+pytestmark = pytest.mark.system
 
 
 def command_line(pid: int) -> str:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from tests.conftest import free_port, start_serve_process
-from tests.storage import store_files, unreferenced_files
+from tests.support.servers import free_port, start_serve_process
+from tests.support.storage import store_files, unreferenced_files
 
 SESSIONS, ROWS = 3000, 20
 GRACE = {"store_grace_period_s": "2", "store_collect_interval_s": "0.5", "workers": "0"}
@@ -38,7 +38,7 @@ def send(port: int, body: bytes) -> None:
         connection.close()
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_kill_9_mid_upload_leaves_no_half_stored_session_and_orphans_are_collected(tmp_path):
     home, port, body = tmp_path / "home", free_port(), stacked_csv()
     settings = Settings(home=home)

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from core.db import make_engine
 from service.app import create_app
-from tests.service.runs.conftest import upload_tiny
+from tests.support.runs import upload_tiny
 
 CSV = {"Content-Type": "text/csv"}
 ONE_SESSION = "x,y\n1,2\n3,4\n"
@@ -38,6 +38,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.system
+@pytest.mark.both_databases
 def test_cli_tokens_lock_the_api_and_carry_their_scopes(api, settings):
     assert api.get("/v1/sessions").status_code == 200  # no token exists yet: local use
     created = motionlab(settings, "token", "create", "--name", "ana-iphone", "--scope", "upload")
@@ -82,6 +84,7 @@ def test_cli_tokens_lock_the_api_and_carry_their_scopes(api, settings):
     assert unknown.returncode != 0 and "token list" in unknown.stderr
 
 
+@pytest.mark.system
 def test_cli_refuses_unknown_scopes_and_bad_names(settings):
     bad_scope = motionlab(settings, "token", "create", "--name", "x", "--scope", "root")
     assert bad_scope.returncode != 0 and "invalid choice" in bad_scope.stderr
@@ -89,6 +92,7 @@ def test_cli_refuses_unknown_scopes_and_bad_names(settings):
     assert bad_name.returncode != 0 and "invalid token" in bad_name.stderr
 
 
+@pytest.mark.system  # `motionlab token` as a process
 @pytest.mark.parametrize("action", [("create", "--name", "ci", "--scope", "read"), ("list",)])
 def test_token_commands_outside_a_migrated_home_say_to_migrate(tmp_path, action):
     """Run where no home was migrated (the default home is var/ under the current directory):
@@ -160,6 +164,7 @@ def test_a_short_environment_token_is_refused_at_start(settings):
         create_app(settings.model_copy(update={"tokens": SecretStr("ci:read:short")}))
 
 
+@pytest.mark.both_databases
 def test_the_audit_log_names_who_deleted_and_replaced_sessions(api, server):
     token = api.post("/v1/tokens", json={"name": "ops", "scopes": ["admin"]}).json()["token"]
     with httpx.Client(base_url=server.url, headers=bearer(token)) as ops:

@@ -3,19 +3,12 @@ started once per test session; each test gets a bucket of its own."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# moto accepts any credentials; the variables are the standard ones that a real deployment
-# sets, read by the store's S3 client in this process and in the workers it spawns.
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "motionlab-test",
-    "AWS_SECRET_ACCESS_KEY": "motionlab-test-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+from tests.support.s3 import CREDENTIALS, new_bucket
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +29,6 @@ def s3_endpoint() -> Iterator[str]:
             server.stop()
 
 
-def new_bucket(endpoint: str) -> str:
-    import boto3
-
-    name = f"motionlab-{secrets.token_hex(6)}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
-    return name
-
-
 @pytest.fixture
 def s3_url(s3_endpoint: str) -> str:
     """A fresh bucket, with a prefix (the store must keep to it)."""
@@ -60,14 +45,3 @@ def store_config(request, tmp_path: Path) -> dict[str, str]:
     shared = tmp_path / "shared-volume"
     shared.mkdir()
     return {"store_url": shared.as_uri()}
-
-
-def bucket_keys(endpoint: str, url: str) -> set[str]:
-    """Every key in the bucket of `url`, read with another S3 client (boto3)."""
-    import boto3
-
-    bucket = url.removeprefix("s3://").split("/", 1)[0]
-    pages = boto3.client("s3", endpoint_url=endpoint).get_paginator("list_objects_v2")
-    return {
-        item["Key"] for page in pages.paginate(Bucket=bucket) for item in page.get("Contents", [])
-    }

@@ -9,7 +9,9 @@ import pytest
 
 from core.object_store import ObjectStore, open_object_store
 from core.settings import Settings
-from tests.store.conftest import bucket_keys
+from tests.support.s3 import bucket_keys
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

@@ -9,9 +9,12 @@ import pytest
 from core.migrate import upgrade
 from core.run_artifacts import COMPLETE_MARK, run_artifacts
 from core.settings import Settings
-from tests.conftest import LiveServer
-from tests.service.runs.conftest import FAST, start_run, upload_tiny, wait_for
+from tests.support.homes import FAST
+from tests.support.runs import start_run, upload_tiny, wait_for
+from tests.support.servers import LiveServer
 from workers.worker import Worker
+
+pytestmark = pytest.mark.integration
 
 # What a Turi Create run leaves: nested model files, beside the worker's hand-over files.
 SCRATCH = {

@@ -16,9 +16,10 @@ import pytest
 from core.migrate import upgrade
 from core.object_store import open_object_store
 from core.settings import Settings
-from tests.conftest import LiveServer, serve_environment
-from tests.service.conftest import basicmotions_rows, csv_bytes
-from tests.service.runs.conftest import FAST, start_run, upload_basicmotions, wait_for
+from tests.support.basicmotions import basicmotions_rows, csv_bytes
+from tests.support.homes import FAST
+from tests.support.runs import start_run, upload_basicmotions, wait_for
+from tests.support.servers import LiveServer, serve_environment
 
 RUN_BODY = {"prediction_window": 10, "max_iterations": 2, "split": {"strategy": "column"}}
 CSV = {"Content-Type": "text/csv"}
@@ -35,7 +36,7 @@ def run_worker_host(home: Path, **env: str) -> None:
     subprocess.run(command, env=environment, check=True, timeout=300)
 
 
-@pytest.mark.slow  # trains two real models in a worker process
+@pytest.mark.system  # trains two real models in a worker process, several hosts
 def test_worker_and_api_on_separate_homes_share_runs_through_the_store(tmp_path, store_config):
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(database_url)
@@ -88,17 +89,12 @@ def test_worker_and_api_on_separate_homes_share_runs_through_the_store(tmp_path,
         assert api.get(f"/v1/runs/{deleted}/model.mlmodel").status_code == 404
 
 
-@pytest.mark.slow
+@pytest.mark.system
 @pytest.mark.turicreate
 def test_a_turicreate_run_is_served_from_s3_by_an_api_on_another_host(
     tmp_path, s3_endpoint, s3_url
 ):
     """Turi Create leaves a model directory, not one file: the API loads it from its copy."""
-    from workers.engines.turicreate import availability
-
-    found = availability()
-    if not found.available:
-        pytest.skip(f"Turi Create unavailable: {found.reason}")
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(database_url)
     shared = {"database_url": database_url, "store_url": s3_url, "s3_endpoint_url": s3_endpoint}
@@ -121,6 +117,7 @@ def test_a_turicreate_run_is_served_from_s3_by_an_api_on_another_host(
         assert native.status_code == 200 and native.content[:2] == b"PK"  # the zipped model
 
 
+@pytest.mark.system
 def test_a_worker_refuses_to_start_on_a_store_it_cannot_read(tmp_path, s3_endpoint):
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(database_url)

@@ -10,6 +10,8 @@ import pytest
 
 from workers.metrics import classification_metrics
 
+pytestmark = pytest.mark.unit
+
 # Six rows, three classes. Predictions (argmax): a, b, b, a, c, a.
 CLASSES = ["a", "b", "c"]
 TARGETS = ["a", "a", "b", "b", "c", "c"]

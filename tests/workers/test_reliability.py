@@ -8,19 +8,20 @@ import time
 
 import pytest
 
-from tests.conftest import alive
-from tests.postgres import on_both_databases
-from tests.service.runs.conftest import FAST, running_workers, start_run, upload_tiny, wait_for
+from tests.support.homes import STALE_AFTER_3_S
+from tests.support.processes import alive
+from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
 
-pytestmark = pytest.mark.slow  # many worker processes and runs
-__all__ = ["on_both_databases"]  # `database_url`: the queue under stress on both databases
+# Many worker processes and runs. The queue's claims and reclaims run on both databases; what
+# the worker does with its processes (SIGTERM, a killed run) does not depend on the database.
+pytestmark = pytest.mark.system
 
 
 @pytest.fixture
 def settings(settings):
-    """The quick heartbeats of the run tests (their fixture lives in their own conftest): a dead
-    worker's run goes stale in seconds, and a worker notices SIGTERM within 0.2 s."""
-    return settings.model_copy(update=FAST)
+    """Quick heartbeats: a dead worker's run goes stale in seconds, and a worker notices
+    SIGTERM within 0.2 s."""
+    return settings.model_copy(update=STALE_AFTER_3_S)
 
 
 def attempt_markers(settings, run_id: str) -> list:
@@ -40,6 +41,7 @@ def wait_until_gone(pid: int, timeout_s: float = 10) -> None:
     assert not alive(pid), f"process {pid} is still running"
 
 
+@pytest.mark.both_databases
 def test_twenty_runs_on_four_workers_each_execute_exactly_once(api, settings):
     upload_tiny(api, sessions=4, rows=10)
     ids = [
@@ -74,6 +76,7 @@ def wait_for_progress(api, run_id: str) -> dict:
     )
 
 
+@pytest.mark.both_databases
 def test_worker_killed_mid_run_is_reclaimed_and_the_run_finishes(api, settings):
     run_id = long_run(api)
     with running_workers(settings, 1) as [worker]:

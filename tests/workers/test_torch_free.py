@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import pytest
+
+from tests.support.paths import REPO
+
+pytestmark = pytest.mark.unit
+
 TORCH_FREE = (
     "workers.model",
     "workers.model.shape",
@@ -28,13 +32,14 @@ TORCH_FREE = (
 )
 
 
-def torch_loaded_by(modules: tuple[str, ...]) -> str | None:
-    """The first of `modules` whose import loads torch, in one fresh interpreter; None if none."""
+def loaded_by(modules: tuple[str, ...], heavy: str = "torch") -> str | None:
+    """The first of `modules` whose import loads `heavy`, in one fresh interpreter; None if
+    none."""
     script = (
         "import importlib, sys\n"
         f"for name in {list(modules)!r}:\n"
         "    importlib.import_module(name)\n"
-        "    if 'torch' in sys.modules:\n"
+        f"    if {heavy!r} in sys.modules:\n"
         "        print(name)\n"
         "        break\n"
     )
@@ -46,10 +51,11 @@ def torch_loaded_by(modules: tuple[str, ...]) -> str | None:
 
 
 def test_engine_neutral_modules_do_not_import_torch():
-    assert torch_loaded_by(TORCH_FREE) is None
+    assert loaded_by(TORCH_FREE) is None
 
 
-def test_the_probe_sees_torch_when_a_module_imports_it():
-    """The same probe names the torch engine's network: the test above can fail."""
-    modules = ("workers.model.shape", "workers.engines.torch.model")
-    assert torch_loaded_by(modules) == "workers.engines.torch.model"
+def test_the_probe_names_the_first_module_that_loads_it():
+    """The same probe, for a library that the windows load (NumPy: torch would cost seconds
+    more), names the windows and not the shape before them: the test above can fail."""
+    modules = ("workers.model.shape", "workers.model.windows", "workers.model.hyperparameters")
+    assert loaded_by(modules, heavy="numpy") == "workers.model.windows"

@@ -8,6 +8,8 @@ from core.settings import Settings
 from workers.execute import training_threads
 from workers.supervisor import WorkerPool
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("cores", "workers", "shares_host_with_api", "expected"),

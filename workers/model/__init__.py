@@ -5,5 +5,5 @@
 - hyperparameters.py: the library's Hyperparameters and the per-iteration progress report.
 
 NumPy only: the Turi Create engine, the exports and live streams import this, and none of them
-should pay for torch (tests/workers/test_model_package.py checks).
+should pay for torch (tests/workers/test_torch_free.py checks).
 """

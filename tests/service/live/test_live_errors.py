@@ -15,8 +15,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from service.live.protocol import CLOSE_CODES, CloseCode
-from tests.conftest import REPO, LiveServer
-from tests.service.live.conftest import open_stream, ws_url
+from tests.support.live_stream import open_stream, ws_url
+from tests.support.paths import REPO
+from tests.support.servers import LiveServer
 
 TRAIN_TOKEN = "train-token-" + "t" * 24
 READ_TOKEN = "read-token-" + "r" * 24
@@ -156,6 +157,7 @@ def test_an_idle_stream_is_closed(served, guarded):
     assert error["code"] == 4408 and "no frame for 0.5 s" in error["detail"]
 
 
+@pytest.mark.unit
 def test_the_docs_document_every_close_code():
     section = (REPO / "docs" / "live.md").read_text()
     documented = {int(code) for code in re.findall(r"^\| (\d{4}) \|", section, re.MULTILINE)}

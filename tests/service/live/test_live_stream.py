@@ -5,9 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
-from tests.service.conftest import FEATURES
-from tests.service.live.conftest import (
+from tests.support.basicmotions import FEATURES
+from tests.support.live_stream import (
     RECORDING_ROWS,
     assert_same_windows,
     open_stream,
@@ -18,6 +19,7 @@ from tests.service.live.conftest import (
 )
 
 
+@pytest.mark.both_databases
 def test_streaming_row_by_row_gives_predicts_per_window_answer(served, served_api):
     expected = predict_per_window(served_api, f"/v1/runs/{served.run_id}")
     socket, ready = open_stream(ws_url(served.url, f"/v1/runs/{served.run_id}/live"))

@@ -9,12 +9,7 @@ import pytest
 
 from service.predictions.loading import MODELS
 from service.predictions.service import INLINE_MAX_BYTES
-from tests.service.conftest import (
-    FEATURES,
-    basicmotions_rows,
-    csv_bytes,
-    library_columns,
-)
+from tests.support.basicmotions import FEATURES, basicmotions_rows, csv_bytes, library_columns
 
 CSV = {"Content-Type": "text/csv"}
 TEST_SESSIONS = [f"test-{i:03d}" for i in range(40)]
@@ -190,6 +185,7 @@ def test_evaluate_on_posted_labelled_rows_equals_the_run_test_metrics(served, se
     assert_same_metrics(response.json()["metrics"], run_test_metrics(served_api, served.run_id))
 
 
+@pytest.mark.both_databases
 def test_evaluate_on_a_few_named_sessions_matches_the_library(served, served_api):
     chosen = ["test-004", "test-017", "test-033"]
     response = served_api.post(f"/v1/runs/{served.run_id}/evaluate", json={"sessions": chosen})

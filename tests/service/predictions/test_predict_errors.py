@@ -9,7 +9,7 @@ import pytest
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run
-from tests.conftest import problem
+from tests.support.problems import problem
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}

@@ -20,7 +20,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from tests.conftest import REPO, free_port
+from tests.support.paths import REPO
+from tests.support.servers import free_port
 
 CI = REPO / "client" / "ci"
 MODEL = "CiModel"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.service.conftest import basicmotions_rows, csv_bytes
+import pytest
+
+from tests.support.basicmotions import basicmotions_rows, csv_bytes
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -27,6 +29,7 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+@pytest.mark.both_databases
 def test_promote_fetch_by_alias_then_move_the_alias(served, served_api):
     api, name = served_api, "GestureClassifier"
     assert register(api, name, served.run_id) == 1
@@ -142,6 +145,7 @@ def test_evaluate_by_alias_answers_like_the_run_and_names_the_version(served, se
     assert missing.status_code == 404 and "staging" in missing.json()["detail"]
 
 
+@pytest.mark.both_databases
 def test_concurrent_registrations_are_serialised_and_idempotent(served, served_api):
     runs = [served.run_id, served.other_run_id]
 

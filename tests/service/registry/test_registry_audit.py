@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 ADMIN, DEVELOPER = "r" * 32, "d" * 32
 

@@ -10,15 +10,15 @@ import pyarrow.csv as pacsv
 import pytest
 from coremltools.models import MLModel
 
-from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
 from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.support.oracles.coreml_interface import check_interface
+from tests.support.runs import running_workers, start_run, upload_basicmotions, wait_for
 from workers.engines.torch import ActivityClassifier
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_exported_model_downloads_with_turi_create_interface_and_predicts_like_the_run(
     api, settings, tmp_path
 ):

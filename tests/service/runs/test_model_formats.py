@@ -17,18 +17,17 @@ import onnxruntime
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import RunStatus
 from core.runs import claim_next_run, finish_run
-from tests.conftest import problem
-from tests.service.runs.conftest import (
+from tests.support.networks import onnx_stream, session_rows
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
+from tests.support.problems import problem
+from tests.support.runs import (
     running_workers,
     start_run,
     upload_named_features,
     upload_tiny,
     wait_for,
 )
-from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
-from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
-from tests.workers.coreml.conftest import session_rows
-from tests.workers.coreml.test_onnx_export import onnx_stream
 from workers.exports.mlprogram import unzip_package
 
 FORMATS = ("model.onnx", "model.mlpackage.zip")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from tests.conftest import problem
-from tests.service.runs.conftest import running_workers, start_run, upload_tiny, wait_for
-from tests.storage import collect_now, store_files, unreferenced_files
+import pytest
+
+from tests.support.problems import problem
+from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
+from tests.support.storage import collect_now, store_files, unreferenced_files
+
+pytestmark = pytest.mark.both_databases
 
 RUN = {"prediction_window": 5, "max_iterations": 2, "random_seed": 3}
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.service.runs.conftest import (
+from tests.support.runs import (
     running_workers,
     start_run,
     upload_basicmotions,
@@ -27,7 +27,7 @@ def read_events(api, run_id: str) -> list[tuple[str, dict]]:
     return events
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_basicmotions_run_streams_progress_and_ends_with_metrics(api, settings):
     upload_basicmotions(api)
     run_id = start_run(
@@ -87,6 +87,7 @@ def test_cancel_a_queued_run_at_once(api):
     assert api.post(f"/v1/runs/{run_id}/cancel").status_code == 409
 
 
+@pytest.mark.both_databases
 def test_cancel_a_running_run_stops_it_within_seconds(api, settings):
     upload_tiny(api, sessions=8, rows=400)
     run_id = start_run(api, prediction_window=2, max_iterations=5000, random_seed=1)
@@ -117,7 +118,8 @@ def test_a_run_whose_training_raises_ends_failed_with_the_message(api, settings)
     assert api.get(f"/v1/runs/{run_id}/metrics").status_code == 409
 
 
-@pytest.mark.slow
+@pytest.mark.both_databases
+@pytest.mark.system
 def test_runs_of_an_experiment_sort_by_a_metric(api, settings):
     upload_tiny(api, sessions=8)
     ids = [
@@ -138,7 +140,7 @@ def test_runs_of_an_experiment_sort_by_a_metric(api, settings):
     assert api.get("/v1/runs", params={"status": "succeeded"}).json()["total"] >= 2
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_overfit_check_reports_whether_training_accuracy_reached_099(api, settings):
     upload_tiny(api, sessions=8, rows=40)
     run_id = start_run(

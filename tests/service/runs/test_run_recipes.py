@@ -3,7 +3,7 @@ engine trains only its own recipe."""
 
 from __future__ import annotations
 
-from tests.service.runs.conftest import upload_tiny
+from tests.support.runs import upload_tiny
 
 BODY = {"prediction_window": 5, "split": {"strategy": "column"}}
 

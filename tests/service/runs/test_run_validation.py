@@ -10,8 +10,9 @@ import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import LiveServer, problem
-from tests.service.runs.conftest import upload_tiny
+from tests.support.problems import problem
+from tests.support.runs import upload_tiny
+from tests.support.servers import LiveServer
 
 CASES = [
     ("unknown feature", {"features": ["x", "accelQ"]}, ["unknown feature 'accelQ'"]),
@@ -145,6 +146,7 @@ def test_data_traps_become_warnings_on_the_run_its_events_and_stats(api, server)
     assert any("different sample rates" in w for w in api.get("/v1/stats").json()["warnings"])
 
 
+@pytest.mark.integration
 def test_feature_resolution_is_linear_in_the_columns(tmp_path):
     settings = Settings(home=tmp_path, max_features=20_000, workers=0)
     upgrade(settings.resolved_database_url)

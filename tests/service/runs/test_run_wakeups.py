@@ -5,14 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from sqlalchemy import event
 
 from service.runs.event_hub import SAFETY_POLL_S
-from tests.service.runs.conftest import start_run, upload_tiny
+from tests.support.postgres import on_postgresql
+from tests.support.runs import start_run, upload_tiny
 from workers.worker import Worker
 
-on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 IDLE_S = 1.0  # SQLite's streams and workers poll 10 times in this while
 
 

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from tests.service.live.conftest import (
+from tests.support.live_stream import (
     as_columns,
     open_stream,
     predict_per_window,
@@ -15,15 +15,9 @@ from tests.service.live.conftest import (
     stream_frames,
     ws_url,
 )
-from tests.service.runs.conftest import running_workers, start_run, upload_basicmotions, wait_for
-from workers.engines.turicreate import availability
+from tests.support.runs import running_workers, start_run, upload_basicmotions, wait_for
 
-found = availability()
-pytestmark = [
-    pytest.mark.turicreate,
-    pytest.mark.slow,
-    pytest.mark.skipif(not found.available, reason=f"Turi Create unavailable: {found.reason}"),
-]
+pytestmark = pytest.mark.turicreate  # system: the real Turi Create trains
 PARAMS = {
     "prediction_window": 10,
     "max_iterations": 20,

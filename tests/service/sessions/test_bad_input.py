@@ -8,8 +8,9 @@ import json
 import pytest
 
 from core.settings import Settings
-from tests.conftest import LiveServer, problem
-from tests.storage import store_files
+from tests.support.problems import problem
+from tests.support.servers import LiveServer
+from tests.support.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
@@ -102,6 +103,7 @@ def test_bad_upload_is_rejected_with_a_precise_error(api, settings, headers, bod
     assert not store_files(settings)
 
 
+@pytest.mark.integration
 def test_body_over_the_size_limit_is_413(tmp_path):
     from core.migrate import upgrade
 

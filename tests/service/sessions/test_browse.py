@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import problem
-from tests.storage import store_files
+import pytest
+
+from tests.support.problems import problem
+from tests.support.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -17,6 +19,7 @@ def upload(api, rows: list[tuple[str, str, str, str, int]], rate: float | None =
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.both_databases
 def test_list_filters_and_pages_with_a_total(api):
     upload(
         api, [(f"s{i:02d}", "walk" if i % 3 else "run", f"p{i % 2}", "train", 3) for i in range(12)]
@@ -52,6 +55,7 @@ def test_blob_shared_by_two_sessions_survives_deleting_one(api, settings):
     assert api.get("/v1/sessions/c2/samples").status_code == 200
 
 
+@pytest.mark.both_databases
 def test_stats_per_activity_subject_split_with_imbalance_warning(api):
     upload(
         api,

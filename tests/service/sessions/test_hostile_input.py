@@ -15,8 +15,9 @@ from sqlalchemy.engine import make_url
 
 from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import LiveServer, problem
-from tests.storage import store_files
+from tests.support.problems import problem
+from tests.support.servers import LiveServer
+from tests.support.storage import store_files
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
@@ -146,6 +147,7 @@ def test_a_csv_of_100000_columns_is_refused_before_parsing(api):
     assert elapsed < 3, elapsed  # the header alone decides: no 15 s parse, no 1 GB table
 
 
+@pytest.mark.integration
 def test_a_json_session_of_too_many_columns_is_refused(tmp_path):
     settings = Settings(home=tmp_path, max_features=3)
     upgrade(settings.resolved_database_url)
@@ -157,6 +159,7 @@ def test_a_json_session_of_too_many_columns_is_refused(tmp_path):
         assert client.post("/v1/sessions", json={"sessions": [narrow]}).status_code == 201
 
 
+@pytest.mark.integration
 def test_a_json_body_over_its_limit_is_413_naming_the_setting(tmp_path):
     settings = Settings(home=tmp_path, max_json_bytes=10_000)
     upgrade(settings.resolved_database_url)
@@ -204,6 +207,7 @@ def racing_uploads(api, settings, bodies: list[str]) -> list[int]:
     return sorted(r.status_code for r in answers)
 
 
+@pytest.mark.both_databases
 def test_two_concurrent_identical_uploads_of_one_id_are_201_and_a_no_op(api, settings):
     body = "sessionId,activity,x\ns1,a,1\ns1,a,2\n"
     # The loser stores again on fresh reads: the same content is then the no-op it is.
@@ -211,6 +215,7 @@ def test_two_concurrent_identical_uploads_of_one_id_are_201_and_a_no_op(api, set
     assert api.get("/v1/sessions/s1/samples").status_code == 200
 
 
+@pytest.mark.both_databases
 def test_two_concurrent_different_uploads_of_one_id_are_201_and_409(api, settings):
     bodies = [f"sessionId,activity,x\ns1,a,{x}\ns1,a,2\n" for x in (1, 5)]
     assert racing_uploads(api, settings, bodies) == [201, 409]

@@ -12,8 +12,7 @@ import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
-from tests.conftest import LiveServer, problem
-from tests.service.sessions.phone_formats import (
+from tests.support.phone_formats import (
     HMAC_KEY,
     RECORDING_START_NS,
     accelerometer_signal,
@@ -22,6 +21,8 @@ from tests.service.sessions.phone_formats import (
     sensor_logger_zip,
     tampered,
 )
+from tests.support.problems import problem
+from tests.support.servers import LiveServer
 
 EI_VALUES = [[-9.81, 0.03, 1.21], [-9.83, 0.04, 1.27], [-9.12, 0.03, 1.23], [-9.14, 0.01, 1.25]]
 CONTENT_TYPE = {False: "application/json", True: "application/cbor"}
@@ -69,6 +70,7 @@ def test_unsigned_edge_impulse_file_becomes_one_session(api, cbor):
     assert samples(api, "wave-001")["samples"] == EI_VALUES
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("cbor", [False, True], ids=["json", "cbor"])
 def test_signed_edge_impulse_file_is_verified_and_stored(signing_api, cbor):
     body = edge_impulse_file(signed=True, cbor=cbor)
@@ -77,6 +79,7 @@ def test_signed_edge_impulse_file_is_verified_and_stored(signing_api, cbor):
     assert samples(signing_api, "s1")["samples"] == EI_VALUES
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("cbor", [False, True], ids=["json", "cbor"])
 def test_a_changed_signed_file_is_refused_and_nothing_stored(signing_api, cbor):
     body = tampered(edge_impulse_file(signed=True, cbor=cbor))
@@ -87,6 +90,7 @@ def test_a_changed_signed_file_is_refused_and_nothing_stored(signing_api, cbor):
     assert nothing_stored(signing_api)
 
 
+@pytest.mark.integration
 def test_a_file_signed_with_another_key_is_refused(signing_api):
     body = edge_impulse_file(signed=True, cbor=False, key="another-project-key")
     detail = problem(
@@ -96,6 +100,7 @@ def test_a_file_signed_with_another_key_is_refused(signing_api):
     assert nothing_stored(signing_api)
 
 
+@pytest.mark.integration
 def test_an_unsigned_file_is_refused_when_the_server_checks_signatures(signing_api):
     body = edge_impulse_file(signed=False, cbor=True)
     detail = problem(

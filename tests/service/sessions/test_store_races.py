@@ -9,8 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
+import pytest
 
-from tests.storage import collect_now, referenced_files, unreferenced_files
+from tests.support.storage import collect_now, referenced_files, unreferenced_files
+
+pytestmark = pytest.mark.both_databases
 
 ROUNDS, IDS, RETRIES = 3, 15, 10
 ACKNOWLEDGED = {200, 201}

@@ -9,8 +9,8 @@ import json
 import pyarrow.csv as pacsv
 import pytest
 
-from tests.conftest import BASICMOTIONS_CSV
-from tests.storage import store_files
+from tests.support.paths import BASICMOTIONS_CSV
+from tests.support.storage import store_files
 
 CSV = "text/csv"
 
@@ -32,6 +32,7 @@ def blob_files(settings) -> list:
     return sorted(store_files(settings))
 
 
+@pytest.mark.both_databases
 def test_stacked_csv_of_basicmotions_stores_every_session(api):
     response = api.post(
         "/v1/sessions?sample_rate_hz=10",
@@ -172,6 +173,7 @@ def test_concatenated_gzip_file_in_multipart_stores_all_its_rows(api):
     assert api.get("/v1/sessions/walk").json()["row_count"] == 12
 
 
+@pytest.mark.both_databases
 def test_reupload_same_content_is_noop(api, settings):
     body = stacked_csv({"s1": ("a", 3), "s2": ("b", 4)})
     assert api.post("/v1/sessions", content=body, headers={"Content-Type": CSV}).status_code == 201
@@ -182,6 +184,7 @@ def test_reupload_same_content_is_noop(api, settings):
     assert len(blob_files(settings)) == 1  # one pack per upload; the no-op wrote none
 
 
+@pytest.mark.both_databases
 def test_different_content_under_existing_id_conflicts_unless_replace(api, settings):
     api.post("/v1/sessions", content=stacked_csv({"s1": ("a", 3)}), headers={"Content-Type": CSV})
     old_blob = blob_files(settings)
@@ -201,6 +204,7 @@ def test_different_content_under_existing_id_conflicts_unless_replace(api, setti
     assert blob_files(settings) != old_blob and len(blob_files(settings)) == 1
 
 
+@pytest.mark.both_databases
 def test_request_whose_third_session_is_bad_stores_nothing(api, settings):
     body = "sessionId,activity,x\nok1,a,1\nok2,a,2\nbad,a,oops\n"
     response = api.post("/v1/sessions", content=body, headers={"Content-Type": CSV})
@@ -215,6 +219,7 @@ def test_request_whose_third_session_is_bad_stores_nothing(api, settings):
     assert blob_files(settings) == []
 
 
+@pytest.mark.both_databases
 def test_conflict_in_one_session_stores_none_of_the_request(api, settings):
     api.post("/v1/sessions", content=stacked_csv({"s1": ("a", 3)}), headers={"Content-Type": CSV})
     body = stacked_csv({"new1": ("a", 2), "s1": ("a", 5)})

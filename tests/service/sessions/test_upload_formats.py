@@ -13,6 +13,8 @@ from service.errors import UnsupportedMediaType
 from service.sessions.decoding import detect_format, media_type
 from service.sessions.formats import UPLOAD_FORMATS
 
+pytestmark = pytest.mark.unit
+
 
 def test_the_format_query_offers_exactly_the_tables_formats(tmp_path: Path):
     upload = create_app(Settings(home=tmp_path, workers=0)).openapi()["paths"]["/v1/sessions"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from service.sweeps.schemas import MAX_SWEEP_RUNS
-from tests.service.runs.conftest import FAST, running_workers, upload_tiny, wait_for
+from tests.support.homes import FAST
+from tests.support.runs import running_workers, upload_tiny, wait_for
 
 SPLIT = {"strategy": "session", "valid_fraction": 0.2, "test_fraction": 0.2}
 
@@ -21,6 +22,7 @@ def create_sweep(api, **body):
     return api.post("/v1/sweeps", json={**base, **body})
 
 
+@pytest.mark.both_databases
 def test_sweep_queues_one_run_per_combination_in_one_experiment(api):
     upload_tiny(api, sessions=24)
     grid = {"recipe": ["motionlab", "turicreate"], "random_seed": [1, 2, 3]}
@@ -50,7 +52,7 @@ def test_cancelling_a_sweep_cancels_its_queued_runs_and_no_other(api):
     assert api.get(f"/v1/runs/{other['id']}").json()["status"] == "queued"
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_sweep_trains_every_combination_and_names_the_best_by_validation(api, settings):
     upload_tiny(api, sessions=24, rows=40)
     body = {"prediction_window": [2, 5]}

@@ -1,8 +1,4 @@
-"""Networks and classifiers for the Core ML tests, with every weight made to matter.
-
-A freshly initialised ActivityNet has zero biases and identity BatchNorm statistics, so an
-exporter that dropped or misplaced them would still pass. These helpers randomise all of them.
-"""
+"""Networks and classifiers for the Core ML tests (tests/support/networks.py), as fixtures."""
 
 from __future__ import annotations
 
@@ -11,89 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
-from core.recipes import MOTIONLAB, RECIPES, TURICREATE
+from core.recipes import RECIPES
+from tests.support.networks import random_net, session_rows, torch_stream, wrap
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
-from workers.engines.torch.standardise import Standardiser
-from workers.model.hyperparameters import Hyperparameters
-from workers.model.shape import STATE_SIZE
-
-
-def random_net(
-    *, num_features: int, num_classes: int, prediction_window: int, seed: int = 0
-) -> ActivityNet:
-    torch.manual_seed(seed)
-    net = ActivityNet(
-        num_features=num_features, num_classes=num_classes, prediction_window=prediction_window
-    )
-    with torch.no_grad():
-        for name, parameter in net.named_parameters():
-            if "bias" in name:
-                parameter.uniform_(-0.5, 0.5)
-        net.bn.weight.uniform_(0.5, 1.5)
-        net.bn.running_mean.uniform_(-0.3, 0.3)
-        net.bn.running_var.uniform_(0.5, 2.0)
-    return net.eval()
-
-
-def wrap(
-    net: ActivityNet,
-    *,
-    classes: Sequence[Any],
-    features: Sequence[str],
-    recipe: str = TURICREATE,
-) -> ActivityClassifier:
-    """A classifier around `net`, as training with `recipe` would return it: the motionlab
-    recipe's network carries a standardisation folded into its first layer."""
-    if recipe == MOTIONLAB:
-        rng = np.random.default_rng(len(features))
-        standardiser = Standardiser(
-            mean=rng.normal(0, 3, len(features)), sd=rng.uniform(0.2, 5, len(features))
-        )
-        standardiser.fold_into(net)
-    return ActivityClassifier(
-        net=net,
-        classes=classes,
-        features=features,
-        target="activity",
-        session_id="session",
-        params=Hyperparameters(
-            prediction_window=net.prediction_window, max_iterations=7, random_seed=0, recipe=recipe
-        ),
-        num_sessions=1,
-        num_examples=0,
-        training_time=0.0,
-        training_metrics={},
-    )
-
-
-def session_rows(num_rows: int, num_features: int, seed: int = 1) -> np.ndarray:
-    """(n, F) float32 sensor-like rows: float32 so torch and NumPy see identical inputs."""
-    rng = np.random.default_rng(seed)
-    time = np.arange(num_rows)[:, None]  # (n, 1)
-    phase = rng.uniform(0, 2 * np.pi, num_features)  # (F,)
-    wave = np.sin(time / 7.0 + phase) * 2.0  # (n, F)
-    return (wave + rng.normal(0, 0.5, (num_rows, num_features))).astype(np.float32)
-
-
-def torch_stream(
-    step: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-    rows: np.ndarray,
-    prediction_window: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Drive step() like an app: zero state, one window at a time, last window zero-padded."""
-    num_windows = -(-len(rows) // prediction_window)
-    padded = np.zeros((num_windows * prediction_window, rows.shape[1]), np.float32)
-    padded[: len(rows)] = rows
-    state = np.zeros(STATE_SIZE)
-    probabilities = []
-    for index in range(num_windows):
-        window = padded[index * prediction_window : (index + 1) * prediction_window]
-        p, state = step(window, state)
-        probabilities.append(p)
-    return np.array(probabilities), state  # (W, C), (400,)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from workers.exports.coreml.export import build_spec
 from workers.exports.coreml.network import UnsupportedSpecError
 from workers.model.shape import LSTM_HIDDEN
 
+pytestmark = pytest.mark.unit
+
 FEATURES = ["x", "y"]
 CLASSES = ["idle", "shake", "tap"]
 CORE_ML_GATES = ("inputGate", "forgetGate", "blockInput", "outputGate")  # torch i, f, g, o

@@ -13,6 +13,8 @@ from coremltools.proto import FeatureTypes_pb2, Model_pb2
 from tests.support.oracles.coreml_interface import check_interface
 from workers.exports.coreml.export import build_spec, export_coreml, export_model
 
+pytestmark = pytest.mark.unit
+
 DOUBLE = FeatureTypes_pb2.ArrayFeatureType.DOUBLE
 FEATURES = ["acc_x", "acc_y", "acc_z"]
 CLASSES = [1, 2, 10]  # ints: exported as strings, numeric order kept ("10" last)

@@ -8,7 +8,6 @@ the state carried must equal the torch streaming step on every window, and equal
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
@@ -18,11 +17,13 @@ import pytest
 from core.recipes import RECIPES
 from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.support.oracles.coreml_interface import require_interface
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.torch import Hyperparameters, MotionData, train
 from workers.engines.torch.stream import stream_step
 from workers.exports.coreml.export import export_model
 
-BASICMOTIONS_CSV = Path(__file__).resolve().parents[3] / "data" / "basicmotions.csv"
+pytestmark = pytest.mark.unit
+
 SENSORS = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 
 TOLERANCE = 1e-4
@@ -100,7 +101,7 @@ def test_trained_basicmotions_model_exports_and_streams_like_torch(tmp_path, str
     data = MotionData.from_columns(
         training, session_id="sessionId", target="activity", features=SENSORS
     )
-    params = Hyperparameters(recipe=recipe, prediction_window=3, max_iterations=3, random_seed=7)
+    params = Hyperparameters(recipe=recipe, prediction_window=3, max_iterations=1, random_seed=7)
     classifier = train(data, params, validation=None, log=None)
     # One held-out session: 100 rows = 33 full windows and a 1-row partial one.
     session = table.filter(pc.equal(table["sessionId"], "test-000"))

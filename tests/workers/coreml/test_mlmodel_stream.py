@@ -16,6 +16,8 @@ from workers.exports.coreml.network import read_network
 from workers.exports.coreml.stream import NetworkStreamer
 from workers.model.shape import STATE_SIZE
 
+pytestmark = pytest.mark.unit
+
 
 def numpy_stream(streamer: NetworkStreamer, rows: np.ndarray, window: int):
     """One stream, a window a call, stateOut → stateIn, the last window zero-padded."""

@@ -18,6 +18,8 @@ from workers.exports.coreml.export import export_model
 from workers.exports.mlprogram import UnsupportedInterface, export_mlpackage_zip, unzip_package
 from workers.model.shape import STATE_SIZE
 
+pytestmark = pytest.mark.unit
+
 FLOAT32 = FeatureTypes_pb2.ArrayFeatureType.FLOAT32
 # The spec-1 file's layers, one MIL op each (the window convolution is a linear layer).
 OPS = [

@@ -12,12 +12,14 @@ import onnx
 import onnxruntime
 import pytest
 
+from tests.support.networks import onnx_stream
 from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from workers.engines.torch.stream import stream_step
 from workers.exports.coreml.export import build_spec, export_model
 from workers.exports.coreml.network import UnsupportedSpecError, read_network
 from workers.exports.onnx import build_onnx, export_onnx
-from workers.model.shape import STATE_SIZE
+
+pytestmark = pytest.mark.unit
 
 TOLERANCE = 1e-4
 SCENARIOS = [
@@ -31,23 +33,6 @@ SCENARIOS = [
     ),
     pytest.param(["x", "y"], [f"g{i:02d}" for i in range(12)], 400, id="12_classes_window_400"),
 ]
-
-
-def onnx_stream(session: onnxruntime.InferenceSession, features, rows, window):
-    """Drive the ONNX model like an app: zero state, one window at a time, stateOut → stateIn,
-    the last window zero-padded."""
-    num_windows = -(-len(rows) // window)
-    padded = np.zeros((num_windows * window, rows.shape[1]), np.float32)
-    padded[: len(rows)] = rows
-    state = np.zeros(STATE_SIZE, np.float32)
-    probabilities, labels = [], []
-    for index in range(num_windows):
-        chunk = padded[index * window : (index + 1) * window]
-        inputs = {name: chunk[:, j] for j, name in enumerate(features)}
-        p, label, state = session.run(None, {**inputs, "stateIn": state})
-        probabilities.append(p)
-        labels.append(label[0])
-    return np.array(probabilities), labels, state
 
 
 @pytest.mark.parametrize(("features", "classes", "prediction_window"), SCENARIOS)

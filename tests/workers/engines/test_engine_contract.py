@@ -19,16 +19,17 @@ from core.models import Run, RunStatus
 from core.params import RunParams
 from core.recipes import RECIPES
 from core.settings import Settings
-from tests.service.runs.conftest import (
-    FAST,
+from tests.support.homes import FAST
+from tests.support.networks import session_rows, torch_stream
+from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
+from tests.support.paths import REPO
+from tests.support.runs import (
     running_workers,
     start_run,
     upload_named_features,
     upload_tiny,
     wait_for,
 )
-from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
-from tests.workers.coreml.conftest import session_rows, torch_stream
 from workers.engines import registry
 from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMissing, Predictor
 from workers.engines.classifier import TrainedClassifier
@@ -38,7 +39,6 @@ from workers.model.hyperparameters import Hyperparameters
 from workers.motion_data import MotionData
 from workers.worker import Worker
 
-REPO = Path(__file__).resolve().parents[3]
 CONTRACT_METHODS = ("status", "run", "export_coreml", "native_file", "load_model")
 PARAMS = RunParams(features=["x", "y"], random_seed=1)
 
@@ -53,6 +53,7 @@ def signature(function) -> list[tuple[str, inspect._ParameterKind]]:
     return [(p.name, p.kind) for p in inspect.signature(function).parameters.values()]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", sorted(engines()))
 def test_every_registered_engine_has_the_whole_contract(name, tmp_path):
     engine = get_engine(name)
@@ -74,6 +75,7 @@ def test_every_registered_engine_has_the_whole_contract(name, tmp_path):
             attempt()
 
 
+@pytest.mark.unit
 def test_an_unknown_engine_is_named_with_the_known_ones():
     with pytest.raises(UnknownEngine) as error:
         get_engine("keras")
@@ -81,6 +83,7 @@ def test_an_unknown_engine_is_named_with_the_known_ones():
     assert str(error.value) == "unknown engine 'keras'; this server has 'torch', 'turicreate'"
 
 
+@pytest.mark.unit
 def test_the_torch_library_imports_without_the_run_machinery():
     code = (
         "import sys, workers.engines.torch; "
@@ -255,6 +258,7 @@ def fake_turicreate_run(run_dir: Path) -> Path:
     return run_dir
 
 
+@pytest.mark.unit
 def test_a_turicreate_model_has_its_fields_and_repr_and_no_streaming(tmp_path):
     model = TuriCreateEngine().load_model(fake_turicreate_run(tmp_path / "run"))
     assert isinstance(model, Predictor)
@@ -271,6 +275,7 @@ def test_a_turicreate_model_has_its_fields_and_repr_and_no_streaming(tmp_path):
     assert not hasattr(model, "step")  # streaming needs a network in this process
 
 
+@pytest.mark.unit
 def test_the_turicreate_native_file_is_its_model_directory_zipped_once(tmp_path):
     run_dir = fake_turicreate_run(tmp_path / "run")
     engine = TuriCreateEngine()

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from core.recipes import DEFAULT_RECIPE, MOTIONLAB, RECIPE_DEFAULTS, TURICREATE
-from tests.workers.engines.torch.test_torch_basicmotions import BASICMOTIONS_CSV, split
+from tests.support.basicmotions import split
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.torch import ActivityClassifier, Hyperparameters, train
 from workers.engines.torch.augment import random_offsets
 from workers.engines.torch.epochs import DeviceChunks, evaluate_epoch
@@ -19,6 +20,7 @@ from workers.engines.torch.standardise import Standardiser
 from workers.model.windows import encode_labels, make_chunks
 
 
+@pytest.mark.unit
 def test_default_recipe_is_motionlab_with_its_own_defaults():
     params = Hyperparameters()
     assert DEFAULT_RECIPE == MOTIONLAB and params.recipe == MOTIONLAB
@@ -29,6 +31,7 @@ def test_default_recipe_is_motionlab_with_its_own_defaults():
         Hyperparameters(recipe="fancy")
 
 
+@pytest.mark.unit
 def test_standardisation_folded_into_the_first_layer_gives_the_same_outputs_on_raw_rows():
     torch.manual_seed(0)
     net = ActivityNet(num_features=3, num_classes=4, prediction_window=5).eval()
@@ -43,6 +46,7 @@ def test_standardisation_folded_into_the_first_layer_gives_the_same_outputs_on_r
     torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.unit
 def test_random_offsets_drop_under_a_window_and_keep_every_rows_label():
     data = split(pcsv.read_csv(BASICMOTIONS_CSV), "train")
     shifted = random_offsets(data, 10, np.random.default_rng(0))
@@ -55,6 +59,7 @@ def test_random_offsets_drop_under_a_window_and_keep_every_rows_label():
     )
 
 
+@pytest.mark.unit
 def test_motionlab_training_is_deterministic_per_seed(sessions):
     params = Hyperparameters(prediction_window=5, max_iterations=3, random_seed=4)
     first, second = (train(sessions, params, validation=None, log=None) for _ in range(2))
@@ -64,6 +69,7 @@ def test_motionlab_training_is_deterministic_per_seed(sessions):
     )
 
 
+@pytest.mark.unit
 def test_checkpoint_keeps_the_recipe_and_folded_weights(tmp_path, sessions):
     params = Hyperparameters(prediction_window=5, max_iterations=2, random_seed=4)
     model = train(sessions, params, validation=None, log=None)
@@ -76,7 +82,7 @@ def test_checkpoint_keeps_the_recipe_and_folded_weights(tmp_path, sessions):
     )
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_motionlab_recipe_beats_turicreate_on_basicmotions_held_out_sessions():
     table = pcsv.read_csv(BASICMOTIONS_CSV)
     train_data = split(table, "train")
@@ -96,6 +102,7 @@ def test_motionlab_recipe_beats_turicreate_on_basicmotions_held_out_sessions():
     assert accuracy[MOTIONLAB] >= accuracy[TURICREATE] + 0.05, accuracy
 
 
+@pytest.mark.unit
 def test_with_a_validation_part_motionlab_keeps_the_epoch_of_lowest_validation_loss(
     make_sessions,
 ):

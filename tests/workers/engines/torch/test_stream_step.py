@@ -9,6 +9,8 @@ import torch
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.stream import stream_step, stream_steps
 
+pytestmark = pytest.mark.unit
+
 
 def _net() -> ActivityNet:
     torch.manual_seed(0)

@@ -6,23 +6,16 @@ engine scored 0.81-0.90, mean 0.85; the seed below scored 0.90 when it was chose
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+import pytest
 
-from workers.engines.torch import Hyperparameters, MotionData, train
+from tests.support.basicmotions import split
+from tests.support.paths import BASICMOTIONS_CSV
+from workers.engines.torch import Hyperparameters, train
 
-BASICMOTIONS_CSV = Path(__file__).resolve().parents[4] / "data" / "basicmotions.csv"
-FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
+pytestmark = pytest.mark.system
+
 SEED = 19
-
-
-def split(table, name: str) -> MotionData:
-    part = table.filter(pc.equal(table["split"], name))
-    return MotionData.from_columns(
-        part, session_id="sessionId", target="activity", features=FEATURES
-    )
 
 
 def test_basicmotions_test_accuracy_is_at_least_0_80():

@@ -9,6 +9,8 @@ import torch
 from workers.engines.torch import ActivityClassifier, Hyperparameters, train
 from workers.engines.torch.checkpoint import CheckpointError
 
+pytestmark = pytest.mark.unit
+
 
 def test_loaded_model_predicts_exactly_what_the_saved_one_did(model, sessions, tmp_path):
     path = tmp_path / "model.pt"

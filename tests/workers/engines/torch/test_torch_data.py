@@ -8,6 +8,8 @@ import pytest
 
 from workers.engines.torch import MotionData, MotionDataError
 
+pytestmark = pytest.mark.unit
+
 
 def columns(**overrides):
     base = {

@@ -10,6 +10,8 @@ import pytest
 
 from workers.engines.torch import MotionData, MotionDataError
 
+pytestmark = pytest.mark.unit
+
 TURI_CREATE_FIELDS = {
     "batch_size",
     "classes",

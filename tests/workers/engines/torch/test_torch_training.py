@@ -16,6 +16,8 @@ from workers.engines.torch import (
     train,
 )
 
+pytestmark = pytest.mark.unit
+
 QUICK = Hyperparameters(recipe="turicreate", prediction_window=5, max_iterations=1, random_seed=1)
 
 
@@ -80,13 +82,14 @@ def test_logging_reports_each_iteration_and_log_none_is_silent(sessions, caplog)
     params = Hyperparameters(
         recipe="turicreate", prediction_window=5, max_iterations=2, random_seed=1
     )
-    with caplog.at_level(logging.INFO, logger="workers.engines.torch"):
+    # Each iteration at DEBUG (a run's worker logs it once, at INFO, with its run id).
+    with caplog.at_level(logging.DEBUG, logger="workers.engines.torch"):
         train(sessions, params, validation=None)
     verbose = caplog.text
     assert "iteration=1 " in verbose and "iteration=2 " in verbose
     assert "training complete" in verbose
     caplog.clear()
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         train(sessions, params, validation=None, log=None)
     assert len(caplog.text) < len(verbose)
     assert "iteration=" not in caplog.text

@@ -14,6 +14,8 @@ from workers.model.windows import (
     window_table,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def rows(ids, labels=None, num_features=2):
     ids = np.asarray(ids)

@@ -2,7 +2,7 @@
 
 One training run is shared by the module (about 10 s); everything else reads its outputs or
 starts short runner processes. Skipped when the env is missing (`make turicreate-env`), unless
-MOTIONLAB_REQUIRE_TURICREATE is set: then a missing env fails the run.
+CI or MOTIONLAB_REQUIRE_TURICREATE is set: then a missing env fails them (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import onnxruntime
@@ -23,15 +22,15 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from core.params import RunParams
+from tests.support.networks import onnx_stream
 from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
-from tests.workers.coreml.test_onnx_export import onnx_stream
+from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.turicreate import (
     RunnerCanceled,
     TrainParams,
     TrainResult,
     TuricreateError,
-    availability,
     predict_data,
     train,
     train_parts,
@@ -42,19 +41,10 @@ from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.motion_data import MotionData
 
-REPO = Path(__file__).resolve().parents[4]
-BASICMOTIONS_CSV = REPO / "data" / "basicmotions.csv"
 FEATURES = ("accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ")
 PARAMS = TrainParams(features=FEATURES, prediction_window=10, max_iterations=20, random_seed=42)
 
-_state = availability()
-if not _state.available and os.environ.get("MOTIONLAB_REQUIRE_TURICREATE"):  # CI: never skip
-    pytest.fail(f"MOTIONLAB_REQUIRE_TURICREATE is set, but {_state.reason}", pytrace=False)
-pytestmark = [
-    pytest.mark.turicreate,
-    pytest.mark.slow,
-    pytest.mark.skipif(not _state.available, reason=f"Turi Create engine off: {_state.reason}"),
-]
+pytestmark = pytest.mark.turicreate
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from workers.engines.turicreate.exchange import read_probabilities_csv, write_ro
 from workers.engines.turicreate.process import RUNNER
 from workers.motion_data import MotionData
 
+pytestmark = pytest.mark.unit
+
 # What Turi Create 6.4.1 printed to stdout while training (Keras bars included, \r and \b
 # as they come), then "Training complete".
 TRAINING_OUTPUT = (

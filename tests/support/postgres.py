@@ -1,15 +1,15 @@
 """A throwaway PostgreSQL cluster for the tests, from this machine's PostgreSQL binaries.
 
-`postgres_cluster` (one per test session): `initdb` + `pg_ctl` in a temporary directory, on a
-free port, its unix socket in that directory, trust authentication; migrated once into a
-template database. `postgres_url` (one per test): a fresh database copied from that template
-(`CREATE DATABASE … TEMPLATE`, far faster than migrating), dropped afterwards.
+The `postgres_cluster` fixture (one per test session, tests/conftest.py): `initdb` + `pg_ctl`
+in a temporary directory, its unix socket in that directory, trust authentication; migrated
+once into a template database. `postgres_url` (one per test): a fresh database copied from that
+template (`CREATE DATABASE … TEMPLATE`, far faster than migrating), dropped afterwards.
 
 PostgreSQL refuses to run as root: as root, the cluster's files belong to the `postgres` user
 (or `nobody`) and its commands run as that user (`runuser`).
 
 Missing binaries skip the PostgreSQL tests, except when CI or MOTIONLAB_REQUIRE_POSTGRES is set:
-then they fail. Import the fixtures into a conftest (`from tests.postgres import …`).
+then they fail.
 """
 
 from __future__ import annotations
@@ -44,10 +44,6 @@ SERVER_OPTIONS = {
 }
 
 
-def postgres_required() -> bool:
-    return bool(os.environ.get("CI") or os.environ.get("MOTIONLAB_REQUIRE_POSTGRES"))
-
-
 def postgres_bindir() -> Path | None:
     """Where initdb and pg_ctl are (`pg_config --bindir`; Debian's server package alone puts
     them under /usr/lib/postgresql/<version>/bin, pg_config coming with libpq-dev), or None."""
@@ -79,6 +75,9 @@ class PostgresCluster:
         self.port = PORT
         self._as_user: list[str] = []
         self._names = itertools.count()
+        # What lives in this cluster until the test session ends (a served home on one of its
+        # databases): closed before the cluster stops.
+        self.resources = contextlib.ExitStack()
         if os.geteuid() == 0:
             owner = _unprivileged_user()
             os.chown(root, owner.pw_uid, owner.pw_gid)
@@ -146,6 +145,12 @@ class PostgresCluster:
         """A new database with the schema migrated to head; its name."""
         return self.create_database(template=TEMPLATE)
 
+    def long_lived_database(self) -> str:
+        """The URL of a fresh migrated database kept until the cluster stops (`resources`)."""
+        name = self.fresh_database()
+        self.resources.callback(self.drop_database, name)
+        return self.database_url(name)
+
 
 def _unprivileged_user() -> pwd.struct_passwd:
     for name in ("postgres", "nobody"):
@@ -165,14 +170,10 @@ def stop_abandoned_clusters(bindir: Path) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        message = "PostgreSQL is not installed (no `pg_config --bindir` with initdb and pg_ctl)"
-        if postgres_required():
-            pytest.fail(f"{message}; CI requires the PostgreSQL tests (apt-get install postgresql)")
-        pytest.skip(message)
+@contextlib.contextmanager
+def running_cluster(bindir: Path) -> Iterator[PostgresCluster]:
+    """A started cluster with the migrated template, stopped and removed afterwards (what lives
+    in it until then, `resources`, closes first)."""
     stop_abandoned_clusters(bindir)
     root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
     cluster = PostgresCluster(bindir, root)
@@ -181,44 +182,11 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         cluster.migrated_template()
         yield cluster
     finally:
+        cluster.resources.close()
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
-    """A fresh migrated PostgreSQL database for one test; its SQLAlchemy URL."""
-    name = postgres_cluster.fresh_database()
-    yield postgres_cluster.database_url(name)
-    postgres_cluster.drop_database(name)
-
-
 DATABASES = ["sqlite", "postgresql"]
-
-
-@contextlib.contextmanager
-def long_lived_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """For a module- or session-scoped fixture parametrised by DATABASES: None (SQLite under
-    its home), or a fresh PostgreSQL database kept until the fixture ends."""
-    if request.param != "postgresql":
-        yield None
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    name = cluster.fresh_database()
-    try:
-        yield cluster.database_url(name)
-    finally:
-        cluster.drop_database(name)
-
-
-@pytest.fixture(name="database_url", params=DATABASES)
-def on_both_databases(request: pytest.FixtureRequest) -> str | None:
-    """`database_url` for tests that run on both databases (import it into their conftest or
-    module): None (SQLite under the test's home), or a fresh PostgreSQL database."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("postgres_url")
-    return None
-
-
-# A test that reads the SQLite file itself (raw sqlite3, file locks) runs on SQLite only.
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# A test that only PostgreSQL concerns (its locks, NOTIFY): the `database` it runs on.
+on_postgresql = pytest.mark.parametrize("database", ["postgresql"], indirect=True, scope="module")

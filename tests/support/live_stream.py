@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from websockets.sync.client import ClientConnection, connect
 
-from tests.service.conftest import FEATURES, basicmotions_rows, csv_bytes
+from tests.support.basicmotions import FEATURES, basicmotions_rows, csv_bytes
 
 # Three stored sessions end to end as one recording: 300 rows, 30 windows of 10 rows (the
 # served runs' prediction window), so the LSTM state crosses a reset (window 20); cut to 295
