@@ -83,7 +83,11 @@ class TrainingFields(BaseModel):
     )
     prediction_window: int = Field(DEFAULT_PREDICTION_WINDOW, ge=1, le=MAX_PREDICTION_WINDOW)
     max_iterations: int | None = Field(
-        None, ge=1, le=10_000, description="Epochs; default: the recipe's (turicreate 10)"
+        None,
+        ge=1,
+        le=10_000,
+        description="Epochs; default: the recipe's (turicreate 10; motionlab as many as its "
+        "budget of 400 optimiser steps takes on the training part, frozen with the run)",
     )
     batch_size: int | None = Field(
         None, ge=1, le=4096, description="Chunks per step; default: the recipe's (turicreate 32)"

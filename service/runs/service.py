@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core import runs as state
 from core.models import Run, RunProgress, RunSession, RunStatus
 from core.params import RunParams
+from core.recipes import RECIPE_DEFAULTS, count_chunks, default_max_iterations
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
 from service.runs.schemas import RunCreate
@@ -116,11 +117,20 @@ def create_run(
 
     params = RunParams(
         **request.model_dump(
-            exclude={"engine", "experiment", "name", "features", "random_seed", "recipe"}
+            exclude={
+                "engine",
+                "experiment",
+                "name",
+                "features",
+                "random_seed",
+                "recipe",
+                "max_iterations",
+            }
         ),
         features=features,
         random_seed=seed,
         recipe=recipe,
+        max_iterations=request.max_iterations or _default_epochs(request, recipe, sessions, parts),
     )
     frozen = [
         (s.id, s.blob_sha256, label, s.subject, part)
@@ -162,6 +172,18 @@ def create_run(
         ],
     )
     return run
+
+
+def _default_epochs(
+    request: RunCreate, recipe: str, sessions: list[SessionRow], parts: list[str]
+) -> int:
+    """The recipe's epochs for this run's training part (motionlab: its step budget)."""
+    train_rows = (s.row_count for s, part in zip(sessions, parts, strict=True) if part == "train")
+    return default_max_iterations(
+        recipe,
+        num_chunks=count_chunks(train_rows, request.prediction_window),
+        batch_size=request.batch_size or RECIPE_DEFAULTS[recipe].batch_size,
+    )
 
 
 def _check_parts(parts: list[str], labels: list[str], strategy: str) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from core.models import Run, RunStatus
 from core.params import RunParams
 from core.recipes import RECIPE_DEFAULTS
 from service.runs.schemas import RunRead
+from workers.model.hyperparameters import Hyperparameters
 
 pytestmark = pytest.mark.unit
 
@@ -26,11 +28,21 @@ def test_a_run_stored_before_recipes_reads_as_a_turicreate_run():
 
 
 def test_a_recipe_fills_only_the_fields_a_run_left_out():
-    params = RunParams(features=["x"], random_seed=1, recipe="motionlab", batch_size=8)
+    params = RunParams(features=["x"], random_seed=1, recipe="turicreate", batch_size=8)
     assert (params.max_iterations, params.batch_size) == (
-        RECIPE_DEFAULTS["motionlab"].max_iterations,
+        RECIPE_DEFAULTS["turicreate"].max_iterations,
         8,
     )
+
+
+def test_a_step_budget_leaves_the_epochs_to_the_run_s_data():
+    # motionlab's epochs come from its step budget and the training part's size, which only
+    # create_run knows: RunParams alone has nothing to fill them from.
+    assert RECIPE_DEFAULTS["motionlab"].max_iterations is None
+    with pytest.raises(ValidationError, match="max_iterations"):
+        RunParams(features=["x"], random_seed=1, recipe="motionlab")
+    params = RunParams(features=["x"], random_seed=1, recipe="motionlab", max_iterations=33)
+    assert (params.max_iterations, params.batch_size) == (33, 16)
 
 
 def test_a_runs_parameters_are_parsed_once_per_object():
@@ -50,3 +62,12 @@ def test_a_runs_parameters_are_parsed_once_per_object():
     read = RunRead.model_validate(run)
     assert read.params is run.run_params  # the parsed object itself, not the JSON again
     assert read.recipe == read.params.recipe == "turicreate"
+
+
+def test_a_motionlab_run_stored_before_the_step_budget_keeps_its_epochs():
+    # Such runs stored max_iterations 150 (the recipe's epochs then); they read, retrain and
+    # export with those, not with the epochs that today's budget would buy.
+    stored = {**OLDER_ROW, "recipe": "motionlab", "max_iterations": 150, "batch_size": 16}
+    params = RunParams.model_validate(stored)
+    assert (params.recipe, params.max_iterations, params.batch_size) == ("motionlab", 150, 16)
+    assert Hyperparameters.from_run_params(params).max_iterations == 150

@@ -82,7 +82,9 @@ class TrainedClassifier:
 
     @property
     def max_iterations(self) -> int:
-        return self.params.max_iterations
+        epochs = self.params.max_iterations
+        assert epochs is not None, "training sets the epochs a step budget left open"
+        return epochs
 
     @property
     def random_seed(self) -> int | None:

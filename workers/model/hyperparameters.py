@@ -17,15 +17,17 @@ class Hyperparameters:
     """Turi Create's `activity_classifier.create` options (spec §1.1), plus the recipe.
 
     With recipe="turicreate" the defaults are Turi Create's; max_iterations and batch_size
-    left as None take the recipe's defaults (core.recipes.RECIPE_DEFAULTS). A run's come
-    resolved (from_run_params).
+    left as None take the recipe's defaults (core.recipes.RECIPE_DEFAULTS). The motionlab
+    recipe's max_iterations stays None until train() sets it from its step budget. A run's
+    come resolved (from_run_params).
     """
 
     # Rows per prediction: one window of this many rows gives one class prediction, and the
     # network sees 20 windows (a chunk) at a time. At 50 Hz, 100 rows = one prediction per 2 s.
     prediction_window: int = DEFAULT_PREDICTION_WINDOW
-    # Epochs: full passes over the training chunks. None: the recipe's default.
-    max_iterations: int = None  # type: ignore[assignment]  # always an int after __post_init__
+    # Epochs: full passes over the training chunks. None: the recipe's default (motionlab:
+    # the epochs of its optimiser-step budget, decided by train() from the data).
+    max_iterations: int | None = None
     # Chunks (20 windows each) per optimiser step. None: the recipe's default. In the
     # turicreate recipe the last batch is padded to full size.
     batch_size: int = None  # type: ignore[assignment]
@@ -47,7 +49,8 @@ class Hyperparameters:
             if _is_int(value):  # numpy integers become plain ints (JSON, checkpoints)
                 object.__setattr__(self, name, int(value))
         _check_int("prediction_window", self.prediction_window, 1, MAX_PREDICTION_WINDOW)
-        _check_int("max_iterations", self.max_iterations, 1, None)
+        if self.max_iterations is not None:
+            _check_int("max_iterations", self.max_iterations, 1, None)
         _check_int("batch_size", self.batch_size, 1, None)
         if self.random_seed is not None:
             low, high = _SEED_RANGE

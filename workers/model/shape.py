@@ -4,8 +4,11 @@ The torch network (workers/engines/torch/model.py) is built from these; the Core
 Program and ONNX files carry the same layers, and live streams keep STATE_SIZE per stream.
 """
 
+from core.recipes import CHUNK_WINDOWS
+
 CONV_CHANNELS = 64
 LSTM_HIDDEN = 200
 DENSE_HIDDEN = 128
-WINDOWS_PER_CHUNK = 20  # Turi Create's NUM_PREDICTIONS_PER_CHUNK: the LSTM sees 20 windows
+# Turi Create's NUM_PREDICTIONS_PER_CHUNK: the LSTM sees 20 windows (core.recipes counts with it).
+WINDOWS_PER_CHUNK = CHUNK_WINDOWS
 STATE_SIZE = 2 * LSTM_HIDDEN  # Core ML stateIn / stateOut: hidden then cell

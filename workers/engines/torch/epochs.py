@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workers.engines.torch.augment import scale_and_jitter
+from workers.engines.torch.augment import ChunkAugmentation
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.recipes import Recipe
@@ -89,6 +89,8 @@ class EpochContext:
     total_steps: int  # optimiser steps over the whole training, for the schedule
     generator: torch.Generator  # shuffling and augmentation, on the training device
     should_stop: Callable[[], bool] | None
+    augmentation: ChunkAugmentation | None = None  # per-batch augmentation (recipe.augment)
+    mixup_rng: np.random.Generator | None = None  # λ of mixup (recipe.mixup_alpha)
     steps_done: int = 0
 
 
@@ -108,11 +110,16 @@ def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> 
         if not recipe.pad_batches:
             batch = _without_trailing_padding(batch)
         net.train()
-        rows = scale_and_jitter(batch.rows, context.generator) if recipe.augment else batch.rows
-        logits, _ = net(rows)  # (B, 20, C)
-        window_loss = batch.weights * window_cross_entropy(
-            logits, batch.labels, recipe.label_smoothing
-        )  # (B, 20)
+        rows = batch.rows
+        if context.augmentation is not None:
+            rows = context.augmentation(rows, context.generator)
+        if context.mixup_rng is not None:
+            rows, window_loss, logits = _mixup_step(context, rows, batch)
+        else:
+            logits, _ = net(rows)  # (B, 20, C)
+            window_loss = batch.weights * window_cross_entropy(
+                logits, batch.labels, recipe.label_smoothing
+            )  # (B, 20)
         if recipe.pad_batches:  # Turi Create: Keras SUM_OVER_BATCH_SIZE over padded batches
             loss = window_loss.sum() / (context.batch_size * WINDOWS_PER_CHUNK)
         else:  # mean over the real windows of the batch
@@ -131,6 +138,26 @@ def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> 
         correct += correct_rows(logits.detach(), batch.class_counts)
     net.train()
     return correct.item() / chunks.num_rows, loss_sum.item() / chunks.total_weight
+
+
+def _mixup_step(
+    context: EpochContext, rows: torch.Tensor, batch: Batch
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each chunk mixed with another of the batch: rows λ·a + (1-λ)·b, loss λ·CE(a) +
+    (1-λ)·CE(b) per window, weights mixed the same way."""
+    assert context.mixup_rng is not None
+    alpha = context.recipe.mixup_alpha
+    size = len(rows)
+    lam_np = context.mixup_rng.beta(alpha, alpha, size).astype(np.float32)
+    lam = torch.from_numpy(lam_np).to(rows.device)  # (B,)
+    partner = torch.randperm(size, generator=context.generator, device=rows.device)
+    mixed = lam[:, None, None] * rows + (1 - lam[:, None, None]) * rows[partner]
+    logits, _ = context.net(mixed)  # (B, 20, C)
+    smoothing = context.recipe.label_smoothing
+    own = batch.weights * window_cross_entropy(logits, batch.labels, smoothing)
+    other = batch.weights[partner] * window_cross_entropy(logits, batch.labels[partner], smoothing)
+    window_loss = lam[:, None] * own + (1 - lam[:, None]) * other  # (B, 20)
+    return mixed, window_loss, logits
 
 
 def _without_trailing_padding(batch: Batch) -> Batch:

@@ -1,8 +1,10 @@
 """Training loop of the activity classifier, for each recipe (recipes.py).
 
-The motionlab recipe (the default) standardises the features, shuffles, augments, follows a
-learning-rate schedule, keeps the best validation epoch, and folds the standardisation into
-the first layer at the end; epochs.py has its per-batch rules. What follows is the
+The motionlab recipe (the default) trains for a budget of optimiser steps (the epochs it
+buys are decided here from the data when max_iterations is left out, and recorded on the
+model), standardises the features, shuffles, augments, follows a learning-rate schedule,
+keeps the best validation epoch, and folds the standardisation into the first layer at the
+end; epochs.py has its per-batch rules. What follows is the
 turicreate recipe, Turi Create 6.4's training (spec §2), exactly:
 
 Fixed chunk order, no shuffling; every batch is padded to `batch_size` chunks with zero
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -31,8 +34,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from core.recipes import default_max_iterations
 from workers.engines.torch import predict
-from workers.engines.torch.augment import random_offsets
+from workers.engines.torch.augment import ChunkAugmentation, random_resample
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.epochs import (
     DeviceChunks,
@@ -44,7 +48,9 @@ from workers.engines.torch.epochs import (
 )
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.optim import KerasAdam
+from workers.engines.torch.recipes import Recipe
 from workers.engines.torch.recipes import recipe as recipe_named
+from workers.engines.torch.sensor_axes import sensor_triples
 from workers.engines.torch.standardise import Standardiser
 from workers.engines.torch.validation import split_validation
 from workers.model.hyperparameters import Hyperparameters, IterationReport
@@ -87,6 +93,12 @@ def train(
     train_data, validation_data = split_validation(data, validation, seed, log)
     classes = class_list(train_data.labels)
     train_chunks = _labelled_chunks(train_data, classes, params.prediction_window)
+    if params.max_iterations is None:  # the recipe's step budget decides
+        epochs = default_max_iterations(
+            params.recipe, num_chunks=train_chunks.num_chunks, batch_size=params.batch_size
+        )
+        params = replace(params, max_iterations=epochs)
+    assert params.max_iterations is not None
     validation_chunks = None
     if validation_data is not None:
         validation_data = validation_data.with_features(train_data.feature_names)
@@ -120,7 +132,9 @@ def train(
         ).to(device)
         optimizer = KerasAdam(net.parameters(), lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
         generator = torch.Generator(device=device).manual_seed(seed)
-        offsets_rng = np.random.default_rng(seed)
+        resample_rng = np.random.default_rng(seed)
+        # Class indices as targets: resampling moves them with the rows, no re-encoding.
+        coded = replace(train_data, targets=encode_labels(train_data.labels, classes))
         batches = DeviceChunks.build(_standardised(train_chunks, standardiser), device)
         context = EpochContext(
             net=net,
@@ -131,18 +145,20 @@ def train(
             * steps_per_epoch(len(train_chunks.features), params.batch_size),
             generator=generator,
             should_stop=should_stop,
+            augmentation=_chunk_augmentation(recipe, train_data, standardiser, device),
+            mixup_rng=np.random.default_rng([seed, 1]) if recipe.mixup_alpha > 0 else None,
         )
         progress: list[IterationReport] = []
         best: tuple[float, int, dict[str, torch.Tensor]] | None = None
         for iteration in range(1, params.max_iterations + 1):
             if recipe.augment and iteration > 1:  # new window boundaries every epoch
-                shifted = random_offsets(train_data, params.prediction_window, offsets_rng)
-                batches = DeviceChunks.build(
-                    _standardised(
-                        _labelled_chunks(shifted, classes, params.prediction_window), standardiser
-                    ),
-                    device,
+                resampled = random_resample(
+                    coded, params.prediction_window, recipe.tempo_change, resample_rng
                 )
+                chunks = make_chunks(
+                    resampled, params.prediction_window, resampled.targets, len(classes)
+                )
+                batches = DeviceChunks.build(_standardised(chunks, standardiser), device)
             train_accuracy, train_loss = train_epoch(context, batches, iteration)
             validation_accuracy = validation_loss = None
             if held_out is not None:
@@ -210,6 +226,23 @@ def _standardised(chunks: Chunks, standardiser: Standardiser | None) -> Chunks:
     if standardiser is None:
         return chunks
     return replace(chunks, features=standardiser.apply(chunks.features))
+
+
+def _chunk_augmentation(
+    recipe: Recipe, data: MotionData, standardiser: Standardiser | None, device: str
+) -> ChunkAugmentation | None:
+    if not recipe.augment:
+        return None
+    num_features = len(data.feature_names)
+    mean = np.zeros(num_features) if standardiser is None else standardiser.mean
+    sd = np.ones(num_features) if standardiser is None else standardiser.sd
+    return ChunkAugmentation(
+        triples=sensor_triples(data.feature_names),
+        max_rotation=math.radians(recipe.max_rotation_deg),
+        magnitude_warp_sd=recipe.magnitude_warp_sd,
+        mean=torch.as_tensor(mean, dtype=torch.float32, device=device),
+        sd=torch.as_tensor(sd, dtype=torch.float32, device=device),
+    )
 
 
 def _copy_state(net: ActivityNet) -> dict[str, torch.Tensor]:

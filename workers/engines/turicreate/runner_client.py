@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.params import DEFAULT_PREDICTION_WINDOW, RunParams
-from core.recipes import RECIPE_DEFAULTS, TURICREATE
+from core.recipes import RECIPE_DEFAULTS, TURICREATE, default_max_iterations
 from workers.engines.turicreate.exchange import (
     Probabilities,
     read_probabilities_csv,
@@ -58,7 +58,10 @@ class TrainParams:
     target: str = "activity"
     session_id: str = "sessionId"
     prediction_window: int = DEFAULT_PREDICTION_WINDOW
-    max_iterations: int = TURICREATE_DEFAULTS.max_iterations
+    # Fixed epochs, whatever the data (the turicreate recipe has no step budget).
+    max_iterations: int = default_max_iterations(
+        TURICREATE, num_chunks=0, batch_size=TURICREATE_DEFAULTS.batch_size
+    )
     batch_size: int = TURICREATE_DEFAULTS.batch_size
     random_seed: int | None = None
     # split: the rows' `part` column decides; auto: Turi Create's own split; none: no validation

@@ -13,7 +13,7 @@ from core.recipes import DEFAULT_RECIPE, MOTIONLAB, RECIPE_DEFAULTS, TURICREATE
 from tests.support.basicmotions import split
 from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.torch import ActivityClassifier, Hyperparameters, train
-from workers.engines.torch.augment import random_offsets
+from workers.engines.torch.augment import random_resample
 from workers.engines.torch.epochs import DeviceChunks, evaluate_epoch
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.standardise import Standardiser
@@ -24,7 +24,8 @@ from workers.model.windows import encode_labels, make_chunks
 def test_default_recipe_is_motionlab_with_its_own_defaults():
     params = Hyperparameters()
     assert DEFAULT_RECIPE == MOTIONLAB and params.recipe == MOTIONLAB
-    assert (params.max_iterations, params.batch_size) == tuple(RECIPE_DEFAULTS[MOTIONLAB])
+    # Its epochs come from its step budget once the data is known (test_step_budget.py).
+    assert (params.max_iterations, params.batch_size) == (None, RECIPE_DEFAULTS[MOTIONLAB][1])
     turicreate = Hyperparameters(recipe=TURICREATE)
     assert (turicreate.max_iterations, turicreate.batch_size) == (10, 32)
     with pytest.raises(ValueError, match="unknown recipe 'fancy'"):
@@ -49,7 +50,7 @@ def test_standardisation_folded_into_the_first_layer_gives_the_same_outputs_on_r
 @pytest.mark.unit
 def test_random_offsets_drop_under_a_window_and_keep_every_rows_label():
     data = split(pcsv.read_csv(BASICMOTIONS_CSV), "train")
-    shifted = random_offsets(data, 10, np.random.default_rng(0))
+    shifted = random_resample(data, 10, 0.0, np.random.default_rng(0))  # speed 1: offsets only
     assert data.num_rows - 40 * 9 <= shifted.num_rows < data.num_rows
     assert shifted.num_sessions >= data.num_sessions  # cut into pieces, never merged
     original_label = dict(zip(map(bytes, data.features), data.targets, strict=True))
