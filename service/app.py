@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -21,7 +22,7 @@ from service.health import WorkerStatus, install_health
 from service.http import BodyLimit, request_limit
 from service.live.protocol import OPENAPI_DESCRIPTION as LIVE_DESCRIPTION
 from service.live.router import router as live_router
-from service.observability import install_metrics
+from service.observability import install_log_redaction, install_metrics
 from service.openapi import install_openapi
 from service.openapi_security import install_security_scheme
 from service.predictions.router import router as predictions_router
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     # Inside the metrics middleware: the limit's 413 must reach FastAPI's body parsing as is.
     app.add_middleware(BodyLimit, default=request_limit(settings))
     install_metrics(app)
+    install_log_redaction()
     app.include_router(sessions_router)
     app.include_router(runs_router)
     app.include_router(sweeps_router)
@@ -73,6 +75,23 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     install_security_scheme(app)  # after install_openapi: it wraps the document
     install_guard(app, Authenticator(settings, engine))  # last: the outermost middleware
     return app
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings for this app: the live streams' bounds where frames are read."""
+    return {
+        # A frame past twice the live frame limit closes the stream (1009) before it is read
+        # whole; up to there, the stream reads it and answers with its own "error" message.
+        "ws_max_size": 2 * settings.live_max_frame_bytes,
+        # No permessage-deflate: a compressed frame inflates to ~1,000 times its size, and
+        # every frame in one read of the socket is inflated before the stream sees the first.
+        "ws_per_message_deflate": False,
+        # No keepalive pings: a client sending faster than the model is held back by TCP, so
+        # its pong waits behind its own frames and the ping would time out (1011). A client
+        # that has gone sends nothing: MOTIONLAB_LIVE_IDLE_TIMEOUT_S closes its stream (4408).
+        "ws_ping_interval": None,
+        "ws_ping_timeout": None,
+    }
 
 
 @asynccontextmanager

@@ -20,13 +20,15 @@ import json
 import secrets
 import sqlite3
 import threading
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from sqlalchemy import Compiled, Dialect, Engine, Select, bindparam, select
 
 from core.db import SQLITE_BUSY_TIMEOUT_MS
@@ -80,15 +82,48 @@ REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("POST", "/v1/models/*/*/evaluate", Scope.TRAIN),
     ("*", "*", Scope.ADMIN),  # every other write: deletes, registry, anything new
 ]
-TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+# A boolean query parameter's spellings: pydantic's (what FastAPI accepts for a `bool`).
+FLAG_VALUES = {
+    **dict.fromkeys(("1", "t", "true", "y", "yes", "on"), True),
+    **dict.fromkeys(("0", "f", "false", "n", "no", "off"), False),
+}
 
 
-def required_scope(method: str, path: str, query: dict[str, str] | None = None) -> Scope | None:
-    """The scope a request needs (None: open to anyone), from the route's path template."""
+def query_flag(value: object) -> bool:
+    """The one reading of a boolean query parameter, shared by the routes (`QueryFlag`) and the
+    guard, so that the scope checked is the scope of what the route does. ValueError (a 422 in
+    a route) for anything but FLAG_VALUES, in any case."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in FLAG_VALUES:
+        return FLAG_VALUES[value.lower()]
+    raise ValueError(f"{str(value)[:20]!r} is not a boolean: send true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(query_flag)]
+
+
+def required_scope(
+    method: str, path: str, query: Mapping[str, Sequence[str]] | None = None
+) -> Scope | None:
+    """The scope a request needs (None: open to anyone), from the route's path template and
+    its query parameters (name → every value given)."""
     scope = _scope_of_route(method, path)
-    if scope == Scope.UPLOAD and (query or {}).get("replace", "").lower() in TRUE_VALUES:
+    if scope == Scope.UPLOAD and _asks_for(query or {}, "replace"):
         return Scope.ADMIN  # overwriting stored sessions is not adding them
     return scope
+
+
+def _asks_for(query: Mapping[str, Sequence[str]], flag: str) -> bool:
+    """Whether any value of the flag may read as true: a value the route would refuse, or a
+    repeated parameter, needs the stronger scope too (the guard never guesses low)."""
+    for value in query.get(flag, ()):
+        try:
+            if query_flag(value):
+                return True
+        except ValueError:
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=1024)  # (method, path template): a few dozen in all

@@ -49,7 +49,7 @@ def cmd_serve(args) -> None:
     """The API and its embedded workers, supervised; refuses to start when it cannot work."""
     import uvicorn
 
-    from service.app import create_app
+    from service.app import create_app, server_options
     from service.preflight import require_migrated, require_reachable_store, require_safe_address
     from service.serving import WS_PROTOCOL, announce, serve_one_process
     from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
@@ -72,7 +72,9 @@ def cmd_serve(args) -> None:
     try:
         if processes == 1:
             app = create_app(settings, workers=workers)
-            serve_one_process(app, host=host, port=port, log_level=log_level)
+            serve_one_process(
+                app, host=host, port=port, log_level=log_level, **server_options(settings)
+            )
         else:  # uvicorn starts the processes; each makes its app from the environment
             announce(host, port)
             os.environ.update(MOTIONLAB_HOST=host, MOTIONLAB_PORT=str(port))
@@ -85,6 +87,7 @@ def cmd_serve(args) -> None:
                 port=port,
                 log_level=log_level,
                 ws=WS_PROTOCOL,
+                **server_options(settings),
             )
     finally:
         workers.stop()

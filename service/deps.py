@@ -12,11 +12,12 @@ from core.db import unit_of_work
 from core.models import Run
 from core.settings import Settings
 from core.storage import PackStore
-from service.http import read_body, samples_limit
+from service.content_encoding import read_samples_body
+from service.http import samples_limit
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
 from service.runs.service import get_run, require_succeeded
-from service.sessions.decoding import maybe_gunzip, media_type
+from service.sessions.decoding import media_type
 from workers.exports.formats import Precision
 
 
@@ -58,9 +59,7 @@ SucceededRunDep = Annotated[Run, Depends(succeeded_run)]
 async def rows_body(request: Request) -> RowsBody:
     """The body's rows: 415 before reading a byte, gunzipped, 400 when empty."""
     kind = check_media_type(media_type(request.headers.get("content-type")))
-    limit = samples_limit(app_settings(request), kind)
-    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
-    data = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
+    data = await read_samples_body(request, samples_limit(app_settings(request), kind))
     check_not_empty(data)
     return RowsBody(data, kind, app_settings(request).max_features)
 

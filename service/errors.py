@@ -82,6 +82,16 @@ class ServiceError(Exception):
         self.headers = headers
         self.fields = {name: value for name, value in fields.items() if value is not None}
 
+    def __reduce__(self) -> tuple:
+        """Pickled whole (raised in a decoder process, service.offload, re-raised here)."""
+        return (_rebuild_error, (type(self), self.detail, self.headers, self.fields))
+
+
+def _rebuild_error(
+    kind: type[ServiceError], detail: str, headers: dict[str, str] | None, fields: dict
+) -> ServiceError:
+    return kind(detail, headers=headers, **fields)
+
 
 class BadRequest(ServiceError):
     pass

@@ -101,7 +101,8 @@ class RequestGuard:
         """The principal the request acts as, or a 401 / 403 saying what to fix."""
         method = method_of(request)
         template = self.route_template(request.scope)
-        needed = required_scope(method, template, dict(request.query_params))
+        query = request.query_params
+        needed = required_scope(method, template, {name: query.getlist(name) for name in query})
         if needed is None:
             return ANONYMOUS
         self.refuse_cross_site(request)

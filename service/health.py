@@ -16,7 +16,7 @@ log = logging.getLogger("motionlab")
 NOT_READY: dict[int | str, dict[str, Any]] = {
     503: {
         "description": "Not ready: the database does not answer or is not migrated, or an "
-        "embedded worker is not alive (the body lists the problems)"
+        "embedded worker is not alive or cannot claim runs yet (the body lists the problems)"
     }
 }
 
@@ -47,6 +47,11 @@ def readiness(engine: Engine, head: str, workers: WorkerStatus | None) -> dict[s
                 f"{status['expected'] - status['alive']} of {status['expected']} embedded "
                 "workers are not alive (the supervisor is restarting them)"
             )
+        elif status.get("ready", status["alive"]) < status["expected"]:
+            problems.append(
+                f"{status['expected'] - status['ready']} of {status['expected']} embedded "
+                "workers are starting: not yet able to claim runs"
+            )
     return {"problems": problems, **report}
 
 
@@ -61,7 +66,7 @@ def install_health(app: FastAPI, engine: Engine, workers: WorkerStatus | None) -
     @app.get("/readyz", tags=["operations"], responses=NOT_READY)
     def readyz(request: Request) -> Any:
         """The database answers at the schema revision this code needs, and every embedded
-        worker is alive."""
+        worker is alive and able to claim runs."""
         report = readiness(engine, head, workers)
         problems = report.pop("problems")
         if problems:

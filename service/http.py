@@ -102,21 +102,14 @@ async def read_body(request: Request, limit: Limit) -> bytearray:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit.bytes:
         raise limit.exceeded(size=declared)
-    # Pre-sized from Content-Length: growing a large buffer chunk by chunk reallocates it, and
-    # each reallocation briefly holds the old and the new copy (a peak of twice the body).
-    body = bytearray(int(declared) if declared and declared.isdigit() else 0)
-    filled = 0
+    # Grown as bytes arrive, never pre-sized from Content-Length: a declared size costs nothing
+    # until it is sent (a header alone must not hold the limit's memory). Growing in place
+    # does not copy: glibc moves a large buffer's pages with mremap (peak = the body, measured).
+    body = bytearray()
     async for chunk in request.stream():
-        end = filled + len(chunk)
-        if end > limit.bytes:
+        if len(body) + len(chunk) > limit.bytes:
             raise limit.exceeded()
-        if end <= len(body):
-            body[filled:end] = chunk  # in place
-        else:  # more than declared (or nothing declared): grow
-            del body[filled:]
-            body += chunk
-        filled = end
-    del body[filled:]  # fewer than declared: the client stopped early
+        body += chunk
     return body
 
 

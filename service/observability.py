@@ -1,7 +1,10 @@
-"""GET /metrics in the Prometheus text format: request counts and latencies, queue depth."""
+"""GET /metrics in the Prometheus text format: request counts and latencies, queue depth; and
+tokens kept out of the server's log."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from collections import defaultdict
@@ -111,3 +114,31 @@ def install_metrics(app: FastAPI) -> None:
             f"motionlab_session_rows {rows}",
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+# A token sent as a query parameter (`?token=`, `?access_token=`): the API never reads one (a
+# browser's WebSocket offers it as a subprotocol), but a client that tries must not leave it in
+# the access log, whose lines name each request's path and query.
+TOKEN_IN_QUERY = re.compile(r"([?&](?:access_)?token=)[^&\s\"]*", re.IGNORECASE)
+ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error")  # uvicorn logs WebSocket handshakes as errors
+
+
+class RedactTokens(logging.Filter):
+    """Replaces the value of a token query parameter in a record's arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+REDACT_TOKENS = RedactTokens()
+
+
+def install_log_redaction() -> None:
+    """Filter uvicorn's request lines (once per process: a filter is added only once)."""
+    for name in ACCESS_LOGGERS:
+        logging.getLogger(name).addFilter(REDACT_TOKENS)

@@ -48,9 +48,11 @@ class AnnouncingServer(uvicorn.Server):
             announce(self.config.host, self.config.port)
 
 
-def serve_one_process(app: Any, *, host: str, port: int, log_level: str) -> None:
-    """uvicorn.run(app, …) of one process, with the announcement."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws=WS_PROTOCOL)
+def serve_one_process(app: Any, *, host: str, port: int, log_level: str, **options: Any) -> None:
+    """uvicorn.run(app, …, **options) of one process, with the announcement."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, ws=WS_PROTOCOL, **options
+    )
     server = AnnouncingServer(config)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down already
         server.run()

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.atomic import write_bytes_atomic
 from core.db import make_engine, make_session_factory, unit_of_work
@@ -28,7 +29,11 @@ from core.settings import Settings
 from workers.execute import training_threads
 from workers.worker import run_worker
 
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event as EventType
+
 log = logging.getLogger("motionlab.supervisor")
+SPAWN = multiprocessing.get_context("spawn")  # workers share no state with the API process
 CHECK_INTERVAL_S = 0.5
 WORKERS_STATUS_FILE = "workers.json"  # in the home, with `serve --api-processes N`
 RESTART_DELAY_S = 1.0
@@ -48,10 +53,13 @@ def start_workers(
     return [start_worker(settings, engines, index) for index in range(count)]
 
 
-def start_worker(settings: Settings, engines: list[str] | None, index: int) -> BaseProcess:
-    process = multiprocessing.get_context("spawn").Process(
+def start_worker(
+    settings: Settings, engines: list[str] | None, index: int, ready: EventType | None = None
+) -> BaseProcess:
+    """A worker process; `ready` is set once it can claim runs."""
+    process = SPAWN.Process(
         target=run_worker,
-        args=(settings.model_dump_json(), engines, os.getpid()),
+        args=(settings.model_dump_json(), engines, os.getpid(), ready),
         name=f"motionlab-worker-{index}",
     )
     process.start()
@@ -76,6 +84,7 @@ class Slot:
 
     index: int
     process: BaseProcess | None = None
+    ready: EventType | None = None  # set by the process once it can claim runs
     started_at: float = 0.0
     restart_at: float | None = None
     young_deaths: int = 0
@@ -93,9 +102,15 @@ class PublishedPoolStatus:
         try:
             document = json.loads(self.status_file.read_text())
         except (OSError, ValueError):
-            return {"expected": 1, "alive": 0, "restarts": 0}  # the pool has not started
+            return {"expected": 1, "alive": 0, "ready": 0, "restarts": 0}  # not started yet
         alive = sum(1 for pid in document["pids"] if _running(pid))
-        return {"expected": document["expected"], "alive": alive, "restarts": document["restarts"]}
+        ready = sum(1 for pid in document["ready_pids"] if _running(pid))
+        return {
+            "expected": document["expected"],
+            "alive": alive,
+            "ready": ready,
+            "restarts": document["restarts"],
+        }
 
 
 def _running(pid: int) -> bool:
@@ -152,15 +167,27 @@ class WorkerPool:
             stop_workers([s.process for s in self.slots if s.process is not None], timeout_s)
 
     def status(self) -> dict[str, int]:
-        """Workers expected, alive now, and restarted since the start."""
+        """Workers expected, alive now, ready to claim runs now, and restarted since the start."""
         with self.lock:
-            alive = sum(1 for s in self.slots if s.process is not None and s.process.is_alive())
+            alive = [s for s in self.slots if s.process is not None and s.process.is_alive()]
+            ready = sum(1 for s in alive if s.ready is not None and s.ready.is_set())
             restarts = sum(s.restarts for s in self.slots)
-        return {"expected": len(self.slots), "alive": alive, "restarts": restarts}
+        return {
+            "expected": len(self.slots),
+            "alive": len(alive),
+            "ready": ready,
+            "restarts": restarts,
+        }
 
-    def pids(self) -> list[int]:
+    def pids(self, *, ready_only: bool = False) -> list[int]:
         with self.lock:
-            return [s.process.pid for s in self.slots if s.process and s.process.pid]
+            return [
+                s.process.pid
+                for s in self.slots
+                if s.process
+                and s.process.pid
+                and (not ready_only or (s.ready and s.ready.is_set()))
+            ]
 
     def check(self) -> None:
         """One round: notice dead workers, reclaim their runs, start due replacements."""
@@ -179,7 +206,11 @@ class WorkerPool:
     def publish(self) -> None:
         """Write the pool's status and pids to `status_file` (`serve --api-processes N`)."""
         if self.status_file is not None:
-            document = {**self.status(), "pids": self.pids()}
+            document = {
+                **self.status(),
+                "pids": self.pids(),
+                "ready_pids": self.pids(ready_only=True),
+            }
             write_bytes_atomic(self.status_file, json.dumps(document).encode())
 
     def _supervise(self) -> None:
@@ -190,7 +221,8 @@ class WorkerPool:
                 log.exception("worker supervision failed; retrying")
 
     def _start(self, slot: Slot) -> None:
-        slot.process = start_worker(self.settings, self.engines, slot.index)
+        slot.ready = SPAWN.Event()
+        slot.process = start_worker(self.settings, self.engines, slot.index, slot.ready)
         slot.started_at = time.monotonic()
         slot.restart_at = None
 

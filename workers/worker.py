@@ -17,8 +17,10 @@ import signal
 import socket
 import threading
 import time
+from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -33,8 +35,14 @@ from workers.engines.registry import get_engine
 from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, die_with_parent, execute_run
 from workers.summary import overfit_report, summarize
 
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event as EventType
+
 log = logging.getLogger("motionlab.worker")
 CHILD_STOP_GRACE_S = 5.0
+# A run whose fork server died under it runs again this many times, then fails as it ended.
+MAX_FORK_SERVER_RESTARTS_PER_RUN = 2
+FORK_SERVER_EXIT_WAIT_S = 1.0
 # What the fork server imports once, so that a run's child starts with them loaded. Imports
 # only: a torch operation there could start OpenMP threads, which do not survive a fork.
 PRELOADED_MODULES = [
@@ -45,6 +53,25 @@ PRELOADED_MODULES = [
 ]
 # A run's child on PostgreSQL: the driver and its dialect (~0.2 s to import).
 POSTGRES_MODULES = ["psycopg", "sqlalchemy.dialects.postgresql.psycopg"]
+
+
+def fork_server_died(wait_s: float = FORK_SERVER_EXIT_WAIT_S) -> bool:
+    """Whether the fork server this process started has exited (or does within `wait_s`: a
+    run's process looks ended as soon as the dying server closes its files, a moment before
+    the server is a zombie). Not reaped here: multiprocessing reaps it, and starts a new one,
+    when it next forks and finds it dead."""
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # CPython's, one a process
+    deadline = time.monotonic() + wait_s
+    while pid is not None:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:  # reaped already
+            return True
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.01)
+    return False
 
 
 def start_fork_server(database_url: str) -> ForkServerContext:
@@ -94,18 +121,21 @@ class Worker:
         self.stopping.set()
         self.queue.interrupt()
 
-    def work(self, *, burst: bool = False) -> int:
-        """Execute runs until stopped (or, with burst, until the queue is empty)."""
+    def work(self, *, burst: bool = False, ready: EventType | None = None) -> int:
+        """Execute runs until stopped (or, with burst, until the queue is empty); `ready` is
+        set once the worker can claim a run (its fork server warm: seconds after its start)."""
         try:
-            return self._work(burst=burst)
+            return self._work(burst=burst, ready=ready)
         finally:
             self.queue.close()
 
-    def _work(self, *, burst: bool) -> int:
+    def _work(self, *, burst: bool, ready: EventType | None) -> int:
         done, next_reap_at = 0, 0.0
         self.run_context = start_fork_server(self.settings.resolved_database_url)
         self.queue.wait(0)  # LISTEN before the first look at the queue: no run slips between
         log.info("worker started worker=%s engines=%s", self.id, self.engines or "all")
+        if ready is not None:
+            ready.set()
         while not self.stopping.is_set():
             # A run goes stale only after heartbeat_timeout_s: reaping at every idle poll, which
             # comes often so that runs start at once, would only cost queries.
@@ -139,12 +169,39 @@ class Worker:
         log.info("run claimed run_id=%s worker=%s", run_id, self.id)
         if self.run_context is None:  # execute() called without work(), e.g. from a test
             self.run_context = start_fork_server(self.settings.resolved_database_url)
+        for restart in range(MAX_FORK_SERVER_RESTARTS_PER_RUN + 1):
+            exit_code, outcome = self._execute_child(run_id)
+            # The run's process dies with its parent, the fork server (die_with_parent): the
+            # run did nothing wrong, so it runs again, in the same attempt, from a new server.
+            done = outcome is not None or exit_code == 0 or not fork_server_died()
+            if done or restart == MAX_FORK_SERVER_RESTARTS_PER_RUN:
+                break
+            log.warning(
+                "fork server died while running run_id=%s exit_code=%s; restarting it and the "
+                "run (restart %d of %d)",
+                run_id,
+                exit_code,
+                restart + 1,
+                MAX_FORK_SERVER_RESTARTS_PER_RUN,
+            )
+            self.run_context = start_fork_server(self.settings.resolved_database_url)
+        self._record(run_id, exit_code, outcome)
+
+    def _execute_child(self, run_id: str) -> tuple[int | None, tuple[str, str | None] | None]:
+        """Run the run in a child process and watch it: its exit code, and why it was stopped
+        (None: it ended by itself)."""
+        assert self.run_context is not None
         child = self.run_context.Process(
             target=execute_run,
             args=(run_id, self.settings.model_dump_json()),
             name=f"motionlab-run-{run_id}",
         )
-        child.start()
+        try:
+            child.start()
+        except (OSError, EOFError):  # the fork server went away while forking the child
+            if not fork_server_died():
+                raise
+            return None, None
         started = time.monotonic()
         outcome: tuple[str, str | None] | None = None
         while child.is_alive():
@@ -168,7 +225,7 @@ class Worker:
                 self._stop_child(child)
                 break
         child.join()
-        self._record(run_id, child.exitcode, outcome)
+        return child.exitcode, outcome
 
     @staticmethod
     def _stop_child(child) -> None:
@@ -249,8 +306,10 @@ def _failure(run_dir: Path, exit_code: int | None) -> tuple[str, str | None]:
     return f"the training process exited with code {exit_code} without a result", None
 
 
-def run_worker(settings_json: str, engines: list[str] | None, parent_pid: int) -> None:
-    """Entry point of a worker process embedded by `motionlab serve`."""
+def run_worker(
+    settings_json: str, engines: list[str] | None, parent_pid: int, ready: EventType | None = None
+) -> None:
+    """Entry point of a worker process embedded by `motionlab serve` (`ready`: see work)."""
     # However `serve` ends (even SIGKILL), its workers get SIGTERM and hand their runs back.
     die_with_parent(signal.SIGTERM)
     if os.getppid() != parent_pid:
@@ -262,4 +321,4 @@ def run_worker(settings_json: str, engines: list[str] | None, parent_pid: int) -
     )
     worker = Worker(settings, engines=engines)
     worker.install_signal_handlers()
-    worker.work()
+    worker.work(ready=ready)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from service.sessions.json_format import only_numbers
 from workers.live import WindowPrediction
 
 SUBPROTOCOL = "motionlab.live.v1"
@@ -43,12 +44,13 @@ CLOSE_CODES = {
     CloseCode.POLICY: "refused before the handshake by a server that cannot answer it with "
     "HTTP (uvicorn answers 401 / 403 / 404 / 409 problem+json instead)",
     CloseCode.TOO_BIG: "a frame over MOTIONLAB_LIVE_MAX_FRAME_BYTES or "
-    "MOTIONLAB_LIVE_MAX_ROWS_PER_FRAME: send fewer rows per frame",
+    "MOTIONLAB_LIVE_MAX_ROWS_PER_FRAME: send fewer rows per frame (past twice the byte limit, "
+    "closed before it is read whole)",
     CloseCode.INTERNAL: "a fault of the server (logged)",
-    CloseCode.MALFORMED: 'not JSON, or not {"rows": [...], "end": true}',
+    CloseCode.MALFORMED: 'not JSON (or nested too deeply), or not {"rows": [...], "end": true}',
     CloseCode.IDLE: "no frame for MOTIONLAB_LIVE_IDLE_TIMEOUT_S",
     CloseCode.INVALID_ROWS: "rows that do not fit the model: a feature missing, another "
-    "number of values, text, NaN or infinity",
+    "number of values, text, true / false, NaN or infinity",
 }
 OPENAPI_DESCRIPTION = f"""
 
@@ -100,6 +102,11 @@ def parse_frame(text: str, features: list[str], limits: FrameLimits) -> Frame:
         raise FrameError(
             CloseCode.MALFORMED, f'a frame is not JSON ({error}); send {{"rows": [[…], …]}}'
         ) from None
+    except RecursionError:  # the same frame over HTTP is a 400
+        raise FrameError(
+            CloseCode.MALFORMED,
+            'a frame is nested too deeply to parse; send {"rows": [[…], …]}',
+        ) from None
     if not isinstance(document, dict) or not set(document) <= {"rows", "end"} or not document:
         raise FrameError(
             CloseCode.MALFORMED,
@@ -132,10 +139,12 @@ def _row_array(rows: list, features: list[str]) -> np.ndarray:
                 f"rows lack the model's feature(s) {missing}; every row needs {features}",
             )
         rows = [[row[name] for name in features] for row in rows]
-    try:
-        array = np.array(rows, dtype=np.float64)  # (n, F)
-    except (TypeError, ValueError):
-        array = None
+    array = None  # true / false or text would pass as numbers: NumPy takes them
+    if only_numbers(rows):
+        try:
+            array = np.array(rows, dtype=np.float64)  # (n, F)
+        except (TypeError, ValueError, OverflowError):
+            array = None
     if array is None or array.shape != (len(rows), len(features)):
         raise FrameError(
             CloseCode.INVALID_ROWS,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.models import Run
 from core.settings import Settings
+from service.lazy_imports import import_lazily
 from service.runs.artifacts import coreml_file, model_files_found, run_dir, run_engine
 from service.runs.service import require_succeeded
 from workers.engines.base import Engine, Predictor
@@ -122,14 +123,13 @@ def _load(engine: Engine, run_dir: Path) -> Loaded:
 
 
 def _load_mlmodel_streamer(path: Path) -> NetworkStreamer:
-    from workers.exports.coreml.network import read_network  # coremltools: not at API start
-    from workers.exports.coreml.stream import NetworkStreamer
-
-    return NetworkStreamer(read_network(path))
+    network = import_lazily("workers.exports.coreml.network")  # coremltools: not at API start
+    stream = import_lazily("workers.exports.coreml.stream")
+    return stream.NetworkStreamer(network.read_network(path))
 
 
 def _serve_on_one_thread() -> None:
-    import torch
+    torch = import_lazily("torch")  # its libraries loaded without pausing the event loop
 
     # Requests run side by side (INFERENCE_SLOTS), each on one core. torch's own intra-op
     # threads would wait on each other at every op while the cores are busy: on 2 cores a

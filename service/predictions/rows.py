@@ -13,14 +13,14 @@ JSON: one session of the upload format, {"id"?, "columns": [...], "samples": [[.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pyarrow as pa
 
 from service.errors import BadRequest, InvalidInput, UnsupportedMediaType
 from service.sessions.csv_format import RESERVED_COLUMNS, TextColumn, line, read_csv_table
-from service.sessions.json_format import sample_matrix
+from service.sessions.json_format import load_json, sample_matrix
 from service.sessions.parsing import MAX_ID_LENGTH, UploadOptions, check_feature_names
 
 MEDIA_TYPES = ("text/csv", "application/json")
@@ -121,6 +121,25 @@ def rows_from_json(document: Any, fmt: RowFormat) -> Rows:
         session_names=names,
         labels=None if fmt.label_column is None else np.repeat(np.asarray(labels, str), lengths),
     )
+
+
+def json_rows(data: bytes | bytearray, fmt: RowFormat) -> Rows:
+    """A JSON body of rows (decoded apart when large: service.offload)."""
+    return rows_from_json(load_json(data), fmt)
+
+
+def json_rows_or_selection(data: bytes | bytearray, fmt: RowFormat) -> Rows | dict:
+    """A JSON body to evaluate: labelled rows, or the object naming stored sessions."""
+    document = load_json(data)
+    return document if is_selection(document) else rows_from_json(document, fmt)
+
+
+def is_selection(document: Any) -> TypeGuard[dict]:
+    """A JSON object naming stored sessions, not carrying samples."""
+    if not isinstance(document, dict) or "samples" in document:
+        return False
+    sessions = document.get("sessions")
+    return not (isinstance(sessions, list) and any(isinstance(s, dict) for s in sessions))
 
 
 def _json_session(item: Any, where: str, fmt: RowFormat) -> tuple[np.ndarray, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -15,9 +15,16 @@ from core.params import DataSelection
 from core.settings import Settings
 from core.storage import PackStore
 from service.errors import InvalidInput
+from service.offload import decoded_apart
 from service.predictions.encoding import prediction_json
 from service.predictions.loading import INFERENCE_SLOTS, cached_predictor, load_predictor
-from service.predictions.rows import RowFormat, Rows, rows_from_csv, rows_from_json
+from service.predictions.rows import (
+    RowFormat,
+    Rows,
+    json_rows,
+    json_rows_or_selection,
+    rows_from_csv,
+)
 from service.predictions.schemas import (
     EvaluateOptions,
     EvaluateSelection,
@@ -26,7 +33,6 @@ from service.predictions.schemas import (
 )
 from service.runs import service as runs
 from service.runs.selection import select_sessions
-from service.sessions.json_format import load_json
 from workers.engines.base import Predictor
 from workers.motion_data import MotionData, MotionDataError
 from workers.run_data import run_sessions, stack_sessions
@@ -118,25 +124,25 @@ def evaluate(
     """Metrics on posted labelled rows, or on stored sessions picked by a data selection."""
     run = runs.get_run(db, run_id=run_id)
     model = load_predictor(settings, run)
-    document = load_json(body.data) if body.media_type == "application/json" else None
-    if _is_selection(document):
-        data = _stored_data(db, store, run, model, _selection(document))
+    label_column = options.label_column or model.target
+    fmt = RowFormat(tuple(model.features), options.session_column, label_column, body.max_features)
+    if body.media_type == "text/csv":
+        rows_or_selection: Rows | dict = rows_from_csv(body.data, fmt)
     else:
-        label_column = options.label_column or model.target
-        fmt = RowFormat(
-            tuple(model.features), options.session_column, label_column, body.max_features
-        )
-        rows = parse_rows(body, fmt, document=document)
-        data = motion_data(model, rows)
+        rows_or_selection = decoded_apart(len(body.data), json_rows_or_selection, body.data, fmt)
+    if isinstance(rows_or_selection, dict):
+        data = _stored_data(db, store, run, model, _selection(rows_or_selection))
+    else:
+        data = motion_data(model, rows_or_selection)
     with _as_invalid_input(), INFERENCE_SLOTS:
         metrics = model.evaluate(data)
     return {"run_id": run.id, "num_sessions": data.num_sessions, "metrics": metrics}
 
 
-def parse_rows(body: RowsBody, fmt: RowFormat, *, document: Any = None) -> Rows:
+def parse_rows(body: RowsBody, fmt: RowFormat) -> Rows:
     if body.media_type == "text/csv":
         return rows_from_csv(body.data, fmt)
-    return rows_from_json(load_json(body.data) if document is None else document, fmt)
+    return decoded_apart(len(body.data), json_rows, body.data, fmt)
 
 
 def motion_data(model: Predictor, rows: Rows) -> MotionData:
@@ -148,14 +154,6 @@ def motion_data(model: Predictor, rows: Rows) -> MotionData:
         session_column="session_id",
         target_column=model.target,
     )
-
-
-def _is_selection(document: Any) -> TypeGuard[dict]:
-    """A JSON object naming stored sessions, not carrying samples."""
-    if not isinstance(document, dict) or "samples" in document:
-        return False
-    sessions = document.get("sessions")
-    return not (isinstance(sessions, list) and any(isinstance(s, dict) for s in sessions))
 
 
 def _selection(document: dict) -> EvaluateSelection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +15,12 @@ from core.run_artifacts import METRICS_FILE, run_artifacts
 from core.settings import Settings
 from service.errors import Conflict, NotFound
 from service.http import file_response
+from service.lazy_imports import import_lazily
 from workers.engines.base import COREML_FILE, Engine, ModelFileMissing
 from workers.engines.registry import UnknownEngine, get_engine
 from workers.exports.formats import ExportFormat, NotConvertible, Precision
+
+_CONVERTING = threading.Lock()
 
 
 def run_dir(settings: Settings, run: Run) -> Path:
@@ -70,12 +74,22 @@ def export_file(
 ) -> Path:
     """The run's model in `export`'s format: the `.mlmodel` the worker wrote, or a format
     converted from it on the first download and kept beside it (the `.mlmodel` is immutable
-    once the run succeeded; a concurrent first download converts twice, the last atomic write
-    wins)."""
+    once the run succeeded).
+
+    One conversion at a time in the process: coremltools builds an ML Program in global
+    state, so two at once corrupted each other (500s on the first downloads after a start); a
+    download that waited finds the file its twin wrote. coremltools itself is imported first
+    through service.lazy_imports, so that a predictor loading at the same time cannot see it
+    half-initialised."""
     if export.converter is None:
         return coreml_file(settings, run)
     path = run_dir(settings, run) / export.stored_name(precision)
-    if not path.is_file():
+    if path.is_file():
+        return path
+    with _CONVERTING:
+        if path.is_file():
+            return path
+        import_lazily("coremltools")  # not at API start: seconds
         metadata = {"engine": run.engine, "recipe": str(run.run_params.recipe)}
         try:
             export.converter(

@@ -3,7 +3,6 @@ size limits."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -12,8 +11,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.settings import Settings
+from service.content_encoding import body_is_gzip, inflated, read_samples_body
 from service.errors import BadRequest, InvalidInput, MalformedBody, UnsupportedMediaType
-from service.http import JSON, Limit, allow_body, read_body, samples_limit
+from service.http import JSON, Limit, allow_body, samples_limit
+from service.offload import decoded_apart
 from service.sessions.formats import (
     BY_MEDIA_TYPE,
     BY_NAME,
@@ -24,8 +25,14 @@ from service.sessions.formats import (
 )
 from service.sessions.parsing import Payload, UploadOptions
 
-GZIP_MAGIC = b"\x1f\x8b"
 MAX_FILENAME_LENGTH = 255
+# JSON, CBOR: decoding holds the GIL for as long as the body is large, so it runs apart.
+DECODED_IN_MEMORY = {
+    parser
+    for upload in UPLOAD_FORMATS
+    if upload.decoded_in_memory
+    for parser in (upload.parser, upload.parser_when_detected)
+}
 
 
 def media_type(content_type: str | None) -> str:
@@ -60,40 +67,6 @@ def detect_format(
     return found, found.parser_when_detected
 
 
-def gunzip(data: bytes | bytearray, limit: Limit, what: str = "body") -> bytes:
-    """Decompress every member (`cat a.gz b.gz` is one valid gzip stream of both) with a
-    ceiling, so a small bomb cannot expand past the upload limit."""
-    pieces: list[bytes] = []
-    total, rest = 0, data
-    while True:
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            piece = decompressor.decompress(rest, limit.bytes + 1 - total)
-        except zlib.error as exc:
-            raise MalformedBody(f"malformed gzip {what}: {exc}; send valid gzip data") from exc
-        total += len(piece)
-        pieces.append(piece)
-        if total > limit.bytes or decompressor.unconsumed_tail:
-            raise limit.exceeded(f"the decompressed {what}")
-        if not decompressor.eof:
-            raise MalformedBody(f"malformed gzip {what}: the data is truncated")
-        rest = decompressor.unused_data
-        if not rest.strip(b"\0"):  # the end (gzip tolerates zero padding after the last member)
-            break
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-
-def maybe_gunzip(
-    data: bytes | bytearray, *, gzipped: bool, limit: Limit, what: str = "body"
-) -> bytes | bytearray:
-    """The data, gunzipped when it is gzip; 413 when (decompressed) it exceeds `limit`."""
-    if gzipped or data[:2] == GZIP_MAGIC:
-        return gunzip(data, limit, what)
-    if len(data) > limit.bytes:
-        raise limit.exceeded(what)
-    return data
-
-
 def format_limit(settings: Settings, upload: UploadFormat) -> Limit:
     return samples_limit(settings, JSON if upload.decoded_in_memory else CSV)
 
@@ -105,10 +78,12 @@ async def read_parts(
     kind = media_type(request.headers.get("content-type"))
     if kind != "multipart/form-data":
         upload, parser = detect_format(kind, upload_format=upload_format)  # 415 before reading
-        limit = format_limit(settings, upload)
-        gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
-        body = maybe_gunzip(await read_body(request, limit), gzipped=gzipped, limit=limit)
-        return [(body, parser, None)]
+        return [(await read_samples_body(request, format_limit(settings, upload)), parser, None)]
+    if body_is_gzip(request):  # Starlette parses the form from the raw body
+        raise UnsupportedMediaType(
+            "a multipart body cannot be gzip-compressed as a whole: compress its files instead "
+            "(name them .gz), or send one file as the body with Content-Encoding: gzip"
+        )
     total_limit = samples_limit(settings, CSV)
     allow_body(request, total_limit)
     try:
@@ -131,7 +106,7 @@ async def read_parts(
                 f"{MAX_FILENAME_LENGTH}: rename the file"
             )
         upload, parser = detect_format(media_type(file.content_type), file.filename, upload_format)
-        data = maybe_gunzip(
+        data = await inflated(
             await file.read(),
             gzipped=(file.filename or "").endswith(".gz"),
             limit=format_limit(settings, upload),
@@ -146,15 +121,19 @@ async def read_parts(
 
 def parse_parts(parts: list, options: UploadOptions) -> list:
     """Parse each part, releasing its bytes as soon as the parser has read them."""
-    parsed, several = [], len(parts) > 1
+    parsed = []
     while parts:
         data, parser, filename = parts.pop(0)
         payload = Payload(data)
         del data
         file_options = options
-        if filename and options.session_id is None and several:
-            # Several one-session files: each file's name is its session id by default.
+        if filename and options.session_id is None:
+            # A file of one session: its name is its id by default, however many files come
+            # (as the CLI's folder import names them); an id column or field still wins.
             stem = PurePath(filename.removesuffix(".gz")).stem
             file_options = replace(options, session_id=stem)
-        parsed.extend(parser(payload, file_options, filename))
+        if parser in DECODED_IN_MEMORY:  # JSON, CBOR: decoded apart when large
+            parsed.extend(decoded_apart(len(payload), parser, payload, file_options, filename))
+        else:
+            parsed.extend(parser(payload, file_options, filename))
     return parsed

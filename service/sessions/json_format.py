@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,18 @@ def _parse_session(
     )
 
 
+JSON_NUMBERS = frozenset({int, float})
+
+
+def only_numbers(rows: list) -> bool:
+    """Every value of the rows (lists) is a JSON number, not true / false, text or null, which
+    NumPy would take as 1.0 / 0.0, a parsed number or NaN. One pass in C, no loop per value."""
+    try:
+        return set(map(type, chain.from_iterable(rows))) <= JSON_NUMBERS
+    except TypeError:  # a row that is not a list
+        return False
+
+
 def sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> np.ndarray:
     if not samples:
         return np.empty((0, width))
@@ -119,8 +132,8 @@ def sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> 
                 f"{where}: each sample must be a flat list of {width} numbers; "
                 "found nested lists inside a sample"
             )
-    if matrix.dtype.kind not in "iuf":
-        for row, sample in enumerate(samples):
+    if matrix.dtype.kind not in "iuf" or not only_numbers(samples):
+        for row, sample in enumerate(samples):  # error path: name the first non-number
             for j, value in enumerate(sample):
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise InvalidInput(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,6 +29,9 @@ MAX_LABEL_LENGTH = 256  # activity and subject (their database columns)
 MAX_FEATURE_NAME_LENGTH = 128
 MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ = 1e-3, 1e6
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# Besides the format characters (Unicode category Cf: zero-width space, joiners, bidi
+# controls, BOM, soft hyphen, tags), the other default-ignorable ones that draw nothing.
+INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0")
 TIMESTAMP = "timestamp"
 
 
@@ -46,6 +50,8 @@ class UploadOptions:
     split: str | None = None
     sample_rate_hz: float | None = None
     max_features: int = 1000  # MOTIONLAB_MAX_FEATURES
+    # MOTIONLAB_MAX_UPLOAD_BYTES: also what a format may expand to (resampling, unzipping).
+    max_upload_bytes: int = 512 * 1024 * 1024
     # MOTIONLAB_EDGE_IMPULSE_HMAC_KEY: Edge Impulse files must carry a valid signature.
     edge_impulse_hmac_key: str | None = None
 
@@ -105,6 +111,9 @@ class Payload:
     def __init__(self, data: bytes | bytearray):
         self._data: bytes | bytearray | None = data
 
+    def __len__(self) -> int:
+        return len(self._data or b"")
+
     def take(self) -> bytes | bytearray:
         data, self._data = self._data, None
         if data is None:
@@ -135,6 +144,27 @@ def check_text(value: str, what: str, max_length: int, where: str) -> None:
             f"{where}: the {what} {value[:80]!r} contains the control character "
             f"{bad.group()!r}; use printable text"
         )
+
+
+def normalized_label(value: str, what: str, where: str) -> str:
+    """An activity or subject as stored: Unicode NFC, with no invisible character.
+
+    Labels name classes, so two labels that look the same must be the same: a label is
+    normalised to NFC (`café` typed as `e` + combining accent is `café`), and one holding a
+    character that shows nothing (zero-width spaces and joiners, bidi controls, a BOM, a soft
+    hyphen: INVISIBLE) is refused rather than stripped, so the client learns that its source
+    carries them and the stored label is the one it sent.
+    """
+    text = unicodedata.normalize("NFC", value)
+    check_text(text, what, MAX_LABEL_LENGTH, where)
+    for position, character in enumerate(text, start=1):  # a label: at most 256 characters
+        if unicodedata.category(character) == "Cf" or character in INVISIBLE:
+            raise InvalidInput(
+                f"{where}: the {what} {text[:80]!r} holds an invisible character, "
+                f"U+{ord(character):04X} {unicodedata.name(character, '')} at position "
+                f"{position}; labels that look alike must be equal: remove it"
+            )
+    return text
 
 
 def check_feature_names(names: list[str], max_features: int, where: str) -> None:
@@ -247,9 +277,9 @@ def finish_session(
         raise InvalidInput(
             f"session {session_id!r} has no activity label; give it one", session=session_id
         )
-    for what, label in (("activity", activity), ("subject", subject)):
-        if label is not None:
-            check_text(label, what, MAX_LABEL_LENGTH, f"session {session_id!r}")
+    activity = normalized_label(activity, "activity", f"session {session_id!r}")
+    if subject is not None:
+        subject = normalized_label(subject, "subject", f"session {session_id!r}")
     if not features:
         raise InvalidInput(f"session {session_id!r} has no feature columns with values")
     if samples.num_rows == 0:

@@ -11,6 +11,7 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from service.auth import QueryFlag
 from service.deps import NO_NUL, BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
 from service.http import Responses
 from service.sessions import service
@@ -80,6 +81,7 @@ def upload_options(
         split=split,
         sample_rate_hz=sample_rate_hz,
         max_features=settings.max_features,
+        max_upload_bytes=settings.max_upload_bytes,
         edge_impulse_hmac_key=(
             settings.edge_impulse_hmac_key.get_secret_value()
             if settings.edge_impulse_hmac_key
@@ -105,7 +107,7 @@ async def upload_sessions(
     store: BlobStoreDep,
     settings: SettingsDep,
     options: Annotated[UploadOptions, Depends(upload_options)],
-    replace: bool = False,
+    replace: QueryFlag = False,
     format: Annotated[
         UploadFormatName | None,
         Query(description="The body's format, whatever its content type says"),

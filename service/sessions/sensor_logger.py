@@ -9,7 +9,11 @@ platform, …) and files of other sensors, which are ignored here.
 Alignment: the sensors are resampled onto one time base by linear interpolation
 (`numpy.interp`, one call per column): a regular grid at the session's rate (?sample_rate_hz=,
 default the fastest sensor's mean rate, rounded to a whole Hz), spanning the time every
-sensor covers (the latest first sample to the earliest last one). The session's `timestamp`
+sensor covers (the latest first sample to the earliest last one). The grid's size depends on
+the time span and the rate, not on the upload's: it is refused (413) before it is made when
+its samples (float64, the timestamp included) would pass MOTIONLAB_MAX_UPLOAD_BYTES, as two
+rows a year apart at ?sample_rate_hz=1000 would. Each sensor file is read unzipped only up to
+MAX_MEMBER_BYTES (and the upload limit). The session's `timestamp`
 is the grid in seconds from its first point. Features keep the names the bundled
 BasicMotions set uses: accelX, accelY, accelZ from the accelerometer, rotX, rotY, rotZ from
 the gyroscope (rotation rate, rad/s).
@@ -27,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from service.errors import InvalidInput, MalformedBody
+from service.errors import InvalidInput, MalformedBody, PayloadTooLarge
 from service.sessions.parsing import (
     Payload,
     UploadOptions,
@@ -41,6 +45,7 @@ SENSORS = {"Accelerometer": "accel", "Gyroscope": "rot"}
 REQUIRED = "Accelerometer"
 AXES = ("x", "y", "z")
 NS_PER_S = 1_000_000_000
+FLOAT64_BYTES = 8
 MAX_MEMBER_BYTES = 256 * 1024 * 1024  # one sensor file, decompressed (a zip bomb stops here)
 
 
@@ -58,8 +63,9 @@ def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | 
                 "zip with the accelerometer enabled (files found: "
                 f"{', '.join(sorted(members)[:10]) or 'none'})"
             )
+        member_limit = min(MAX_MEMBER_BYTES, options.max_upload_bytes)
         streams = {
-            name: _read_sensor(archive, members[f"{name}.csv"])
+            name: _read_sensor(archive, members[f"{name}.csv"], member_limit)
             for name in SENSORS
             if f"{name}.csv" in members
         }
@@ -71,7 +77,7 @@ def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | 
             "file, whose name becomes the id)"
         )
     rate_hz = options.sample_rate_hz or _fastest_rate_hz(streams)
-    grid_s, columns, features = _align(streams, rate_hz)
+    grid_s, columns, features = _align(streams, rate_hz, options.max_upload_bytes)
     timestamps = pa.array(grid_s)
     check_values([session_id], np.zeros(1, dtype=np.int64), features, columns, timestamps)
     return [
@@ -88,16 +94,18 @@ def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | 
     ]
 
 
-def _read_sensor(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[np.ndarray, dict]:
+def _read_sensor(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
+) -> tuple[np.ndarray, dict]:
     """(time in ns as int64, {axis: float64 values}), sorted by time."""
     name = info.filename
     try:
         with archive.open(info) as member:
-            raw = member.read(MAX_MEMBER_BYTES + 1)
+            raw = member.read(max_bytes + 1)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
         raise MalformedBody(f"{name} cannot be unzipped: {exc}") from None
-    if len(raw) > MAX_MEMBER_BYTES:
-        raise InvalidInput(f"{name} is larger than {MAX_MEMBER_BYTES} bytes unzipped")
+    if len(raw) > max_bytes:
+        raise InvalidInput(f"{name} is larger than {max_bytes} bytes unzipped", limit=max_bytes)
     try:
         table = pacsv.read_csv(
             pa.BufferReader(raw),
@@ -138,7 +146,7 @@ def _fastest_rate_hz(streams: dict) -> float:
     return float(max(1, round(max(rates))))
 
 
-def _align(streams: dict, rate_hz: float) -> tuple[np.ndarray, list, list[str]]:
+def _align(streams: dict, rate_hz: float, max_bytes: int) -> tuple[np.ndarray, list, list[str]]:
     """The grid (s from its start), one interpolated column per feature, the feature names."""
     start_ns = max(int(time_ns[0]) for time_ns, _ in streams.values())
     end_ns = min(int(time_ns[-1]) for time_ns, _ in streams.values())
@@ -148,6 +156,16 @@ def _align(streams: dict, rate_hz: float) -> tuple[np.ndarray, list, list[str]]:
             "aligned into one session"
         )
     count = int((end_ns - start_ns) * rate_hz // NS_PER_S) + 1
+    width = len(AXES) * len(streams) + 1  # the features and the timestamp
+    if count * width * FLOAT64_BYTES > max_bytes:  # checked before a byte of the grid exists
+        most = max_bytes // (width * FLOAT64_BYTES)
+        raise PayloadTooLarge(
+            f"resampled at {rate_hz:g} Hz over the {(end_ns - start_ns) / NS_PER_S:g} s the "
+            f"sensors share, the session would have {count:,} rows; at most {most:,} rows of "
+            f"{width} columns fit in MOTIONLAB_MAX_UPLOAD_BYTES ({max_bytes} bytes as float64): "
+            "give a lower ?sample_rate_hz=, or split the recording",
+            limit=max_bytes,
+        )
     grid_s = np.arange(count) / rate_hz  # (T,)
     columns, features = [], []
     for name, (time_ns, values) in streams.items():

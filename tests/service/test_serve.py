@@ -188,7 +188,7 @@ def test_kill_9_of_the_only_embedded_worker_the_run_still_finishes(tmp_path):
             assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == 40
             ready = api.get("/readyz")
             assert ready.status_code == 200
-            assert ready.json()["workers"] == {"expected": 1, "alive": 1, "restarts": 1}
+            assert ready.json()["workers"] == {"expected": 1, "alive": 1, "ready": 1, "restarts": 1}
     finally:
         server.terminate()
         server.wait(30)
@@ -235,7 +235,7 @@ def test_several_api_processes_share_the_port_one_database_and_one_worker_pool(t
         assert len(api_processes(server.pid, tmp_path)) == 2
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
             ready = api.get("/readyz").json()
-            assert ready["workers"] == {"expected": 1, "alive": 1, "restarts": 0}
+            assert ready["workers"] == {"expected": 1, "alive": 1, "ready": 1, "restarts": 0}
             acknowledged = [sid for n in range(3) for sid in upload_round(port, n)]
             stored = api.get("/v1/sessions", params={"limit": 100}).json()
             assert sorted(s["id"] for s in stored["items"]) == sorted(acknowledged)

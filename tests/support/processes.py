@@ -8,12 +8,13 @@ from pathlib import Path
 
 
 def process_tree(pid: int) -> list[int]:
-    """`pid` and its descendants, parents first."""
+    """`pid` and its descendants, parents first, whichever thread started them (serve's
+    supervisor thread starts a restarted worker)."""
     tree = [pid]
     for member in tree:  # the list grows as it is walked: breadth first
-        with contextlib.suppress(FileNotFoundError):  # exited meanwhile
-            children = Path(f"/proc/{member}/task/{member}/children").read_text()
-            tree += [int(child) for child in children.split()]
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            with contextlib.suppress(FileNotFoundError):  # exited meanwhile
+                tree += [int(child) for child in (task / "children").read_text().split()]
     return tree
 
 

@@ -96,3 +96,18 @@ def wait_for(api, run_id: str, statuses, timeout_s: float = 120, check=None) -> 
             return run
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} did not reach {statuses}: {run}")
+
+
+# Long enough (seconds, on a quiet machine) that a test can act on it while it trains.
+LONG_RUN_ITERATIONS = 100
+
+
+def long_run(api) -> str:
+    upload_tiny(api, sessions=8, rows=400)
+    return start_run(api, prediction_window=2, max_iterations=LONG_RUN_ITERATIONS, random_seed=1)
+
+
+def wait_for_progress(api, run_id: str) -> dict:
+    return wait_for(
+        api, run_id, {"running"}, check=lambda r: api.get(f"/v1/runs/{run_id}/progress").json()
+    )

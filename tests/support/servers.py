@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 
 from core.settings import Settings
-from service.app import create_app
+from service.app import create_app, server_options
 from service.serving import WS_PROTOCOL
 
 
@@ -38,6 +38,7 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             ws=WS_PROTOCOL,  # as `motionlab serve` runs it
+            **server_options(settings),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,7 +10,15 @@ import pytest
 
 from tests.support.homes import STALE_AFTER_3_S
 from tests.support.processes import alive
-from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
+from tests.support.runs import (
+    LONG_RUN_ITERATIONS,
+    long_run,
+    running_workers,
+    start_run,
+    upload_tiny,
+    wait_for,
+    wait_for_progress,
+)
 
 # Many worker processes and runs. The queue's claims and reclaims run on both databases; what
 # the worker does with its processes (SIGTERM, a killed run) does not depend on the database.
@@ -59,21 +67,6 @@ def test_twenty_runs_on_four_workers_each_execute_exactly_once(api, settings):
     assert all(len(attempt_markers(settings, run_id)) == 1 for run_id in ids)
     assert len({r["claimed_by"] for r in runs} | {None}) >= 2  # the work was shared
     assert api.get("/v1/runs", params={"status": "running"}).json()["total"] == 0
-
-
-# Long enough (seconds, on a quiet machine) that a test can act on it while it trains.
-LONG_RUN_ITERATIONS = 100
-
-
-def long_run(api) -> str:
-    upload_tiny(api, sessions=8, rows=400)
-    return start_run(api, prediction_window=2, max_iterations=LONG_RUN_ITERATIONS, random_seed=1)
-
-
-def wait_for_progress(api, run_id: str) -> dict:
-    return wait_for(
-        api, run_id, {"running"}, check=lambda r: api.get(f"/v1/runs/{run_id}/progress").json()
-    )
 
 
 @pytest.mark.both_databases
