@@ -23,7 +23,9 @@ import pyarrow.csv as pcsv
 import torch
 
 from core.recipes import MOTIONLAB
-from tests.benchmarks.bench_quality import (
+from tests.support.basicmotions import split
+from tests.support.paths import BASICMOTIONS_CSV
+from tests.support.quality import (
     BASICMOTIONS_SEEDS,
     BASICMOTIONS_WINDOW,
     DEV_CSV,
@@ -33,8 +35,6 @@ from tests.benchmarks.bench_quality import (
     subject_folds,
     train_and_test,
 )
-from tests.support.basicmotions import split
-from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.torch import recipes
 from workers.motion_data import MotionData
 

@@ -34,8 +34,6 @@ import cbor2
 import httpx
 
 from service.offload import OFFLOAD_MIN_BYTES
-from tests.benchmarks.bench_ingest import memory_mb
-from tests.benchmarks.bench_phone_formats import SECONDS, sensor_csv
 from tests.support.hostile_bodies import (
     FILL,
     edge_impulse_body,
@@ -46,7 +44,8 @@ from tests.support.hostile_bodies import (
     sensor_logger_far_apart,
     sensor_rows_csv,
 )
-from tests.support.processes import process_tree
+from tests.support.phone_formats import HOUR_SECONDS, noisy_sensor_csv
+from tests.support.processes import memory_mb, process_tree
 from tests.support.servers import free_port, start_serve_process
 
 UPLOAD_LIMIT = int(os.environ.get("MOTIONLAB_BENCH_UPLOAD_MB", "64")) << 20
@@ -74,12 +73,12 @@ def csv_body(limit: int) -> bytes:
 
 def sensor_logger_body(limit: int) -> bytes:
     """Accelerometer and gyroscope at one rate, unzipped just under `limit` in all."""
-    per_row = len(sensor_csv(10_000 / SECONDS, 0)) / 10_000
-    rate_hz = FILL * limit / 2 / per_row / SECONDS  # an hour of rows
+    per_row = len(noisy_sensor_csv(10_000 / HOUR_SECONDS, 0)) / 10_000
+    rate_hz = FILL * limit / 2 / per_row / HOUR_SECONDS  # an hour of rows
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr("Accelerometer.csv", sensor_csv(rate_hz, 1))
-        archive.writestr("Gyroscope.csv", sensor_csv(rate_hz, 2))
+        archive.writestr("Accelerometer.csv", noisy_sensor_csv(rate_hz, 1))
+        archive.writestr("Gyroscope.csv", noisy_sensor_csv(rate_hz, 2))
     return out.getvalue()
 
 

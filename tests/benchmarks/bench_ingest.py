@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tests.support.processes import cpu_seconds
+from tests.support.processes import cpu_seconds, memory_mb
 from tests.support.servers import free_port, start_serve_process
 
 SESSIONS, ROWS_PER_SESSION, FEATURES = 1000, 1000, 6
@@ -43,14 +43,6 @@ def make_csv(path: Path, seed: int = 0) -> None:
     values = rng.normal(size=(rows, FEATURES)).round(6)
     columns.update({f"f{j}": values[:, j] for j in range(FEATURES)})
     pacsv.write_csv(pa.table(columns), path)
-
-
-def memory_mb(pid: int, field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def post(port: int, body: bytes) -> float:

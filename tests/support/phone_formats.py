@@ -21,6 +21,8 @@ from typing import Any
 
 import cbor2
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 HMAC_KEY = "a21230b301b87cead81ed89c3a4948c7"
 ZERO_SIGNATURE = "0" * 64
@@ -131,4 +133,24 @@ def sensor_logger_zip(
             "Location.csv",
             "time,seconds_elapsed,latitude,longitude\n1698501145514000000,1.33,0.0,0.0\n",
         )
+    return out.getvalue()
+
+
+HOUR_SECONDS = 3600
+
+
+def noisy_sensor_csv(rate_hz: float, seed: int) -> bytes:
+    """An hour of one Sensor Logger file at `rate_hz`, its times jittered by ±20 %."""
+    rng = np.random.default_rng(seed)
+    count = int(HOUR_SECONDS * rate_hz)
+    t_s = np.arange(count) / rate_hz + rng.uniform(-0.2, 0.2, count) / rate_hz
+    table = pa.table(
+        {
+            "time": RECORDING_START_NS + np.round(t_s * 1e9).astype(np.int64),
+            "seconds_elapsed": t_s,
+            **{axis: rng.normal(size=count) for axis in ("z", "y", "x")},
+        }
+    )
+    out = io.BytesIO()
+    pacsv.write_csv(table, out)
     return out.getvalue()

@@ -39,3 +39,11 @@ def tree_cpu_seconds(pid: int) -> float:
         with contextlib.suppress(FileNotFoundError):  # exited meanwhile
             total += cpu_seconds(member)
     return total
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")

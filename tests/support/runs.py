@@ -87,8 +87,10 @@ def start_run(api, **body) -> str:
     return response.json()["id"]
 
 
-def wait_for(api, run_id: str, statuses, timeout_s: float = 120, check=None) -> dict:
-    """Poll the run until its status is one of `statuses` (and `check(run)` holds)."""
+def wait_for(api, run_id: str, statuses, timeout_s: float = 300, check=None) -> dict:
+    """Poll the run until its status is one of `statuses` (and `check(run)` holds). The
+    default allows for worker processes that start slowly: two of them took 2.5 minutes to
+    claim their runs (importing torch) on the 2-core machine at a load of 19."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         run = api.get(f"/v1/runs/{run_id}").json()

@@ -59,8 +59,13 @@ class ServedHomes:
     def __init__(self, root: Path, stack: contextlib.ExitStack):
         self._root, self._stack = root, stack
         self._homes: dict[str, Served] = {}
+        self._failed: dict[str, BaseException] = {}  # built once: a failure is not retried
 
     def get(self, database: str, cluster: PostgresCluster | None) -> Served:
+        if database in self._failed:
+            raise RuntimeError(
+                f"the served home on {database} failed to build (see its first test's error)"
+            ) from self._failed[database]
         if database not in self._homes:
             stack, url = self._stack, None
             if cluster is not None:
@@ -68,5 +73,9 @@ class ServedHomes:
             home = self._root / database / "home"
             home.parent.mkdir(parents=True)
             settings = migrated_settings(home, url, workers=0, **FAST)
-            self._homes[database] = stack.enter_context(serve(settings))
+            try:
+                self._homes[database] = stack.enter_context(serve(settings))
+            except BaseException as error:
+                self._failed[database] = error
+                raise
         return self._homes[database]
