@@ -119,6 +119,12 @@ class MotionSession(Base):
     split: Mapped[str | None] = mapped_column(String(8))
     sample_rate_hz: Mapped[float | None] = mapped_column(Float)
     features: Mapped[list[Any]] = mapped_column(JSON)
+    # What each feature column holds: [column, sensor, axis, unit] (core/channels.py).
+    channels: Mapped[list[Any]] = mapped_column(JSON)
+    # {sensor: level in its canonical unit} (core/unit_checks.py); None: not checked yet.
+    channel_levels: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # What the unit checks found (a wrong unit is never silent); None when nothing.
+    warnings: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     has_timestamp: Mapped[bool]
     row_count: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
@@ -206,6 +212,10 @@ class RunSession(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(String(128))
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))  # pinned till deleted
+    # Where each of the run's features comes from in this blob: [[column, scale], …] per
+    # feature (core/channels.py Source), frozen with the run; None: each feature is its own
+    # column, unscaled (every run before channels).
+    sources: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     label: Mapped[str] = mapped_column(String(256))
     subject: Mapped[str | None] = mapped_column(String(256))
     part: Mapped[str] = mapped_column(String(8))

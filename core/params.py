@@ -14,6 +14,7 @@ from core.recipes import RECIPE_OF_OLDER_RUNS, RecipeName, with_recipe_defaults
 from core.splits import STRATEGIES
 
 SPLIT_NAMES = Literal["train", "valid", "test"]
+DeviceUnits = Literal["core-motion", "android", "web"]  # core/units.py DEVICE_UNITS
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
 # Rows per prediction: one window of this many rows gives one class prediction (at 50 Hz,
 # 100 rows = one prediction per 2 s). The library's Hyperparameters default to it too.
@@ -57,7 +58,8 @@ class OverfitCheck(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    """How the exported model describes itself (Core ML metadata, download file name)."""
+    """How the exported model describes itself (Core ML metadata, download file name) and what
+    its inputs take."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,6 +68,41 @@ class ModelInfo(BaseModel):
     author: str | None = None
     license: str | None = None
     version: str | None = None
+    device_units: DeviceUnits = Field(
+        "core-motion",
+        description="The units the exported model's inputs take, as the device delivers them: "
+        "core-motion (iOS: g, rad/s, uT, rad), android (m/s2, rad/s, uT, rad) or web "
+        "(DeviceMotionEvent: m/s2, deg/s). The conversion from the training units is folded "
+        "into the first layer",
+    )
+    input_units: dict[str, str] | None = Field(
+        None,
+        description='Per feature, another unit than device_units gives: {"rotX": "deg/s"}',
+    )
+    input_names: dict[str, str] | None = Field(
+        None,
+        description='Per feature, another input name than the feature\'s: {"accelX": "ax"}',
+    )
+
+
+class FeatureChannel(BaseModel):
+    """What a run's feature is, and the unit the run trained it in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    sensor: str
+    axis: str | None = None
+    unit: str = ""
+
+
+class ModelInput(BaseModel):
+    """An input of the exported model: its name and the unit it takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    unit: str = ""
 
 
 class TrainingFields(BaseModel):
@@ -107,6 +144,10 @@ class RunParams(TrainingFields):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     features: list[str] = Field(..., min_length=1)
+    # Each feature's channel and training unit, and the exported model's inputs, in feature
+    # order; None for runs stored before channels (features were stored column names).
+    channels: list[FeatureChannel] | None = None
+    inputs: list[ModelInput] | None = None
     random_seed: int = Field(..., ge=0, lt=2**31)
     # Resolved: never None once a run is created (runs stored before recipes: turicreate).
     recipe: RecipeName = RECIPE_OF_OLDER_RUNS

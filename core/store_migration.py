@@ -1,5 +1,6 @@
-"""The data step of migration 0004: per-session Parquet files (the store before packs) into
-packs. Run by `motionlab migrate` after the schema migrations; a second run finds nothing."""
+"""The data steps of the migrations, run by `motionlab migrate` after the schema migrations (a
+second run finds nothing): 0004's per-session Parquet files (the store before packs) into
+packs, and 0008's unit checks (core/channel_migration.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.channel_migration import check_stored_units
 from core.db import after_commit, make_engine, make_session_factory, unit_of_work
 from core.models import Blob, Pack
 from core.settings import Settings
@@ -70,10 +72,14 @@ def _remove_legacy(legacy_root: Path, hashes: list[str]) -> None:
 
 
 def migrate_store(settings: Settings) -> int:
-    """The data step for the store of `settings` (after the schema is at head)."""
+    """The data steps for the store of `settings` (after the schema is at head): Parquet files
+    into packs (0004), then the unit checks of sessions stored before channels (0008)."""
     engine = make_engine(settings.resolved_database_url)
     try:
         factory = make_session_factory(engine)
-        return pack_legacy_blobs(factory, pack_store(settings), settings.blobs_dir)
+        store = pack_store(settings)
+        packed = pack_legacy_blobs(factory, store, settings.blobs_dir)
+        check_stored_units(factory, store)
+        return packed
     finally:
         engine.dispose()

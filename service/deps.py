@@ -18,6 +18,7 @@ from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
 from service.runs.service import get_run, require_succeeded
 from service.sessions.decoding import media_type
+from service.sessions.parsing import declared_channels
 from workers.exports.formats import Precision
 
 
@@ -41,6 +42,17 @@ MAX_OFFSET = 2**31 - 1
 # The pattern of a text filter: any text but U+0000, which PostgreSQL's text cannot hold.
 NO_NUL = r"^[^\x00]*$"
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
+# ?channels= of uploads and of rows to predict on (service/sessions/parsing.declared_channels).
+ChannelsQuery = Annotated[
+    str | None,
+    Query(
+        max_length=16 * 1024,
+        pattern=NO_NUL,
+        description="What columns hold, where their names do not say it: comma-separated "
+        "column=sensor.axis:unit, e.g. accX=accelerometer.x:m/s2,gyrX=:deg/s,hr=other:bpm "
+        "(README: Channels and units)",
+    ),
+]
 PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 BlobStoreDep = Annotated[PackStore, Depends(get_blob_store)]
@@ -71,15 +83,19 @@ async def predict_options(
     session_column: Annotated[
         str, Query(description="Session id column of CSV rows; absent: one session")
     ] = "sessionId",
+    channels: ChannelsQuery = None,
 ) -> PredictOptions:
-    return PredictOptions(output_frequency, output_type, k, session_column)
+    return PredictOptions(
+        output_frequency, output_type, k, session_column, declared_channels(channels)
+    )
 
 
 async def evaluate_options(
     session_column: str = "sessionId",
     label_column: Annotated[str | None, Query(description="Default: the model's target")] = None,
+    channels: ChannelsQuery = None,
 ) -> EvaluateOptions:
-    return EvaluateOptions(session_column, label_column)
+    return EvaluateOptions(session_column, label_column, declared_channels(channels))
 
 
 def evaluate_arguments(request: Request, body: RowsBody, options: EvaluateOptions) -> dict:

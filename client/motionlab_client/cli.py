@@ -64,6 +64,12 @@ def add_user_commands(commands: Any) -> None:
     upload.add_argument("--sample-rate-hz", type=float)
     upload.add_argument("--format", choices=["csv", "json", "edge-impulse", "sensor-logger"])
     upload.add_argument("--replace", action="store_true", help="overwrite different content")
+    upload.add_argument(
+        "--channels",
+        metavar="DECLARATIONS",
+        help="what columns hold where their names do not say it, e.g. "
+        "accX=accelerometer.x:m/s2,gyrX=:deg/s (README: Channels and units)",
+    )
     for column, default in COLUMNS:
         upload.add_argument(
             f"--{column}-column", metavar="NAME", help=f"the CSV's {column} column ({default})"

@@ -92,13 +92,16 @@ class Client:
         subject_column: str | None = None,
         split_column: str | None = None,
         timestamp_column: str | None = None,
+        channels: str | None = None,
     ) -> list[dict[str, Any]]:
         """Upload a file (.csv / .json / .cbor / .zip, optionally .gz), a folder (each file
         one session; a sub-folder's name is the activity of the files in it; `subject_from`:
         a regular expression whose `subject` group, searched in the path below the folder,
         is the subject) or a data frame (stacked CSV columns). `*_column`: the CSV's names of
         the columns motionlab reads (default sessionId, activity, subject, split, timestamp).
-        Returns one entry per session (id, rows, features, sha256, created)."""
+        `channels`: what columns hold, where their names do not say it
+        (`accX=accelerometer.x:m/s2,gyrX=:deg/s`). Returns one entry per session (id, rows,
+        features, channels, sha256, created, warnings)."""
         given = {
             "session_id": session_id,
             "activity": activity,
@@ -112,6 +115,7 @@ class Client:
             "subject_column": subject_column,
             "split_column": split_column,
             "timestamp_column": timestamp_column,
+            "channels": channels,
         }
         params = {key: value for key, value in given.items() if value is not None}
         if isinstance(data, str | Path):

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from motionlab_client.flags import UPLOAD_PARAMETERS, run_fields
+from motionlab_client.flags import UPLOAD_PARAMETERS, cli_hint, run_fields
 from motionlab_client.render import (
     comparison_table,
     confusion_matrix,
@@ -37,11 +37,29 @@ def upload(client: Client, args: argparse.Namespace) -> None:
         stored += client.upload(
             path, replace=args.replace, subject_from=args.subject_from, **options
         )
+    _warn(stored)
     lines = [
         f"{s['id']}: {s['rows']} rows, {len(s['features'])} features, {_fate(s)}" for s in stored
     ]
     summary = upload_summary(stored, [_fate(s) for s in stored])
     _out(args, stored, "\n".join([*lines, summary] if args.verbose else [summary]))
+
+
+SHOWN_WARNINGS = 3  # of an upload's sessions; the rest are counted
+
+
+def _warn(stored: list[dict]) -> None:
+    """A contradicted unit is never silent: the first sessions' warnings, then a count."""
+    warned = [s for s in stored if s.get("warnings")]
+    for session in warned[:SHOWN_WARNINGS]:
+        warning = cli_hint(session["warnings"][0], "upload")
+        print(f"motionlab: {session['id']}: {warning}", file=sys.stderr)
+    if len(warned) > SHOWN_WARNINGS:
+        print(
+            f"motionlab: {len(warned)} sessions have warnings in all "
+            "(`motionlab sessions --json` or GET /v1/sessions/{id} says each one's)",
+            file=sys.stderr,
+        )
 
 
 def _fate(session: dict) -> str:

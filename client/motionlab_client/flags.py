@@ -15,6 +15,8 @@ from typing import Any
 
 # core.splits.STRATEGIES, which the client may not import (a test holds the two equal).
 SPLIT_STRATEGIES = ("column", "session", "subject", "auto", "none")
+# core.units.DEVICE_UNITS, likewise.
+DEVICE_UNITS = ("core-motion", "android", "web")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class RunFlag:
     help: str
     type: Any = str
     listed: bool = False  # comma-separated (repeatable) into a JSON list
+    mapping: bool = False  # comma-separated name=value pairs (repeatable) into a JSON object
     choices: tuple[str, ...] | None = None
 
     @property
@@ -43,7 +46,12 @@ RUN_FLAGS = (
     RunFlag("--seed", "random_seed", "random seed (default: a random one, recorded)", int),
     RunFlag("--experiment", "experiment", "the experiment it is filed under"),
     RunFlag("--name", "name", "a name for the run"),
-    RunFlag("--features", "features", "the feature columns, comma-separated", listed=True),
+    RunFlag(
+        "--features",
+        "features",
+        "canonical features, e.g. accelX,accelY,accelZ (sessions without them are left out)",
+        listed=True,
+    ),
     RunFlag(
         "--split",
         "split.strategy",
@@ -66,6 +74,25 @@ RUN_FLAGS = (
     RunFlag("--model-author", "model.author", "its Core ML author"),
     RunFlag("--model-license", "model.license", "its Core ML license"),
     RunFlag("--model-version", "model.version", "its Core ML version string"),
+    RunFlag(
+        "--device-units",
+        "model.device_units",
+        "the units its inputs take, as the device delivers them: core-motion (g, rad/s; the "
+        "default), android (m/s2, rad/s) or web (m/s2, deg/s)",
+        choices=DEVICE_UNITS,
+    ),
+    RunFlag(
+        "--input-units",
+        "model.input_units",
+        "another unit for single inputs, e.g. rotX=deg/s",
+        mapping=True,
+    ),
+    RunFlag(
+        "--input-names",
+        "model.input_names",
+        "another input name for single features, e.g. accelX=ax",
+        mapping=True,
+    ),
 )
 
 # `upload`'s query parameters, each a flag of the same name (session_id → --session-id).
@@ -82,14 +109,18 @@ UPLOAD_PARAMETERS = (
     "subject_column",
     "split_column",
     "timestamp_column",
+    "channels",
 )
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     for spec in RUN_FLAGS:
-        if spec.listed:
+        if spec.listed or spec.mapping:
             parser.add_argument(
-                spec.flag, action="append", metavar="A,B", help=spec.help + " (repeatable)"
+                spec.flag,
+                action="append",
+                metavar="A=X,B=Y" if spec.mapping else "A,B",
+                help=spec.help + " (repeatable)",
             )
         else:
             parser.add_argument(spec.flag, type=spec.type, choices=spec.choices, help=spec.help)
@@ -102,8 +133,12 @@ def run_fields(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, spec.dest)
         if value is None:
             continue
-        if spec.listed:
+        if spec.listed or spec.mapping:
             value = [item.strip() for given in value for item in given.split(",") if item.strip()]
+        if spec.mapping:
+            # A pair without '=' is left for the server to refuse, in the API's words.
+            pairs = [item.partition("=") for item in value]
+            value = {name.strip(): given.strip() for name, _, given in pairs}
         *parents, leaf = spec.field.split(".")
         target = body
         for parent in parents:
@@ -152,7 +187,12 @@ def cli_hint(message: str, command: str) -> str:
 
         def flag(match: re.Match) -> str:
             name = match.group(1)
-            return "--" + name.replace("_", "-") if name in UPLOAD_PARAMETERS else match.group(0)
+            if name not in UPLOAD_PARAMETERS:
+                return match.group(0)
+            # `?channels=gyro_x=:deg/s` → `--channels gyro_x=:deg/s`: a value stays its argument.
+            rest = message[match.end() : match.end() + 1]
+            valued = rest.isalnum() or rest == "_"
+            return "--" + name.replace("_", "-") + (" " if valued else "")
 
         return _QUERY.sub(flag, message)
     if command == "train":

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.models import Run
+from core.params import RunParams
 from core.settings import Settings
 from service.lazy_imports import import_lazily
 from service.runs.artifacts import coreml_file, model_files_found, run_dir, run_engine
@@ -99,10 +100,14 @@ def load_predictor(settings: Settings, run: Run) -> Predictor:
 def load_mlmodel_streamer(settings: Settings, run: Run) -> NetworkStreamer:
     """The run's exported .mlmodel, stepped window by window in NumPy: live classification of
     a model whose engine cannot step windows itself (Turi Create's predicts in its own
-    process, seconds a call). Cached beside the engines' models."""
+    process, seconds a call), fed what predictions take: the run's features in the units it
+    trained in (the file's own inputs may be renamed and converted). Cached beside the engines'
+    models."""
     require_succeeded(run)
-    path = coreml_file(settings, run)
-    return MODELS.get((*_key(settings, run.id), "mlmodel"), lambda: _load_mlmodel_streamer(path))
+    path, params = coreml_file(settings, run), run.run_params
+    return MODELS.get(
+        (*_key(settings, run.id), "mlmodel"), lambda: _load_mlmodel_streamer(path, params)
+    )
 
 
 def cached_predictor(settings: Settings, run_id: str) -> Loaded | None:
@@ -122,10 +127,11 @@ def _load(engine: Engine, run_dir: Path) -> Loaded:
         return Loaded(engine.load_model(run_dir), engine.serves_inline)
 
 
-def _load_mlmodel_streamer(path: Path) -> NetworkStreamer:
-    network = import_lazily("workers.exports.coreml.network")  # coremltools: not at API start
+def _load_mlmodel_streamer(path: Path, params: RunParams) -> NetworkStreamer:
+    inputs = import_lazily("workers.exports.coreml.inputs")  # coremltools: not at API start
+    network = import_lazily("workers.exports.coreml.network")
     stream = import_lazily("workers.exports.coreml.stream")
-    return stream.NetworkStreamer(network.read_network(path))
+    return stream.NetworkStreamer(inputs.training_network(network.read_network(path), params))
 
 
 def _serve_on_one_thread() -> None:

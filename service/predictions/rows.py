@@ -1,27 +1,39 @@
 """Request rows (CSV or JSON) → a feature matrix in the model's column order.
 
-CSV: a header line, one row per sample; the model's feature columns (any order, extra
-columns ignored), optionally a session column (`sessionId`; without it all rows are one
-session) and, to evaluate, a label column named after the model's target. As in Turi Create,
-consecutive rows with the same session id form a session; an id that shows up again later
-starts a new one.
+CSV: a header line, one row per sample; the model's features (any order, extra columns
+ignored), optionally a session column (`sessionId`; without it all rows are one session) and,
+to evaluate, a label column named after the model's target. As in Turi Create, consecutive
+rows with the same session id form a session; an id that shows up again later starts a new
+one.
 
-JSON: one session of the upload format, {"id"?, "columns": [...], "samples": [[...], ...]}
-(plus its label, e.g. "activity", to evaluate), or several: {"sessions": [{...}, ...]}.
+JSON: one session of the upload format, {"id"?, "columns": [...], "samples": [[...], ...],
+"channels"?} (plus its label, e.g. "activity", to evaluate), or several: {"sessions": [...]}.
+
+Columns are read as an upload's are (core/channels.py): a model's feature comes from the
+column of its channel, converted into the unit the model trained in (an `ax` column in g, or
+`accX` declared in m/s² with ?channels=, feed `accelX`), or from a column of its very name
+(models trained before channels took columns by name).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 import numpy as np
 import pyarrow as pa
 
+from core.channels import ChannelError, Source, combine
 from service.errors import BadRequest, InvalidInput, UnsupportedMediaType
 from service.sessions.csv_format import RESERVED_COLUMNS, TextColumn, line, read_csv_table
 from service.sessions.json_format import load_json, sample_matrix
-from service.sessions.parsing import MAX_ID_LENGTH, UploadOptions, check_feature_names
+from service.sessions.parsing import (
+    MAX_ID_LENGTH,
+    UploadOptions,
+    check_feature_names,
+    layout_for,
+)
 
 MEDIA_TYPES = ("text/csv", "application/json")
 JSON_SHAPE = (
@@ -38,6 +50,7 @@ class RowFormat:
     session_column: str
     label_column: str | None = None  # required when set (evaluate)
     max_features: int = 1000  # MOTIONLAB_MAX_FEATURES: extra columns are ignored, up to this
+    channels: Mapping[str, str] = field(default_factory=dict)  # declared: ?channels=
 
     @property
     def max_columns(self) -> int:
@@ -80,10 +93,9 @@ def rows_from_csv(data: bytes | bytearray, fmt: RowFormat) -> Rows:
     table = read_csv_table(data, options, fmt.max_columns)
     if table.num_rows == 0:
         raise InvalidInput("the CSV has a header but no rows: send at least one row")
-    _require_columns(table.column_names, fmt, "the CSV header")
-    matrix = np.empty((table.num_rows, len(fmt.features)), dtype=np.float32)  # (N, F)
-    for j, name in enumerate(fmt.features):
-        matrix[:, j] = _csv_numbers(table.column(name), name)
+    sources = _sources(table.column_names, fmt, fmt.channels, "the CSV header")
+    _require_label(table.column_names, fmt, "the CSV header")
+    matrix = _matrix(sources, lambda name: _csv_numbers(table.column(name), name))  # (N, F)
     _check_finite(matrix, fmt.features, line)
     if fmt.session_column in table.column_names:
         ids = _csv_text(table, fmt.session_column, "session id")
@@ -153,9 +165,14 @@ def _json_session(item: Any, where: str, fmt: RowFormat) -> tuple[np.ndarray, st
         raise InvalidInput(
             f'{where}: "samples" must be a non-empty list of rows (lists of numbers)'
         )
-    _require_columns(columns, fmt, where, label_in_columns=False)
+    declared = item.get("channels") or {}
+    if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
+        raise InvalidInput(
+            f'{where}: "channels" must be an object {{"column": "sensor.axis:unit"}}'
+        )
+    sources = _sources(columns, fmt, {**fmt.channels, **declared}, where)
     matrix = sample_matrix(samples, len(columns), where, columns)  # (n, columns) float64
-    block = matrix[:, [columns.index(name) for name in fmt.features]].astype(np.float32)
+    block = _matrix(sources, lambda name: matrix[:, columns.index(name)])
     _check_finite(block, fmt.features, lambda row: f"{where}, sample {row + 1}")
     label = None
     if fmt.label_column is not None:
@@ -183,16 +200,42 @@ def _session_name(value: Any, where: str) -> str | None:
     return name
 
 
-def _require_columns(
-    names: list[str], fmt: RowFormat, where: str, *, label_in_columns: bool = True
-) -> None:
-    missing = [name for name in fmt.features if name not in names]
+def _sources(
+    names: list[str], fmt: RowFormat, declared: Mapping[str, str], where: str
+) -> list[Source]:
+    """Where each of the model's features comes from among the columns (see the module)."""
+    candidates = [n for n in names if n not in (fmt.session_column, fmt.label_column)]
+    unknown = [name for name in declared if name not in candidates]
+    if unknown:
+        raise InvalidInput(f"channels names column(s) {unknown[:5]} that {where} does not have")
+    try:
+        layout = layout_for(candidates, declared=declared, strict=False)
+    except ChannelError as error:
+        raise InvalidInput(f"{where}: {error}") from None
+    found = [layout.source(name, by_column=True) for name in fmt.features]
+    missing = [name for name, source in zip(fmt.features, found, strict=True) if source is None]
     if missing:
+        read_as = ", ".join(f"{c.column}: {c.name}" for c in layout.channels if c.name != c.column)
         raise InvalidInput(
             f"missing feature column(s) {missing} in {where}; the model needs "
             f"{list(fmt.features)} and {where} has {names}"
+            + (f" (read as {read_as})" if read_as else "")
+            + "; name the columns so, or declare them with channels="
         )
-    if label_in_columns and fmt.label_column is not None and fmt.label_column not in names:
+    return [source for source in found if source is not None]
+
+
+def _matrix(sources: list[Source], column: Callable[[str], np.ndarray]) -> np.ndarray:
+    """(N, F) float32: each feature from its sources."""
+    first = column(sources[0][0][0])
+    matrix = np.empty((len(first), len(sources)), dtype=np.float32)
+    for j, source in enumerate(sources):
+        matrix[:, j] = combine(source, column)
+    return matrix
+
+
+def _require_label(names: list[str], fmt: RowFormat, where: str) -> None:
+    if fmt.label_column is not None and fmt.label_column not in names:
         raise InvalidInput(
             f"missing label column {fmt.label_column!r} in {where} (columns: {names}); evaluate "
             "needs the true label of each row (name another column with ?label_column=)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -76,6 +76,7 @@ class PredictOptions:
     output_type: Literal["class", "probability_vector", "topk"] = "class"
     k: int = 3
     session_column: str = "sessionId"
+    channels: dict[str, str] = field(default_factory=dict)  # ?channels= of the rows
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class EvaluateOptions:
 
     session_column: str = "sessionId"
     label_column: str | None = None  # None: the model's target
+    channels: dict[str, str] = field(default_factory=dict)  # ?channels= of the rows
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from core.channels import is_identity, layout_of
 from core.models import Run, RunSession
 from core.params import DataSelection
 from core.settings import Settings
@@ -91,7 +92,9 @@ def _predict(
     *,
     slot: bool = True,
 ) -> bytes:
-    fmt = RowFormat(tuple(model.features), options.session_column, None, body.max_features)
+    fmt = RowFormat(
+        tuple(model.features), options.session_column, None, body.max_features, options.channels
+    )
     rows = parse_rows(body, fmt)
     data = motion_data(model, rows)
     frequency = options.output_frequency
@@ -125,7 +128,13 @@ def evaluate(
     run = runs.get_run(db, run_id=run_id)
     model = load_predictor(settings, run)
     label_column = options.label_column or model.target
-    fmt = RowFormat(tuple(model.features), options.session_column, label_column, body.max_features)
+    fmt = RowFormat(
+        tuple(model.features),
+        options.session_column,
+        label_column,
+        body.max_features,
+        options.channels,
+    )
     if body.media_type == "text/csv":
         rows_or_selection: Rows | dict = rows_from_csv(body.data, fmt)
     else:
@@ -192,17 +201,26 @@ def _selected_sessions(db: Session, selection: EvaluateSelection, model) -> list
     filters = DataSelection(**selection.model_dump(exclude={"part"}))
     found = select_sessions(db, selection=filters)
     chosen = []
+    features = list(model.features)
     for session in found:
-        missing = [name for name in model.features if name not in session.features]
-        if missing:
+        layout = layout_of(session.channels)
+        sources = layout.sources(features, by_column=True)
+        if sources is None:
+            missing = [name for name in features if layout.source(name, by_column=True) is None]
             raise InvalidInput(
-                f"session {session.id!r} lacks the model's feature column(s) {missing}"
+                f"session {session.id!r} lacks the model's feature(s) {missing} (it has "
+                f"{list(layout.offered)})"
             )
         label = getattr(session, model.target, None)
         if label is None:
             raise InvalidInput(f"session {session.id!r} has no {model.target}; it cannot be scored")
         chosen.append(
-            RunSession(session_id=session.id, blob_sha256=session.blob_sha256, label=label)
+            RunSession(
+                session_id=session.id,
+                blob_sha256=session.blob_sha256,
+                label=label,
+                sources=None if is_identity(sources, features) else sources,
+            )
         )
     return chosen
 

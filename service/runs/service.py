@@ -17,13 +17,10 @@ from core.params import RunParams
 from core.recipes import RECIPE_DEFAULTS, count_chunks, default_max_iterations
 from core.splits import SessionRef, assign_parts
 from service.errors import Conflict, InvalidInput, NotFound
+from service.runs.features import resolve_features, unit_warnings
+from service.runs.inputs import model_inputs
 from service.runs.schemas import RunCreate
-from service.runs.selection import (
-    SessionRow,
-    check_window,
-    resolve_features,
-    select_sessions,
-)
+from service.runs.selection import SessionRow, check_window, select_sessions
 from service.sessions.stats import sample_rate_warnings
 from workers.engines.base import Engine, base_versions
 from workers.engines.registry import engines
@@ -91,8 +88,9 @@ def create_run(
     _check_available(engine, remote_engines)
     if request.target not in TARGETS:
         raise InvalidInput(f"unknown target {request.target!r}; use one of {', '.join(TARGETS)}")
-    sessions = select_sessions(db, selection=request.data)
-    features = resolve_features(sessions, request.features)
+    chosen = resolve_features(select_sessions(db, selection=request.data), request.features)
+    sessions, sources, features = chosen.sessions, chosen.sources, chosen.features
+    inputs = model_inputs(request.model, chosen.channels, request.target)
     seed = request.random_seed if request.random_seed is not None else secrets.randbelow(2**31)
     labels = [_label(s, request.target) for s in sessions]
     refs = [SessionRef(s.id, s.subject, s.split) for s in sessions]
@@ -111,9 +109,11 @@ def create_run(
         train_positions = [i for i, part in enumerate(parts) if part == "train"]
         keep = train_positions[: request.overfit_check.sessions]
         sessions, labels = [sessions[i] for i in keep], [labels[i] for i in keep]
+        sources = [sources[i] for i in keep]
         parts = ["train"] * len(keep)
     _check_parts(parts, labels, split.strategy)
-    warnings = check_window(sessions, request.prediction_window) + sample_rate_warnings(sessions)
+    warnings = chosen.warnings + check_window(sessions, request.prediction_window)
+    warnings += sample_rate_warnings(sessions) + unit_warnings(chosen, sessions, labels)
 
     params = RunParams(
         **request.model_dump(
@@ -128,6 +128,8 @@ def create_run(
             }
         ),
         features=features,
+        channels=chosen.channels,
+        inputs=inputs,
         random_seed=seed,
         recipe=recipe,
         max_iterations=request.max_iterations or _default_epochs(request, recipe, sessions, parts),
@@ -136,9 +138,10 @@ def create_run(
         (s.id, s.blob_sha256, label, s.subject, part)
         for s, label, part in zip(sessions, labels, parts, strict=True)
     ]
-    fingerprint = hashlib.sha256(
-        json.dumps({"sessions": frozen, "features": features, "target": request.target}).encode()
-    ).hexdigest()
+    fingerprinted = {"sessions": frozen, "features": features, "target": request.target}
+    if any(source is not None for source in sources):  # runs of canonical columns: as before
+        fingerprinted["sources"] = sources
+    fingerprint = hashlib.sha256(json.dumps(fingerprinted).encode()).hexdigest()
     run = Run(
         id=new_run_id(),
         experiment=request.experiment,
@@ -167,8 +170,11 @@ def create_run(
                 "label": label,
                 "subject": subject,
                 "part": part,
+                "sources": source,
             }
-            for i, (sid, sha, label, subject, part) in enumerate(frozen)
+            for i, ((sid, sha, label, subject, part), source) in enumerate(
+                zip(frozen, sources, strict=True)
+            )
         ],
     )
     return run

@@ -280,6 +280,7 @@ def parse_csv(payload: Payload, options: UploadOptions, source: str | None = Non
                 features=[feature_names[j - offset] for j in columns[offset:]],
                 samples=samples.slice(int(starts[s]), int(counts[s])).select(columns),
                 source=source,
+                declared=options.channels,
             )
         )
     return parsed

@@ -136,4 +136,19 @@ def parse_parts(parts: list, options: UploadOptions) -> list:
             parsed.extend(decoded_apart(len(payload), parser, payload, file_options, filename))
         else:
             parsed.extend(parser(payload, file_options, filename))
+    _check_declared_columns(parsed, options)
     return parsed
+
+
+def _check_declared_columns(parsed: list, options: UploadOptions) -> None:
+    """?channels= applies to every session of the request (each takes the columns it has); a
+    column that none of them has is a typo to report, not a declaration to drop."""
+    if not options.channels:
+        return
+    columns = {name for session in parsed for name in session.features}
+    missing = [name for name in options.channels if name not in columns]
+    if missing:
+        raise InvalidInput(
+            f"channels names column(s) {missing[:5]} that no session of this upload has (their "
+            f"columns: {sorted(columns)[:20]}); fix the names"
+        )

@@ -13,10 +13,11 @@ those bytes with the project's HMAC key, and writes the hex digest in place of t
 So the check here puts the zeros back into the received bytes (same length, so the encoding
 is otherwise untouched) and recomputes the HMAC.
 
-A recording maps to one session: the sensors are the feature columns (their names), the
-sample rate is 1000 / interval_ms, the session id is ?session_id= or the file's name, the
-activity ?activity= or, as Edge Impulse's uploader does, the file name's first dot-separated
-part (`idle.01.json` → `idle`).
+A recording maps to one session: the sensors are the feature columns (their names; their
+`units` are the channels' units, core/channel_names.py), the sample rate is 1000 /
+interval_ms, the session id is ?session_id= or the file's name, the activity ?activity= or,
+as Edge Impulse's uploader does, the file name's first dot-separated part (`idle.01.json` →
+`idle`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def parse_edge_impulse(
             features=names,
             samples=samples_table(names, columns),
             source=_source(body, source),
+            declared=options.channels,
+            units={s["name"]: s["units"] for s in sensors if isinstance(s.get("units"), str)},
         )
     ]
 

@@ -80,6 +80,7 @@ def _parse_session(
         timestamps = matrix[:, j]
         matrix = np.delete(matrix, j, axis=1)
         del features[j]
+    declared = {**options.channels, **_declared_channels(item.get("channels"), features, where)}
     rate = item.get("sample_rate_hz", options.sample_rate_hz)
     for key in ("activity", "subject", "split"):
         value = item.get(key)
@@ -97,6 +98,7 @@ def _parse_session(
         features=features,
         samples=samples_table(features, columns, ts),
         source=source,
+        declared=declared,
     )
 
 
@@ -110,6 +112,26 @@ def only_numbers(rows: list) -> bool:
         return set(map(type, chain.from_iterable(rows))) <= JSON_NUMBERS
     except TypeError:  # a row that is not a list
         return False
+
+
+def _declared_channels(value: Any, features: list[str], where: str) -> dict[str, str]:
+    """A session's own "channels": {column: "sensor.axis:unit"}, for columns it has."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidInput(
+            f'{where}: "channels" must be an object {{"column": "sensor.axis:unit"}}, e.g. '
+            '{"accX": "accelerometer.x:m/s2"}'
+        )
+    missing = [name for name in value if name not in features]
+    if missing:
+        raise InvalidInput(
+            f'{where}: "channels" names column(s) {missing[:5]} that are not among its feature '
+            f"columns {features[:20]}"
+        )
+    return value
 
 
 def sample_matrix(samples: list, width: int, where: str, columns: list[str]) -> np.ndarray:

@@ -10,14 +10,18 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.channel_names import channels_for, parse_declaration, parse_declarations
+from core.channels import Channel, ChannelError, Layout
 from core.models import SPLITS
+from core.unit_checks import check_session
 from service.errors import InvalidInput
 
 MAX_ID_LENGTH = 128
@@ -54,6 +58,8 @@ class UploadOptions:
     max_upload_bytes: int = 512 * 1024 * 1024
     # MOTIONLAB_EDGE_IMPULSE_HMAC_KEY: Edge Impulse files must carry a valid signature.
     edge_impulse_hmac_key: str | None = None
+    # ?channels=: what columns hold, declared (column → `sensor.axis:unit`; core/channel_names)
+    channels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,17 +74,18 @@ class ParsedSession:
     # without missing values. Usually zero-copy slices of the parsed upload.
     samples: pa.Table
     source: str | None = None
+    # What each feature column holds, and what the unit checks found (core/unit_checks.py).
+    channels: Layout = field(default_factory=lambda: Layout(()))
+    levels: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    declared: bool = False  # the request declared channels for it: they must match a stored copy
+    # The content address an earlier version stored for this same upload, when its parse has
+    # changed since (Sensor Logger zips before channels): a re-send of it stays a no-op.
+    stored_before: Callable[[], str | None] | None = None
 
     @cached_property
     def sha256(self) -> str:
-        """Content address of the samples: names, then each feature's float64 bytes, then the
-        timestamps'."""
-        digest = hashlib.sha256(json.dumps([self.features, self.has_timestamps]).encode())
-        offset = int(self.has_timestamps)
-        for index in (*range(offset, self.samples.num_columns), *range(offset)):
-            for chunk in self.samples.column(index).chunks:
-                digest.update(chunk.to_numpy(zero_copy_only=False))
-        return digest.hexdigest()
+        return content_address(self.features, self.samples)
 
     @property
     def has_timestamps(self) -> bool:
@@ -91,6 +98,18 @@ class ParsedSession:
     @property
     def duration_s(self) -> float | None:
         return self.rows / self.sample_rate_hz if self.sample_rate_hz else None
+
+
+def content_address(features: list[str], samples: pa.Table) -> str:
+    """The sha256 of a session's samples (see `ParsedSession.samples`): the names, then each
+    feature's float64 bytes, then the timestamps'."""
+    has_timestamps = samples.num_columns > len(features)
+    digest = hashlib.sha256(json.dumps([features, has_timestamps]).encode())
+    offset = int(has_timestamps)
+    for index in (*range(offset, samples.num_columns), *range(offset)):
+        for chunk in samples.column(index).chunks:
+            digest.update(chunk.to_numpy(zero_copy_only=False))
+    return digest.hexdigest()
 
 
 def samples_table(features: list[str], columns: list, timestamps=None) -> pa.Table:
@@ -259,6 +278,44 @@ def check_values(
             )
 
 
+def layout_for(
+    features: Sequence[str],
+    *,
+    declared: Mapping[str, str] | None = None,
+    known: Mapping[str, Channel] | None = None,
+    units: Mapping[str, str] | None = None,
+    strict: bool = True,
+) -> Layout:
+    """The channels of columns (core/channel_names.channels_for), worked out once per layout:
+    a stacked CSV's sessions, and the rows of predictions, repeat theirs."""
+    maps = (tuple((m or {}).items()) for m in (declared, known, units))
+    return _layout(tuple(features), *maps, strict)
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    features: tuple[str, ...], declared: tuple, known: tuple, units: tuple, strict: bool
+) -> Layout:
+    return Layout(
+        channels_for(
+            features, declared=dict(declared), known=dict(known), units=dict(units), strict=strict
+        )
+    )
+
+
+def declared_channels(text: str | None) -> dict[str, str]:
+    """A ?channels= query, each declaration checked (before a body is read)."""
+    if not text:
+        return {}
+    try:
+        declared = parse_declarations(text)
+        for column, declaration in declared.items():
+            parse_declaration(column, declaration)
+    except ChannelError as error:
+        raise InvalidInput(str(error)) from None
+    return declared
+
+
 def finish_session(
     *,
     session_id: str,
@@ -269,9 +326,14 @@ def finish_session(
     features: list[str],
     samples: pa.Table,
     source: str | None,
+    declared: Mapping[str, str] | None = None,
+    known: Mapping[str, Channel] | None = None,
+    units: Mapping[str, str] | None = None,
+    stored_before: Callable[[], str | None] | None = None,
 ) -> ParsedSession:
-    """Checks of a session's labels shared by every format (values: `check_values`), then the
-    parsed session."""
+    """Checks of a session's labels shared by every format (values: `check_values`), its
+    channels (`declared` by the uploader, `known` or `units` from the format, else inferred)
+    and their unit checks, then the parsed session."""
     check_session_id(session_id)
     if activity is None or activity == "":
         raise InvalidInput(
@@ -284,6 +346,12 @@ def finish_session(
         raise InvalidInput(f"session {session_id!r} has no feature columns with values")
     if samples.num_rows == 0:
         raise InvalidInput(f"session {session_id!r} is empty: it has no sample rows")
+    declared = {c: d for c, d in (declared or {}).items() if c in features}
+    try:
+        layout = layout_for(features, declared=declared, known=known, units=units)
+    except ChannelError as error:
+        raise InvalidInput(f"session {session_id!r}: {error}", session=session_id) from None
+    levels, warnings = check_session(layout, lambda column: samples.column(column).to_numpy())
     return ParsedSession(
         id=session_id,
         activity=activity,
@@ -293,4 +361,9 @@ def finish_session(
         features=features,
         samples=samples,
         source=source,
+        channels=layout,
+        levels=levels,
+        warnings=warnings,
+        declared=bool(declared),
+        stored_before=stored_before,
     )

@@ -11,8 +11,17 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from core.channels import layout_of
 from service.auth import QueryFlag
-from service.deps import NO_NUL, BlobStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep
+from service.deps import (
+    NO_NUL,
+    BlobStoreDep,
+    ChannelsQuery,
+    PageLimit,
+    PageOffset,
+    SessionDep,
+    SettingsDep,
+)
 from service.http import Responses
 from service.sessions import service
 from service.sessions import stats as stats_service
@@ -25,6 +34,7 @@ from service.sessions.parsing import (
     MAX_SAMPLE_RATE_HZ,
     MIN_SAMPLE_RATE_HZ,
     UploadOptions,
+    declared_channels,
 )
 from service.sessions.schemas import (
     UPLOAD_BODY,
@@ -68,6 +78,7 @@ def upload_options(
     sample_rate_hz: Annotated[
         float | None, Query(ge=MIN_SAMPLE_RATE_HZ, le=MAX_SAMPLE_RATE_HZ)
     ] = None,
+    channels: ChannelsQuery = None,
 ) -> UploadOptions:
     return UploadOptions(
         session_column=session_column,
@@ -80,6 +91,7 @@ def upload_options(
         subject=subject,
         split=split,
         sample_rate_hz=sample_rate_hz,
+        channels=declared_channels(channels),
         max_features=settings.max_features,
         max_upload_bytes=settings.max_upload_bytes,
         edge_impulse_hmac_key=(
@@ -163,10 +175,26 @@ def get_session(db: SessionDep, session_id: str) -> SessionRead:
     "/sessions/{session_id}/samples",
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}, 404: {}},
 )
-def get_samples(request: Request, db: SessionDep, store: BlobStoreDep, session_id: str):
-    """A session's samples: CSV (default) or, with Accept: application/json, upload JSON."""
+def get_samples(
+    request: Request,
+    db: SessionDep,
+    store: BlobStoreDep,
+    session_id: str,
+    units: Annotated[
+        Literal["stored", "canonical"],
+        Query(
+            description="stored: the columns as uploaded; canonical: the session as a run "
+            "reads it, each canonical feature in its canonical unit"
+        ),
+    ] = "stored",
+):
+    """A session's samples: CSV (default) or, with Accept: application/json, upload JSON
+    with the columns' channels."""
     row = service.get_session(db, session_id=session_id)
     table = service.read_samples(db, store=store, session_id=session_id)
+    layout = layout_of(row.channels)
+    if units == "canonical":
+        table, layout = service.canonical_samples(table, layout)
     if "application/json" in request.headers.get("accept", ""):
         document = {
             "id": row.id,
@@ -175,6 +203,7 @@ def get_samples(request: Request, db: SessionDep, store: BlobStoreDep, session_i
             "split": row.split,
             "sample_rate_hz": row.sample_rate_hz,
             "columns": table.column_names,
+            "channels": {c.column: c.declaration for c in layout.channels},
             "samples": np.column_stack([c.to_numpy() for c in table.columns]).tolist(),
         }
         return Response(json.dumps(document), media_type="application/json")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.channels import layout_of
 from service.sessions.parsing import (
     ID_REGEX,
     MAX_FEATURE_NAME_LENGTH,
@@ -44,6 +45,13 @@ class SessionUpload(BaseModel):
     )
     samples: list[list[float]] = Field(
         ..., min_length=1, description="One row per sample: a value for each column, in order"
+    )
+    channels: dict[str, str] | None = Field(
+        None,
+        description="What columns hold, where their names do not say it: {column: "
+        '"sensor.axis:unit"}, e.g. {"accX": "accelerometer.x:m/s2", "gyrX": ":deg/s", '
+        '"hr": "other:bpm"} (adds to ?channels=)',
+        examples=[{"accX": "accelerometer.x:m/s2"}],
     )
 
 
@@ -146,19 +154,44 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
+CHANNELS_ANSWERED = (
+    'What each feature column holds, as declared: {column: "sensor.axis:unit"} (README: '
+    "Channels and units)"
+)
+
+
 class SessionStored(BaseModel):
     """One entry of an upload's answer."""
 
     id: str
     rows: int
     features: list[str]
+    channels: dict[str, str] = Field(description=CHANNELS_ANSWERED)
     sha256: str
     created: bool
     replaced: bool = False
+    warnings: list[str] = Field(
+        [], description="Units the values contradict, and other findings: the data is stored"
+    )
 
 
 class UploadResult(BaseModel):
     sessions: list[SessionStored]
+
+
+class ChannelRead(BaseModel):
+    """What one stored column holds."""
+
+    column: str
+    name: str = Field(description="Its canonical feature: what runs select and models take")
+    sensor: str = Field(
+        description="accelerometer (with gravity), user_acceleration, gravity, gyroscope, "
+        "magnetometer, attitude or other"
+    )
+    axis: str | None = Field(description="x, y or z; none for other")
+    unit: str = Field(description="Of the stored values (GET /v1/sessions/{id}/samples)")
+    canonical_unit: str = Field(description="What a run trains on (?units=canonical)")
+    scale: float = Field(description="canonical value = stored value × scale")
 
 
 class SessionRead(BaseModel):
@@ -169,13 +202,39 @@ class SessionRead(BaseModel):
     subject: str | None
     split: str | None
     sample_rate_hz: float | None
-    features: list[str]
+    features: list[str] = Field(description="The stored feature columns, as uploaded")
+    channels: list[ChannelRead] = Field(description="What each feature column holds, in order")
+    canonical_features: list[str] = Field(
+        description="What a run can select from this session: its channels' canonical names, "
+        "then those two channels give (accelX… from user acceleration and gravity)"
+    )
+    channel_levels: dict[str, float] | None = Field(
+        None,
+        description="Each checked sensor's level in its canonical unit (median magnitude; a "
+        "gyroscope's 99th percentile): what the unit checks compare",
+    )
+    warnings: list[str] = Field(description="What the unit checks found")
     has_timestamp: bool
     row_count: int
     duration_s: float | None
     blob_sha256: str
     source: str | None
     created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, row: Any) -> Any:
+        """A stored session: its channels described from their stored form."""
+        if isinstance(row, dict) or not hasattr(row, "channels"):
+            return row
+        layout = layout_of(row.channels)
+        values = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
+        return {
+            **values,
+            "channels": [channel.describe() for channel in layout.channels],
+            "canonical_features": list(layout.offered),
+            "warnings": list(row.warnings or []),
+        }
 
 
 class SessionPage(BaseModel):
@@ -198,4 +257,8 @@ class Stats(BaseModel):
     by_activity: dict[str, GroupStats]
     by_subject: dict[str, GroupStats]
     by_split: dict[str, GroupStats]
+    by_channels: dict[str, GroupStats] = Field(
+        description="Per set of canonical features a run can take from the sessions "
+        "(canonical_features, comma-separated in the channel table's order)"
+    )
     warnings: list[str]

@@ -1,10 +1,18 @@
 """The zip export of the Sensor Logger app (Kelvin Choi; iOS and Android) → one session.
 
-The export (documented in the app's "awesome-sensor-logger" repository) holds one CSV per
-sensor, each with its own timestamps: `Accelerometer.csv` and `Gyroscope.csv` have the
-columns `time` (UTC epoch, nanoseconds), `seconds_elapsed`, `z`, `y`, `x`, at the rate each
-sensor delivered (often unequal, never exactly regular), plus `metadata.csv` (device name,
-platform, …) and files of other sensors, which are ignored here.
+The export (documented in the app's "awesome-sensor-logger" repository, UNITS.md) holds one
+CSV per sensor, each with its own timestamps and the columns `time` (UTC epoch, nanoseconds),
+`seconds_elapsed`, `z`, `y`, `x`, at the rate each sensor delivered (often unequal, never
+exactly regular), plus `metadata.csv` (device name, platform, …). Read here, each to its
+channels (core/channels.py), under their canonical names:
+- `Accelerometer.csv`: user acceleration (gravity removed), m/s² → userAccelX…Z;
+- `TotalAcceleration.csv` (Android): acceleration with gravity, m/s² → accelX…Z (on iOS, a run
+  derives it from the user acceleration and gravity);
+- `Gravity.csv`: m/s² → gravityX…Z;
+- `Gyroscope.csv`: rad/s → rotX…Z.
+An acceleration file is required. Other sensors are ignored: Orientation's angles wrap at ±π,
+which linear interpolation cannot cross, and magnetometers and positions do not describe a
+motion the same way twice.
 
 Alignment: the sensors are resampled onto one time base by linear interpolation
 (`numpy.interp`, one call per column): a regular grid at the session's rate (?sample_rate_hz=,
@@ -13,10 +21,11 @@ sensor covers (the latest first sample to the earliest last one). The grid's siz
 the time span and the rate, not on the upload's: it is refused (413) before it is made when
 its samples (float64, the timestamp included) would pass MOTIONLAB_MAX_UPLOAD_BYTES, as two
 rows a year apart at ?sample_rate_hz=1000 would. Each sensor file is read unzipped only up to
-MAX_MEMBER_BYTES (and the upload limit). The session's `timestamp`
-is the grid in seconds from its first point. Features keep the names the bundled
-BasicMotions set uses: accelX, accelY, accelZ from the accelerometer, rotX, rotY, rotZ from
-the gyroscope (rotation rate, rad/s).
+MAX_MEMBER_BYTES (and the upload limit). The session's `timestamp` is the grid in seconds from
+its first point.
+
+Before channels, the accelerometer was stored as accelX…Z and the gyroscope as rotX…Z, aligned
+by themselves: a re-sent zip that was stored so is still recognised as the same upload.
 """
 
 from __future__ import annotations
@@ -25,24 +34,35 @@ import csv
 import io
 import zipfile
 import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from core.channels import SENSORS as CANONICAL
+from core.channels import Channel, Sensor
 from service.errors import InvalidInput, MalformedBody, PayloadTooLarge
 from service.sessions.parsing import (
     Payload,
     UploadOptions,
     check_values,
+    content_address,
     finish_session,
     samples_table,
 )
 
-# Sensor file → feature name prefix; the accelerometer is required, the gyroscope optional.
-SENSORS = {"Accelerometer": "accel", "Gyroscope": "rot"}
-REQUIRED = "Accelerometer"
+# Sensor file → its channels' sensor and unit (UNITS.md of the app's repository).
+SENSORS = {
+    "Accelerometer": (Sensor.USER_ACCELERATION, "m/s2"),
+    "TotalAcceleration": (Sensor.ACCELEROMETER, "m/s2"),
+    "Gravity": (Sensor.GRAVITY, "m/s2"),
+    "Gyroscope": (Sensor.GYROSCOPE, "rad/s"),
+}
+REQUIRED = ("Accelerometer", "TotalAcceleration")  # at least one
+# What the versions before channels stored: these files only, under these name prefixes.
+STORED_BEFORE_CHANNELS = {"Accelerometer": "accel", "Gyroscope": "rot"}
 AXES = ("x", "y", "z")
 NS_PER_S = 1_000_000_000
 FLOAT64_BYTES = 8
@@ -57,11 +77,11 @@ def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | 
         raise MalformedBody(f"malformed zip: {exc}; send Sensor Logger's zip export") from None
     with archive:
         members = {PurePath(info.filename).name: info for info in archive.infolist()}
-        if f"{REQUIRED}.csv" not in members:
+        if not any(f"{name}.csv" in members for name in REQUIRED):
             raise InvalidInput(
-                f"the zip has no {REQUIRED}.csv: export the recording from Sensor Logger as a "
-                "zip with the accelerometer enabled (files found: "
-                f"{', '.join(sorted(members)[:10]) or 'none'})"
+                f"the zip has no {' or '.join(f'{n}.csv' for n in REQUIRED)}: export the "
+                "recording from Sensor Logger as a zip with the accelerometer enabled (files "
+                f"found: {', '.join(sorted(members)[:10]) or 'none'})"
             )
         member_limit = min(MAX_MEMBER_BYTES, options.max_upload_bytes)
         streams = {
@@ -77,8 +97,15 @@ def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | 
             "file, whose name becomes the id)"
         )
     rate_hz = options.sample_rate_hz or _fastest_rate_hz(streams)
-    grid_s, columns, features = _align(streams, rate_hz, options.max_upload_bytes)
+    names = {name: CANONICAL[sensor].names for name, (sensor, _) in SENSORS.items()}
+    grid_s, columns, features = _align(streams, rate_hz, names, options.max_upload_bytes)
     timestamps = pa.array(grid_s)
+    known = {
+        feature: Channel(feature, sensor, axis, unit)
+        for name, (sensor, unit) in SENSORS.items()
+        if name in streams
+        for axis, feature in zip(AXES, names[name], strict=True)
+    }
     check_values([session_id], np.zeros(1, dtype=np.int64), features, columns, timestamps)
     return [
         finish_session(
@@ -90,8 +117,32 @@ def parse_sensor_logger(payload: Payload, options: UploadOptions, source: str | 
             features=features,
             samples=samples_table(features, columns, timestamps),
             source=" ".join(filter(None, ("sensor-logger", device, source))),
+            declared=options.channels,
+            known=known,
+            stored_before=lambda: _address_before_channels(
+                streams, options.sample_rate_hz, options.max_upload_bytes
+            ),
         )
     ]
+
+
+def _address_before_channels(
+    streams: dict, sample_rate_hz: float | None, max_bytes: int
+) -> str | None:
+    """The content address the versions before channels gave this zip (None: they refused it)."""
+    kept = {name: streams[name] for name in STORED_BEFORE_CHANNELS if name in streams}
+    if "Accelerometer" not in kept:
+        return None
+    try:
+        rate_hz = sample_rate_hz or _fastest_rate_hz(kept)
+        names = {
+            name: tuple(f"{prefix}{axis.upper()}" for axis in AXES)
+            for name, prefix in STORED_BEFORE_CHANNELS.items()
+        }
+        grid_s, columns, features = _align(kept, rate_hz, names, max_bytes)
+    except InvalidInput:
+        return None
+    return content_address(features, samples_table(features, columns, pa.array(grid_s)))
 
 
 def _read_sensor(
@@ -146,8 +197,11 @@ def _fastest_rate_hz(streams: dict) -> float:
     return float(max(1, round(max(rates))))
 
 
-def _align(streams: dict, rate_hz: float, max_bytes: int) -> tuple[np.ndarray, list, list[str]]:
-    """The grid (s from its start), one interpolated column per feature, the feature names."""
+def _align(
+    streams: dict, rate_hz: float, names: Mapping[str, Sequence[str]], max_bytes: int
+) -> tuple[np.ndarray, list, list[str]]:
+    """The grid (s from its start), one interpolated column per feature, the feature names
+    (`names`: each sensor file's, for the axes x, y, z)."""
     start_ns = max(int(time_ns[0]) for time_ns, _ in streams.values())
     end_ns = min(int(time_ns[-1]) for time_ns, _ in streams.values())
     if end_ns <= start_ns:
@@ -170,9 +224,9 @@ def _align(streams: dict, rate_hz: float, max_bytes: int) -> tuple[np.ndarray, l
     columns, features = [], []
     for name, (time_ns, values) in streams.items():
         time_s = (time_ns - start_ns) / NS_PER_S  # exact in int64, then float seconds
-        for axis in AXES:
+        for axis, feature in zip(AXES, names[name], strict=True):
             columns.append(pa.array(np.interp(grid_s, time_s, values[axis])))
-            features.append(f"{SENSORS[name]}{axis.upper()}")
+            features.append(feature)
     return grid_s, columns, features
 
 

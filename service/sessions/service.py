@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.blobs import locate, release
+from core.channels import Layout, combine
 from core.models import MotionSession
 from core.storage import BlobMissing, PackStore
 from service.audit import service as audit
 from service.errors import NotFound
+from service.sessions.parsing import TIMESTAMP
 
 SHOWN = 10  # names or ids quoted in one message
 log = logging.getLogger("motionlab")
@@ -56,6 +58,20 @@ def read_samples(db: Session, *, store: PackStore, session_id: str) -> pa.Table:
         raise NotFound(f"session {session_id!r}: {exc}") from None
 
 
+def canonical_samples(table: pa.Table, layout: Layout) -> tuple[pa.Table, Layout]:
+    """A session's samples as a run reads them: each canonical feature (derived ones too) in
+    its canonical unit, after the timestamps when it has them."""
+    canonical = layout.canonical()
+    columns = [
+        pa.array(combine(source, lambda name: table.column(name).to_numpy()))
+        for source in layout.sources(list(canonical.by_name)) or []
+    ]
+    names = list(canonical.by_name)
+    if TIMESTAMP in table.column_names:
+        columns, names = [table.column(TIMESTAMP), *columns], [TIMESTAMP, *names]
+    return pa.table(columns, names=names), canonical
+
+
 def delete_session(db: Session, *, store: PackStore, session_id: str) -> None:
     """Delete the row; its blob goes in the same transaction unless something references it
     (another session, any run that is not deleted)."""
@@ -71,9 +87,15 @@ def delete_session(db: Session, *, store: PackStore, session_id: str) -> None:
     release(db, store=store, hashes=[row.blob_sha256])
 
 
-def quoted(items: Iterable[object], limit: int = SHOWN, *, total: int | None = None) -> str:
-    """'a', 'b', 'c' … (N in all): a list short enough for a message."""
+def quoted(
+    items: Iterable[object],
+    limit: int = SHOWN,
+    *,
+    total: int | None = None,
+    show: Callable[[object], str] = repr,
+) -> str:
+    """'a', 'b', 'c' … (N in all): a list short enough for a message (show=str: unquoted)."""
     items = list(items)
     total = len(items) if total is None else total
-    shown = ", ".join(map(repr, items[:limit]))
+    shown = ", ".join(map(show, items[:limit]))
     return shown + (f" … ({total} in all)" if total > limit else "")

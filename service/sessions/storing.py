@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.blobs import add_pack, known_blobs, release
+from core.channels import layout_of
 from core.db import rows_changed, unit_of_work
 from core.models import MotionSession
 from core.storage import PackStore, WrittenPack
@@ -51,13 +52,20 @@ def ingest(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _same_content(row: MotionSession, parsed: ParsedSession) -> bool:
+def _same_content(row: MotionSession, parsed: ParsedSession, *, replace: bool) -> bool:
+    """The stored session is this one: samples and labels, and the channels when the request
+    declares them or replaces. Channels inferred from names (or stated by the file) that differ
+    from the stored ones do not make a re-sent file new: the answer says so (`_stored`)."""
     return (
-        row.blob_sha256 == parsed.sha256
-        and row.activity == parsed.activity
+        row.activity == parsed.activity
         and row.subject == parsed.subject
         and row.split == parsed.split
         and row.sample_rate_hz == parsed.sample_rate_hz
+        and (not (parsed.declared or replace) or row.channels == parsed.channels.stored())
+        and (
+            row.blob_sha256 == parsed.sha256
+            or (parsed.stored_before is not None and row.blob_sha256 == parsed.stored_before())
+        )
     )
 
 
@@ -69,6 +77,9 @@ def _columns(parsed: ParsedSession) -> dict:
         "split": parsed.split,
         "sample_rate_hz": parsed.sample_rate_hz,
         "features": parsed.features,
+        "channels": parsed.channels.stored(),
+        "channel_levels": parsed.levels,
+        "warnings": parsed.warnings or None,
         "has_timestamp": parsed.has_timestamps,
         "row_count": parsed.rows,
         "duration_s": parsed.duration_s,
@@ -104,7 +115,11 @@ def store_sessions(
         # one writer already serialises them; it has no FOR UPDATE). In id order: no deadlock.
         rows = rows.order_by(MotionSession.id).with_for_update()
     existing = {row.id: row for row in db.scalars(rows)}
-    conflicts = [s.id for s in parsed if s.id in existing and not _same_content(existing[s.id], s)]
+    conflicts = [
+        s.id
+        for s in parsed
+        if s.id in existing and not _same_content(existing[s.id], s, replace=replace)
+    ]
     if conflicts and not replace:
         raise Conflict(
             f"session(s) {', '.join(map(repr, conflicts[:5]))} already exist with different "
@@ -138,16 +153,54 @@ def store_sessions(
         )
     release(db, store=store, hashes=list(replaced.values()))
     return [
-        SessionStored(
-            id=s.id,
-            rows=s.rows,
-            features=s.features,
-            sha256=s.sha256,
-            created=s.id not in existing,
-            replaced=s.id in replaced,
-        )
+        _stored(s, existing[s.id])
+        if s.id in existing and s.id not in replaced
+        else _new(s, replaced=s.id in replaced)
         for s in parsed
     ]
+
+
+def _new(parsed: ParsedSession, *, replaced: bool = False) -> SessionStored:
+    return SessionStored(
+        id=parsed.id,
+        rows=parsed.rows,
+        features=parsed.features,
+        channels={c.column: c.declaration for c in parsed.channels.channels},
+        sha256=parsed.sha256,
+        created=not replaced,
+        replaced=replaced,
+        warnings=parsed.warnings,
+    )
+
+
+def _stored(parsed: ParsedSession, row: MotionSession) -> SessionStored:
+    """A re-sent session, stored already: what is stored, and where this upload's reading of
+    its channels differs."""
+    layout = layout_of(row.channels)
+    warnings = list(row.warnings or [])
+    stored = {channel.column: channel for channel in layout.channels}
+    differ = [
+        f"{new.column}: stored {stored[new.column].declaration}, this upload {new.declaration}"
+        for new in parsed.channels.channels
+        if new.column in stored and stored[new.column] != new
+    ]
+    if differ:
+        warnings.append(
+            "this upload reads the channels otherwise than the stored copy ("
+            + "; ".join(differ[:6])
+            + "): nothing was changed; send it with ?replace=true (and channels= to declare "
+            "them) to store this reading"
+        )
+    return SessionStored(
+        id=row.id,
+        rows=row.row_count,
+        features=list(row.features),
+        channels={c.column: c.declaration for c in layout.channels},
+        sha256=row.blob_sha256,
+        created=False,
+        replaced=False,
+        warnings=warnings,
+    )
 
 
 def _write_new_samples(

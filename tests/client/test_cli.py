@@ -222,3 +222,34 @@ def test_user_commands_do_not_log_each_http_request(live):
 
 def test_an_empty_listing_is_a_table_with_its_header_only():
     assert table(["id", "rows"], []).splitlines() == ["id  rows", "--  ----"]
+
+
+def test_upload_says_which_units_the_values_contradict_and_takes_channels(live, tmp_path):
+    """A gyroscope recorded in deg/s under names that say rad/s: stored, with the warning on
+    stderr naming the flag that fixes it; declared with --channels, the same file is clean."""
+    degrees = [[200.0 * (i % 7 - 3), 150.0, -90.0] for i in range(60)]  # far beyond 35 rad/s
+    recording = tmp_path / "spin.csv"
+    recording.write_text("wx,wy,wz\n" + "".join(",".join(map(str, r)) + "\n" for r in degrees))
+    inferred = motionlab(
+        "upload", str(recording), "--activity", "spin", "--session-id", "spin-1", url=live.url
+    )
+    assert inferred.returncode == 0, inferred.stderr
+    assert "motionlab: spin-1: the gyroscope (wx, wy, wz, in rad/s)" in inferred.stderr
+    assert "look like deg/s" in inferred.stderr
+    assert "--channels wx=:deg/s,wy=:deg/s,wz=:deg/s" in inferred.stderr, inferred.stderr
+    declared = motionlab(
+        "upload",
+        str(recording),
+        *("--activity", "spin", "--session-id", "spin-2", "--json"),
+        *("--channels", "wx=:deg/s,wy=:deg/s,wz=:deg/s"),
+        url=live.url,
+    )
+    assert declared.returncode == 0, declared.stderr
+    assert declared.stderr == ""
+    [stored] = json.loads(declared.stdout)
+    assert stored["channels"] == {
+        "wx": "gyroscope.x:deg/s",
+        "wy": "gyroscope.y:deg/s",
+        "wz": "gyroscope.z:deg/s",
+    }
+    assert stored["warnings"] == []

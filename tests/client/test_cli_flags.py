@@ -8,8 +8,10 @@ from pydantic import BaseModel
 
 from core.settings import Settings
 from core.splits import STRATEGIES
+from core.units import DEVICE_UNITS as SERVER_DEVICE_UNITS
 from motionlab_client.cli import build_parser
 from motionlab_client.flags import (
+    DEVICE_UNITS,
     RUN_FLAGS,
     SPLIT_STRATEGIES,
     UPLOAD_PARAMETERS,
@@ -48,6 +50,8 @@ def test_train_flags_build_the_request_body():
             *("--activities", "Walking,Running", "--activities", "Standing"),
             *("--splits", "train", "--features", "accelX, accelY", "--overfit-check", "3"),
             *("--model-name", "Wave", "--target", "activity", "--seed", "7"),
+            *("--device-units", "android", "--input-units", "rotX=deg/s, rotY=deg/s"),
+            *("--input-names", "accelX=ax", "--input-names", "accelY=ay"),
         ]
     )
     body = run_fields(args)
@@ -61,7 +65,12 @@ def test_train_flags_build_the_request_body():
         "split": {"strategy": "subject", "valid_fraction": 0.2, "test_fraction": 0.25},
         "data": {"activities": ["Walking", "Running", "Standing"], "splits": ["train"]},
         "overfit_check": {"sessions": 3},
-        "model": {"name": "Wave"},
+        "model": {
+            "name": "Wave",
+            "device_units": "android",
+            "input_units": {"rotX": "deg/s", "rotY": "deg/s"},
+            "input_names": {"accelX": "ax", "accelY": "ay"},
+        },
     }
     RunCreate.model_validate(body)  # what the API takes
 
@@ -93,6 +102,8 @@ def test_server_hints_name_the_commands_flags():
         "Give --features to choose the columns; --valid-fraction: Input should be less than 1; "
         "unknown session id(s) in --sessions: 'x'; `motionlab sessions` lists them"
     )
+    unit = cli_hint("the values look like deg/s; declare ?channels=wx=:deg/s,wy=:deg/s", "upload")
+    assert unit == "the values look like deg/s; declare --channels wx=:deg/s,wy=:deg/s"
     prose = "the features of the recipe"  # plain words stay words
     assert cli_hint(prose, "train") == prose
 
@@ -110,3 +121,4 @@ def test_every_query_parameter_of_an_upload_is_an_upload_flag(tmp_path):
 def test_the_split_strategies_are_the_servers():
     """The client may not import core (it installs without it): a copy, held to the original."""
     assert SPLIT_STRATEGIES == STRATEGIES
+    assert tuple(SERVER_DEVICE_UNITS) == DEVICE_UNITS

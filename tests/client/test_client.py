@@ -175,8 +175,10 @@ def test_phone_exports_upload_as_files(client, tmp_path):
     stored = client.upload(phone)
     assert sorted(s["id"] for s in stored) == ["idle-desk", "walking-2024-05-01_10-15-00"]
     walking = client.session("walking-2024-05-01_10-15-00")
+    # Sensor Logger's Accelerometer.csv is user acceleration (gravity removed), in m/s².
     assert walking["activity"] == "walking" and walking["features"][:3] == [
-        "accelX",
-        "accelY",
-        "accelZ",
+        "userAccelX",
+        "userAccelY",
+        "userAccelZ",
     ]
+    assert [c["unit"] for c in walking["channels"][:3]] == ["m/s2"] * 3

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from tests.support.browser import TOKENS, WatchedPage, chart
+from tests.support.phone_formats import phone_motion
 from tests.support.runs import upload_tiny
 
 ACTIVITIES = ["Badminton", "Running", "Standing", "Walking"]
@@ -21,7 +24,11 @@ def test_the_data_page_charts_the_four_basicmotions_activities(reader, dashboard
         split: group["sessions"] for split, group in stats["by_split"].items()
     }
     assert reader.page.text_content("#totals").startswith("80 sessions · 8000 rows")
-    assert "No warnings" in reader.page.text_content("#warnings")  # BasicMotions is balanced
+    # BasicMotions is balanced, but its accelerometer does not read 1 g at rest (gravity removed,
+    # unit unstated): the unit checks say so, and the page shows the data checks' warnings.
+    [unit_warning] = stats["warnings"]
+    assert "contradict their units" in unit_warning
+    assert reader.page.locator("#warnings li").all_inner_texts() == stats["warnings"]
     assert reader.page.locator("#sessions tbody tr").count() == 25  # the first page of 80
     reader.screenshot("data")
     reader.page.click("text=next")
@@ -48,6 +55,9 @@ def test_a_session_page_draws_its_six_signals_over_time(reader, dashboard):
     facts = reader.page.text_content("#session-facts")
     session = dashboard.api.get("/v1/sessions/test-000").json()
     assert session["activity"] in facts and "10.0" in facts  # its label, rate and duration
+    channels = reader.page.locator("#session-channels tbody tr").all_inner_texts()
+    assert channels[0].split("\t") == ["accelX", "accelerometer", "x", "g", "accelX", "g"]
+    assert channels[5].split("\t") == ["rotZ", "gyroscope", "z", "rad/s", "rotZ", "rad/s"]
     reader.screenshot("session")
     reader.assert_clean()
 
@@ -86,6 +96,41 @@ def test_imbalanced_classes_show_as_a_data_check_warning(browser, api, server, t
         local.open("/", "#sessions tbody tr")
         assert local.page.locator("#warnings li").all_inner_texts() == warnings
         local.screenshot("data-warnings")
+        local.assert_clean()
+    finally:
+        context.close()
+
+
+def test_each_session_s_channels_units_and_unit_warnings_are_shown(browser, api, server, tmp_path):
+    """A gyroscope in deg/s declared as rad/s: the list and the session page say what each
+    column holds, in which unit, and that its values contradict the unit."""
+    t = np.arange(200) / 50
+    rows = np.rad2deg(phone_motion("wave", t)["rotation"])  # (200, 3) deg/s
+    body = "gyro_x,gyro_y,gyro_z\n" + "\n".join(",".join(f"{v:.6f}" for v in r) for r in rows)
+    declared = ",".join(f"gyro_{axis}=gyroscope.{axis}:rad/s" for axis in "xyz")
+    response = api.post(
+        "/v1/sessions",
+        params={"session_id": "wave-1", "activity": "wave", "channels": declared},
+        content=body.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert response.status_code == 201, response.text
+    [warning] = api.get("/v1/sessions/wave-1").json()["warnings"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        local = WatchedPage(context.new_page(), server.url, tmp_path)  # no tokens: loopback
+        local.open("/", "#sessions tbody tr")
+        [row] = local.page.locator("#sessions tbody tr").all_inner_texts()
+        assert "gyroscope x y z (rad/s)" in row and "1 ⚠" in row, row
+        assert "rotX, rotY, rotZ" in local.page.text_content("#by-channels")
+        local.page.click("a[href='/sessions/wave-1']")
+        local.page.wait_for_selector("#session-channels")
+        rows = local.page.locator("#session-channels tbody tr").all_inner_texts()
+        cells = [r.split("\t") for r in rows]
+        assert cells[0] == ["gyro_x", "gyroscope", "x", "rad/s", "rotX", "rad/s"]
+        assert [c[4] for c in cells] == ["rotX", "rotY", "rotZ"]
+        assert local.page.locator("#session-warnings li").all_inner_texts() == [warning]
+        local.screenshot("session-channels")
         local.assert_clean()
     finally:
         context.close()

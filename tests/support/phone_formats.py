@@ -117,14 +117,23 @@ def sensor_logger_zip(
         return RECORDING_START_NS + np.round(t * 1e9).astype(np.int64)
 
     accel_ns, gyro_ns = times(accel_hz, 0.013), times(gyro_hz, 0.061)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    files = {
+        name: (time_ns, np.column_stack(signal((time_ns - RECORDING_START_NS) / 1e9)))
         for name, time_ns, signal in (
             ("Accelerometer", accel_ns, accelerometer_signal),
             ("Gyroscope", gyro_ns, gyroscope_signal),
-        ):
-            t_s = (time_ns - RECORDING_START_NS) / 1e9
-            archive.writestr(f"{name}.csv", sensor_csv(time_ns, RECORDING_START_NS, *signal(t_s)))
+        )
+    }
+    return sensor_logger_export(files)
+
+
+def sensor_logger_export(files: dict[str, tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """A Sensor Logger zip of sensor files {name: (time in epoch ns (n,), x y z (n, 3))}, with
+    metadata and a sensor the service ignores."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, (time_ns, xyz) in files.items():
+            archive.writestr(f"{name}.csv", sensor_csv(time_ns, RECORDING_START_NS, *xyz.T))
         archive.writestr(
             "metadata.csv",
             "version,device name,recording time,platform\n3,Ana's iPhone,2023-10-28_13-52-24,ios\n",
@@ -154,3 +163,57 @@ def noisy_sensor_csv(rate_hz: float, seed: int) -> bytes:
     out = io.BytesIO()
     pacsv.write_csv(table, out)
     return out.getvalue()
+
+
+G = 9.80665  # m/s² per g
+
+
+def phone_motion(activity: str, t_s: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    """A phone's motion at times t (s), in its own frame and Sensor Logger's units: user
+    acceleration and gravity (m/s²), rotation rate (rad/s), each (n, 3). `wave`: swung to and
+    fro about its z axis; `still`: at rest, tilted."""
+    rng = np.random.default_rng(seed)
+    phase, tilt = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.4)
+    zero = np.zeros_like(t_s)
+    if activity == "wave":
+        swing = 0.8 * np.sin(2 * np.pi * 1.5 * t_s + phase)  # the angle about z (rad)
+        spin = 0.8 * 2 * np.pi * 1.5 * np.cos(2 * np.pi * 1.5 * t_s + phase)  # its rate
+        gravity = G * np.column_stack(
+            [np.sin(tilt) * np.cos(swing), np.sin(tilt) * np.sin(swing), np.cos(tilt) + zero]
+        )
+        user = np.column_stack([3 * np.sin(2 * np.pi * 3 * t_s + phase), zero, 0.5 * spin])
+        rotation = np.column_stack([0.3 * np.sin(2 * np.pi * t_s), zero, spin])
+    else:
+        gravity = G * np.column_stack([np.sin(tilt) + zero, zero, np.cos(tilt) + zero])
+        user = np.column_stack([0.05 * np.sin(2 * np.pi * 0.7 * t_s + phase), zero, zero])
+        rotation = np.column_stack([0.01 * np.sin(2 * np.pi * 0.5 * t_s), zero, zero + 0.005])
+    return {"user": user, "gravity": gravity, "rotation": rotation}
+
+
+def phone_recordings(
+    activity: str, *, seconds: float = 6.0, rate_hz: int = 50, seed: int = 0
+) -> tuple[bytes, bytes]:
+    """The same motion as the two apps record it on an iPhone, sample for sample: Sensor
+    Logger's zip (user acceleration, gravity: m/s²; gyroscope: rad/s) and an Edge Impulse file
+    (acceleration with gravity: m/s², gyroscope: deg/s)."""
+    count = int(seconds * rate_hz)
+    time_ns = RECORDING_START_NS + np.arange(count) * (1_000_000_000 // rate_hz)
+    motion = phone_motion(activity, (time_ns - RECORDING_START_NS) / 1e9, seed)
+    zip_file = sensor_logger_export(
+        {
+            "Accelerometer": (time_ns, motion["user"]),
+            "Gravity": (time_ns, motion["gravity"]),
+            "Gyroscope": (time_ns, motion["rotation"]),
+        }
+    )
+    names = [("accX", "m/s2"), ("accY", "m/s2"), ("accZ", "m/s2")]
+    names += [("gyrX", "deg/s"), ("gyrY", "deg/s"), ("gyrZ", "deg/s")]
+    values = np.column_stack([motion["user"] + motion["gravity"], np.rad2deg(motion["rotation"])])
+    document = edge_impulse_document(signed=False)
+    document["payload"] = {
+        "device_type": "MOBILE_CLIENT",
+        "interval_ms": 1000 / rate_hz,
+        "sensors": [{"name": name, "units": unit} for name, unit in names],
+        "values": values.tolist(),
+    }
+    return zip_file, encode(document, cbor=False)

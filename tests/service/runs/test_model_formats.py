@@ -137,13 +137,13 @@ def test_onnx_and_ml_program_download_convert_once_and_predict_like_the_mlmodel(
 
 
 def test_a_feature_name_an_ml_program_cannot_keep_is_a_409_and_onnx_still_serves(api, settings):
-    upload_named_features(api, "accel x")
+    upload_named_features(api, "heart rate")  # an `other` column keeps its name (`accel x`: accelX)
     run_id = start_run(api, prediction_window=5, max_iterations=1, random_seed=1)
     with running_workers(settings, 1):
         run = wait_for(api, run_id, {"succeeded", "failed"})
     assert run["status"] == "succeeded", run["error_message"]
 
     detail = problem(api.get(f"/v1/runs/{run_id}/model.mlpackage.zip"), 409)["detail"]
-    assert "'accel x'" in detail and ".onnx" in detail
+    assert "'heart rate'" in detail and ".onnx" in detail
     assert not list((settings.runs_dir / run_id).glob("*.zip"))  # nothing half-written
     assert api.get(f"/v1/runs/{run_id}/model.onnx").status_code == 200

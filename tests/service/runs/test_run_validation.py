@@ -15,7 +15,11 @@ from tests.support.runs import upload_tiny
 from tests.support.servers import LiveServer
 
 CASES = [
-    ("unknown feature", {"features": ["x", "accelQ"]}, ["unknown feature 'accelQ'"]),
+    (
+        "unknown feature",
+        {"features": ["x", "accelQ"]},
+        ["no selected session has all of the features", "'t000' lacks 'accelQ'"],
+    ),
     ("unknown target", {"target": "mood"}, ["unknown target 'mood'", "activity"]),
     ("target without values", {"target": "subject", "data": {"sessions": ["t000"]}}, ["class"]),
     (
@@ -104,19 +108,21 @@ def test_a_typo_in_a_list_filter_is_a_422_not_an_empty_page(api, path, query, wo
         assert word in detail, detail
 
 
-def test_sessions_that_disagree_on_features_are_a_422_naming_them(api):
+def test_sessions_that_disagree_on_features_train_on_those_they_share_and_say_so(api):
     upload_tiny(api, sessions=6)  # columns x, y
     odd = {"id": "j1", "activity": "a", "columns": ["x"], "samples": [[1.0]] * 20}
     assert api.post("/v1/sessions", json={"sessions": [odd]}).status_code == 201
-    detail = problem(api.post("/v1/runs", json={"prediction_window": 5}), 422)["detail"]
-    assert "'j1'" in detail and '"features"' in detail and "['x']" in detail
-    # The default never shrinks to ['x'] silently; asked for, it is what the run uses.
-    response = api.post("/v1/runs", json={"prediction_window": 5, "features": ["x"]})
+    response = api.post("/v1/runs", json={"prediction_window": 5})
     assert response.status_code == 202, response.text
-    assert response.json()["params"]["features"] == ["x"]
-    assert any(
-        "different sets of feature columns" in w for w in api.get("/v1/stats").json()["warnings"]
-    )
+    assert response.json()["params"]["features"] == ["x"]  # never shrunk silently:
+    warning = response.json()["warnings"][0]
+    assert "different channels" in warning and "share [x]" in warning, warning
+    assert "unused: y (6 sessions)" in warning and '"features"' in warning, warning
+    assert any("different sets of channels" in w for w in api.get("/v1/stats").json()["warnings"])
+    lone = {"id": "j2", "activity": "b", "columns": ["z"], "samples": [[1.0]] * 20}
+    assert api.post("/v1/sessions", json={"sessions": [lone]}).status_code == 201
+    detail = problem(api.post("/v1/runs", json={"prediction_window": 5}), 422)["detail"]
+    assert "share no feature" in detail and "[z]" in detail and "[x, y]" in detail, detail
 
 
 def test_data_traps_become_warnings_on_the_run_its_events_and_stats(api, server):

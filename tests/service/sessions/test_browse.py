@@ -96,8 +96,11 @@ def test_stats_count_feature_sets_whatever_the_column_order(api):
     one = {"id": "a", "activity": "walk", "columns": ["x", "y"], "samples": [[1.0, 2.0]] * 3}
     same_set = {**one, "id": "b", "columns": ["y", "x"]}
     assert api.post("/v1/sessions", json={"sessions": [one, same_set]}).status_code == 201
-    assert not any("feature columns" in w for w in api.get("/v1/stats").json()["warnings"])
+    stats = api.get("/v1/stats").json()
+    assert not any("sets of channels" in w for w in stats["warnings"])
+    assert stats["by_channels"] == {"x, y": {"sessions": 2, "rows": 6, "seconds": None}}
     other = {**one, "id": "c", "columns": ["x", "z"]}
     assert api.post("/v1/sessions", json={"sessions": [other]}).status_code == 201
-    warnings = api.get("/v1/stats").json()["warnings"]
-    assert any("2 different sets of feature columns" in w for w in warnings)
+    stats = api.get("/v1/stats").json()
+    assert any("2 different sets of channels" in w for w in stats["warnings"])
+    assert sorted(stats["by_channels"]) == ["x, y", "x, z"]

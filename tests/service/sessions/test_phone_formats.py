@@ -153,7 +153,12 @@ def test_sensor_logger_zip_with_unequal_rates_becomes_one_aligned_session(api):
     response = post(api, body, "application/zip", session_id="walk-1", activity="walking")
     assert response.status_code == 201, response.text
     [entry] = response.json()["sessions"]
-    assert entry["features"] == ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
+    # Accelerometer.csv is user acceleration (gravity removed) in m/s², the gyroscope rad/s.
+    assert entry["features"] == ["userAccelX", "userAccelY", "userAccelZ", "rotX", "rotY", "rotZ"]
+    assert entry["channels"] == {
+        **{f"userAccel{a.upper()}": f"user_acceleration.{a}:m/s2" for a in "xyz"},
+        **{f"rot{a.upper()}": f"gyroscope.{a}:rad/s" for a in "xyz"},
+    }
     session = api.get("/v1/sessions/walk-1").json()
     assert session["sample_rate_hz"] == 100.0  # the fastest sensor's rate
     assert "Ana's iPhone ios" in session["source"]
@@ -202,7 +207,7 @@ def test_sensor_logger_zip_without_an_accelerometer_says_so(api):
     detail = problem(
         post(api, out.getvalue(), "application/zip", session_id="a", activity="b"), 422
     )["detail"]
-    assert "Accelerometer.csv" in detail and "Gyroscope.csv" in detail
+    assert "Accelerometer.csv or TotalAcceleration.csv" in detail and "Gyroscope.csv" in detail
     assert nothing_stored(api)
 
 

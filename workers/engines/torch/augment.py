@@ -10,7 +10,7 @@ Per chunk, each batch (torch, on the training device):
   from U(1 - SCALE, 1 + SCALE): sensors differ in gain, people in vigour.
 * Jitter: Gaussian noise of JITTER_SD (in standard deviations of each feature) on every row.
 Measured and off in both recipes (recipes.py has the figures), for ablations and issue 27:
-* Rotation: one random 3-D rotation per chunk turns every sensor triple (sensor_axes.py) of
+* Rotation: one random 3-D rotation per chunk turns every sensor triple (core/triples.py) of
   that chunk together: accelerometer and gyroscope share the device's frame, and a watch or
   phone sits a little differently on every person. Applied to raw values (the standardised
   rows are mapped back, rotated, standardised again), so it is a true rotation.

@@ -62,18 +62,23 @@ class TorchEngine:
         )
 
     def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
-        from workers.exports.coreml.export import export_model  # coremltools: only when exporting
+        # coremltools: only when exporting
+        from workers.exports.coreml.export import model_spec
+        from workers.exports.coreml.inputs import declare_inputs
+        from workers.exports.coreml.network import save_spec_atomically
 
         info = params.model
-        return export_model(
+        spec = model_spec(
             self.load_model(run_dir),
-            run_dir / COREML_FILE,
+            inputs=[i.name for i in params.inputs] if params.inputs else None,
             run_id=run_id,
             short_description=info.short_description,
             author=info.author,
             license=info.license,
             version_string=info.version,
         )
+        declare_inputs(spec, params)  # the units, folded and in the metadata
+        return save_spec_atomically(spec, run_dir / COREML_FILE)
 
     def native_file(self, run_dir: Path) -> Path:
         path = run_dir / CHECKPOINT

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from core.recipes import default_max_iterations
+from core.triples import sensor_triples
 from workers.engines.torch import predict
 from workers.engines.torch.augment import ChunkAugmentation, random_resample
 from workers.engines.torch.classifier import ActivityClassifier
@@ -50,7 +51,6 @@ from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.recipes import Recipe
 from workers.engines.torch.recipes import recipe as recipe_named
-from workers.engines.torch.sensor_axes import sensor_triples
 from workers.engines.torch.standardise import Standardiser
 from workers.engines.torch.validation import split_validation
 from workers.model.hyperparameters import Hyperparameters, IterationReport
@@ -237,7 +237,7 @@ def _chunk_augmentation(
     mean = np.zeros(num_features) if standardiser is None else standardiser.mean
     sd = np.ones(num_features) if standardiser is None else standardiser.sd
     return ChunkAugmentation(
-        triples=sensor_triples(data.feature_names),
+        triples=[(t.x, t.y, t.z) for t in sensor_triples(data.feature_names)],
         max_rotation=math.radians(recipe.max_rotation_deg),
         magnitude_warp_sd=recipe.magnitude_warp_sd,
         mean=torch.as_tensor(mean, dtype=torch.float32, device=device),

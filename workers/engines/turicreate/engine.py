@@ -65,11 +65,19 @@ class TuriCreateEngine:
         )
 
     def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
-        # The runner already wrote Turi Create's own export: the reference interface.
+        # The runner already wrote Turi Create's own export (the reference interface) of a
+        # network trained on the run's canonical values: the run's inputs are folded into it.
+        from coremltools.models.utils import load_spec
+
+        from workers.exports.coreml.inputs import declare_inputs
+        from workers.exports.coreml.network import save_spec_atomically
+
         path = run_dir / COREML_FILE
         if not path.is_file():
             raise ModelFileMissing(f"Turi Create left no Core ML model {COREML_FILE} in {run_dir}")
-        return path
+        spec = load_spec(str(path))
+        declare_inputs(spec, params)
+        return save_spec_atomically(spec, path)
 
     def native_file(self, run_dir: Path) -> Path:
         """The saved model directory, zipped once (atomically: concurrent callers agree)."""

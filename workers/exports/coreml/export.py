@@ -19,10 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from coremltools.models.utils import save_spec
 from coremltools.proto import FeatureTypes_pb2, Model_pb2, NeuralNetwork_pb2
 
-from core.atomic import atomic_path
 from workers.engines.torch.model import ActivityNet, lstm_parameters, tensor
 from workers.exports.coreml.interface import (
     BATCHNORM_EPSILON,
@@ -38,6 +36,7 @@ from workers.exports.coreml.interface import (
     motionlab_version,
     probability_output,
 )
+from workers.exports.coreml.network import save_spec_atomically
 from workers.model.shape import CONV_CHANNELS, DENSE_HIDDEN, LSTM_HIDDEN, STATE_SIZE
 
 if TYPE_CHECKING:  # the classifier module pulls in metrics and data; only its type is needed
@@ -154,16 +153,16 @@ def export_coreml(
     return save_spec_atomically(spec, path)
 
 
-def export_model(
-    model: ActivityClassifier, path: str | os.PathLike[str], **metadata: str | None
-) -> Path:
-    """Export a trained classifier; metadata: run_id, short_description, author, license,
-    version_string. Everything else (classes, features, window…) is read off the model."""
-    return export_coreml(
+def model_spec(
+    model: ActivityClassifier, *, inputs: Sequence[str] | None = None, **metadata: str | None
+) -> Model_pb2.Model:
+    """The spec of a trained classifier, its inputs named `inputs` (default: its features);
+    metadata: run_id, short_description, author, license, version_string. Everything else
+    (classes, features, window…) is read off the model."""
+    return build_spec(
         model.net,
-        path,
         classes=model.classes,
-        features=model.features,
+        features=inputs or model.features,
         target=model.target,
         session_id=model.session_id,
         prediction_window=model.prediction_window,
@@ -172,13 +171,11 @@ def export_model(
     )
 
 
-def save_spec_atomically(spec: Model_pb2.Model, path: str | os.PathLike[str]) -> Path:
-    """A reader (or a crashed writer) never sees half a file: temp file, then os.replace."""
-    # save_spec wants a .mlmodel suffix; auto_set_specification_version stays off so the
-    # file keeps version 1 (with it on, coremltools would rewrite the version).
-    with atomic_path(path, suffix=".mlmodel") as temporary:
-        save_spec(spec, temporary, auto_set_specification_version=False)
-    return Path(path)
+def export_model(
+    model: ActivityClassifier, path: str | os.PathLike[str], **metadata: str | None
+) -> Path:
+    """Write the `.mlmodel` of a trained classifier (see model_spec)."""
+    return save_spec_atomically(model_spec(model, **metadata), path)
 
 
 def _validate(

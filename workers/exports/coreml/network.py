@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-from coremltools.models.utils import load_spec
+from coremltools.models.utils import load_spec, save_spec
 from coremltools.proto import Model_pb2
 from coremltools.proto import NeuralNetwork_pb2 as NN
 
+from core.atomic import atomic_path
 from workers.exports.coreml.interface import LSTM_GATES, STATE_INPUT, layer_plan, probability_output
 from workers.exports.formats import NotConvertible
 from workers.model.shape import CONV_CHANNELS, LSTM_HIDDEN
@@ -118,6 +120,15 @@ def read_network(model: str | os.PathLike[str] | Model_pb2.Model) -> ActivityNet
         short_description=metadata.shortDescription,
         version_string=metadata.versionString,
     )
+
+
+def save_spec_atomically(spec: Model_pb2.Model, path: str | os.PathLike[str]) -> Path:
+    """A reader (or a crashed writer) never sees half a file: temp file, then os.replace."""
+    # save_spec wants a .mlmodel suffix; auto_set_specification_version stays off so the
+    # file keeps version 1 (with it on, coremltools would rewrite the version).
+    with atomic_path(path, suffix=".mlmodel") as temporary:
+        save_spec(spec, temporary, auto_set_specification_version=False)
+    return Path(path)
 
 
 def probability_name(network: ActivityNetwork) -> str:

@@ -1,4 +1,5 @@
-// Data: sessions per activity / subject / split, the data checks' warnings, every session.
+// Data: sessions per activity / subject / split and per set of channels, the data checks'
+// warnings, every session with its channels.
 import { el, getJSON, fixed, section, start, table } from "./api.js";
 import { barChart, chartBox } from "./charts.js";
 
@@ -22,6 +23,8 @@ async function render(main) {
     charts.append(box);
     barChart(canvas, `Sessions ${title}`, counts(stats[group]));
   }
+  const channelRows = Object.entries(stats.by_channels).map(([features, g]) => [features || "–", String(g.sessions), String(g.rows)]);
+  section(main, "Channels", table(["canonical features", "sessions", "rows"], channelRows, { id: "by-channels" }));
   section(
     main,
     "Data checks",
@@ -44,13 +47,28 @@ async function listSessions(into, offset) {
     s.split ?? "–",
     String(s.row_count),
     fixed(s.duration_s, 1),
-    s.features.join(", "),
+    channelSummary(s.channels),
+    s.warnings.length ? el("span", { class: "warning", title: s.warnings.join("\n") }, `${s.warnings.length} ⚠`) : "",
   ]);
-  into.append(table(["session", "activity", "subject", "split", "rows", "seconds", "features"], rows, { id: "sessions" }));
+  into.append(table(["session", "activity", "subject", "split", "rows", "seconds", "channels", "warnings"], rows, { id: "sessions" }));
   const pager = el("p", { class: "pager" }, `${offset + 1}–${offset + page.items.length} of ${page.total} `);
   if (offset > 0) pager.append(el("button", { onclick: () => listSessions(into, offset - PAGE_SIZE) }, "previous"));
   if (offset + PAGE_SIZE < page.total) pager.append(el("button", { onclick: () => listSessions(into, offset + PAGE_SIZE) }, "next"));
   into.append(pager);
+}
+
+// "accelerometer x y z (m/s2), gyroscope x y z (deg/s), heart_rate": each sensor once, with its
+// axes and the unit its values are stored in; `other` columns by name.
+function channelSummary(channels) {
+  const sensors = new Map();
+  for (const c of channels) {
+    const key = c.sensor === "other" ? c.column : `${c.sensor}|${c.unit}`;
+    if (!sensors.has(key)) sensors.set(key, { ...c, axes: [] });
+    if (c.axis) sensors.get(key).axes.push(c.axis);
+  }
+  return [...sensors.values()]
+    .map((c) => (c.sensor === "other" ? c.column + (c.unit ? ` (${c.unit})` : "") : `${c.sensor} ${c.axes.join(" ")} (${c.unit})`))
+    .join(", ");
 }
 
 start(render);

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from core.triples import sensor_triples
 from workers.engines.torch.augment import (
     ChunkAugmentation,
     random_resample,
     random_rotations,
     rotate_triples,
 )
-from workers.engines.torch.sensor_axes import sensor_triples
 from workers.engines.torch.standardise import Standardiser
 from workers.motion_data import MotionData
 
