@@ -281,6 +281,7 @@ class ApiToken(Base):
     created_by: Mapped[str | None] = mapped_column(String(256))
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(256))
+    expires_at: Mapped[datetime | None]  # None: until revoked (the QR code's tokens expire)
 
 
 class AuditEvent(Base):

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    tls_cert: Path | None = Field(
+        None,
+        description="PEM certificate (chain) to serve HTTPS with; phones need HTTPS for motion "
+        "sensors (README: Record from a phone)",
+    )
+    tls_key: Path | None = Field(None, description="The PEM private key of MOTIONLAB_TLS_CERT")
     tokens: SecretStr = Field(
         SecretStr(""),
         description="API tokens for containers: `name:scope+scope:token` entries, comma-separated",

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -48,7 +49,7 @@ class Scope(StrEnum):
 
 
 SCOPE_HELP = {
-    Scope.UPLOAD: "POST /v1/sessions only (a phone app)",
+    Scope.UPLOAD: "POST /v1/sessions and GET /v1/labels only (a phone, /collect)",
     Scope.READ: "every GET and download (CI)",
     Scope.TRAIN: "start and cancel runs and sweeps, predict, evaluate, live classification",
     Scope.ADMIN: "everything: deletes, registry writes, ?replace=true, tokens, audit log",
@@ -61,15 +62,19 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
     | {"/", "/sessions/{session_id}", "/runs", "/runs/{run_id}", "/compare", "/models"}
+    | {"/sweeps/{sweep_id}", "/tokens", "/collect", "/collect.sw.js"}
     | {"/static/{file_path:path}"}
 )
 # (methods or "*", path template pattern, scope): the first rule that matches decides.
 REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("*", "/v1/tokens*", Scope.ADMIN),
+    ("*", "/v1/collect-tokens", Scope.ADMIN),  # the dashboard's QR code for /collect
     ("*", "/v1/audit*", Scope.ADMIN),
     # Live classification (WebSocket handshakes are GETs): predicting, like predict.
     ("GET", "/v1/runs/*/live", Scope.TRAIN),
     ("GET", "/v1/models/*/*/live", Scope.TRAIN),
+    # A recorder offers the labels in use: an upload token reads them (and nothing else).
+    ("GET HEAD", "/v1/labels", Scope.UPLOAD),
     ("GET HEAD", "*", Scope.READ),
     ("POST", "/v1/sessions", Scope.UPLOAD),  # with ?replace=true: admin (see required_scope)
     ("POST", "/v1/runs", Scope.TRAIN),
@@ -217,7 +222,7 @@ def environment_tokens(settings: Settings) -> dict[str, Principal]:
 
 
 _LIVE = ApiToken.revoked_at.is_(None)
-TOKEN_BY_DIGEST = select(ApiToken.id, ApiToken.name, ApiToken.scopes).where(
+TOKEN_BY_DIGEST = select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.expires_at).where(
     ApiToken.token_sha256 == bindparam("digest"), _LIVE
 )
 ANY_LIVE_TOKEN = select(ApiToken.id).where(_LIVE).limit(1)
@@ -248,7 +253,9 @@ class Authenticator:
         row = self._first(TOKEN_BY_DIGEST, digest=digest)
         if row is None:
             return None
-        token_id, name, scopes = row
+        token_id, name, scopes, expires_at = row
+        if expires_at is not None and has_passed(expires_at):
+            return None  # expired: refused like a revoked token
         if isinstance(scopes, str):  # the raw SQLite read returns the JSON text
             scopes = json.loads(scopes)
         return Principal(name, frozenset(Scope(s) for s in scopes), token_id=token_id)
@@ -263,6 +270,15 @@ class Authenticator:
         with self.engine.connect() as connection:
             row = connection.execute(statement, values).first()
         return None if row is None else tuple(row)
+
+
+def has_passed(moment: datetime | str) -> bool:
+    """Whether a stored time is past; the raw SQLite read gives its text (UTC, no offset)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment <= datetime.now(UTC)
 
 
 class SqliteReader:

@@ -50,18 +50,30 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from service.app import create_app, server_options
-    from service.preflight import require_migrated, require_reachable_store, require_safe_address
+    from service.preflight import (
+        require_migrated,
+        require_reachable_store,
+        require_safe_address,
+        require_usable_tls,
+    )
     from service.serving import WS_PROTOCOL, announce, serve_one_process
     from workers.supervisor import WORKERS_STATUS_FILE, WorkerPool
 
     settings = get_settings()
-    overrides = {"host": args.host, "port": args.port, "api_processes": args.api_processes}
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "api_processes": args.api_processes,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+    }
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
     if args.migrate:
         migrate(settings)
     require_migrated(settings)
     require_reachable_store(settings)
     require_safe_address(settings)
+    require_usable_tls(settings)
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with this handler in
     # place that becomes SystemExit, so the `finally` below still stops the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -69,14 +81,21 @@ def cmd_serve(args) -> None:
     status_file = settings.home / WORKERS_STATUS_FILE if processes > 1 else None
     workers = WorkerPool(settings, settings.workers, status_file=status_file).start()
     host, port, log_level = settings.host, settings.port, settings.log_level.lower()
+    cert, key = settings.tls_cert, settings.tls_key  # None: plain HTTP
     try:
         if processes == 1:
             app = create_app(settings, workers=workers)
             serve_one_process(
-                app, host=host, port=port, log_level=log_level, **server_options(settings)
+                app,
+                host=host,
+                port=port,
+                log_level=log_level,
+                ssl_certfile=cert,
+                ssl_keyfile=key,
+                **server_options(settings),
             )
         else:  # uvicorn starts the processes; each makes its app from the environment
-            announce(host, port)
+            announce(host, port, https=cert is not None)
             os.environ.update(MOTIONLAB_HOST=host, MOTIONLAB_PORT=str(port))
             factory = "service.app:create_api_process_app"
             uvicorn.run(
@@ -87,6 +106,8 @@ def cmd_serve(args) -> None:
                 port=port,
                 log_level=log_level,
                 ws=WS_PROTOCOL,
+                ssl_certfile=cert,
+                ssl_keyfile=key,
                 **server_options(settings),
             )
     finally:
@@ -115,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-processes", type=int, help="API processes (default 1; MOTIONLAB_API_PROCESSES)"
     )
+    serve.add_argument(
+        "--tls-cert", help="serve HTTPS with this PEM certificate (MOTIONLAB_TLS_CERT)"
+    )
+    serve.add_argument("--tls-key", help="its PEM private key (MOTIONLAB_TLS_KEY)")
     serve.add_argument(
         "--migrate", action="store_true", help="apply database migrations first (else: refuse)"
     )

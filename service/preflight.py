@@ -7,6 +7,7 @@ server that answers /healthz and fails everything else, or one open to the netwo
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 
 from core.db import make_engine
@@ -77,3 +78,22 @@ def require_safe_address(settings: Settings) -> None:
         "(MOTIONLAB_TOKENS=name:scope:token), or listen on 127.0.0.1. "
         "MOTIONLAB_INSECURE=1 serves without authentication anyway."
     )
+
+
+def require_usable_tls(settings: Settings) -> None:
+    """A certificate and its key together, both readable and matching, or neither (plain HTTP):
+    found now rather than as a handshake error on a phone."""
+    cert, key = settings.tls_cert, settings.tls_key
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        given, missing = ("--tls-cert", "--tls-key") if key is None else ("--tls-key", "--tls-cert")
+        fail(f"{given} needs {missing} too: HTTPS takes a certificate and its private key")
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        fail(
+            f"cannot serve HTTPS with certificate {cert} and key {key}: {error}. Give a PEM "
+            "certificate and the PEM private key that matches it (README: Record from a phone)"
+        )

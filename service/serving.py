@@ -32,8 +32,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 WS_PROTOCOL = f"{__name__}:{WebSocketProtocol.__name__}"
 
 
-def announce(host: str, port: int) -> None:
-    base = f"http://{host}:{port}"
+def announce(host: str, port: int, *, https: bool = False) -> None:
+    base = f"{'https' if https else 'http'}://{host}:{port}"
     # Spaces, not punctuation, after each address: a terminal makes the whole token a link.
     log.info("serving the dashboard at %s/  the API at %s/v1  its docs at %s/docs", *[base] * 3)
 
@@ -45,11 +45,12 @@ class AnnouncingServer(uvicorn.Server):
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started:
-            announce(self.config.host, self.config.port)
+            announce(self.config.host, self.config.port, https=self.config.is_ssl)
 
 
 def serve_one_process(app: Any, *, host: str, port: int, log_level: str, **options: Any) -> None:
-    """uvicorn.run(app, …, **options) of one process, with the announcement."""
+    """uvicorn.run(app, …, **options) of one process, with the announcement (https when
+    `options` carry a certificate)."""
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, ws=WS_PROTOCOL, **options
     )

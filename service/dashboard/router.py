@@ -21,6 +21,7 @@ from service.http import file_response
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 PAGE_TEMPLATE = Template((PACKAGE_DIR / "templates" / "page.html").read_text())
+COLLECT_PAGE = Template((PACKAGE_DIR / "templates" / "collect.html").read_text())
 STATIC_PREFIX = "/static"
 VENDOR = f"{STATIC_PREFIX}/vendor"
 # Our scripts revalidate on every load (a 304 from the ETag: an upgrade is seen at once); the
@@ -47,7 +48,9 @@ PAGES = {
     "/runs": ("runs", "Runs"),
     "/runs/{run_id}": ("run", "Run {run_id}"),
     "/compare": ("compare", "Compare runs"),
+    "/sweeps/{sweep_id}": ("sweep", "Sweep {sweep_id}"),
     "/models": ("models", "Models"),
+    "/tokens": ("tokens", "Tokens"),
 }
 
 
@@ -60,6 +63,24 @@ def page_route(name: str, title: str):
 
 for page_path, (page_name, page_title) in PAGES.items():
     router.add_api_route(page_path, page_route(page_name, page_title), methods=["GET"])
+
+
+@router.get("/collect")
+def collect() -> HTMLResponse:
+    """The phone recorder: a page of its own (no dashboard header), cached for offline use."""
+    html = COLLECT_PAGE.substitute(static=STATIC_PREFIX)
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/collect.sw.js")
+def collect_service_worker(request: Request) -> Response:
+    """/collect's service worker, served from the root so that it may control /collect."""
+    return file_response(
+        request,
+        STATIC_DIR / "js" / "collect-sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": OWN_CACHE_CONTROL},
+    )
 
 
 @router.get(STATIC_PREFIX + "/{file_path:path}")

@@ -38,6 +38,7 @@ from service.sessions.parsing import (
 )
 from service.sessions.schemas import (
     UPLOAD_BODY,
+    Labels,
     SessionPage,
     SessionRead,
     Stats,
@@ -217,6 +218,12 @@ def delete_session(db: SessionDep, store: BlobStoreDep, session_id: str) -> Resp
     """Delete a session; its samples go too unless another session or a run references them."""
     service.delete_session(db, store=store, session_id=session_id)
     return Response(status_code=204)
+
+
+@router.get("/labels", response_model=Labels)
+def labels(db: SessionDep) -> Labels:
+    """The activities and subjects in use: what a recorder offers (upload scope suffices)."""
+    return Labels(**service.labels(db))
 
 
 @router.get("/stats", response_model=Stats)

@@ -262,3 +262,8 @@ class Stats(BaseModel):
         "(canonical_features, comma-separated in the channel table's order)"
     )
     warnings: list[str]
+
+
+class Labels(BaseModel):
+    activities: list[str] = Field(description="Every stored session's activity, once, sorted")
+    subjects: list[str] = Field(description="Every stored session's subject, once, sorted")

@@ -43,6 +43,17 @@ def list_sessions(
     return list(page), int(total or 0)
 
 
+def labels(db: Session) -> dict[str, list[str]]:
+    """The activities and subjects of the stored sessions, sorted: what a recorder offers."""
+    return {
+        key: list(db.scalars(select(column).distinct().where(column.is_not(None)).order_by(column)))
+        for key, column in (
+            ("activities", MotionSession.activity),
+            ("subjects", MotionSession.subject),
+        )
+    }
+
+
 def get_session(db: Session, *, session_id: str) -> MotionSession:
     row = db.get(MotionSession, session_id)
     if row is None:

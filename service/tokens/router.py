@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from service.auth import Scope
 from service.deps import SessionDep
 from service.tokens import service
-from service.tokens.schemas import TokenCreate, TokenCreated, TokenRead
+from service.tokens.qr import qr_svg
+from service.tokens.schemas import (
+    CollectTokenCreate,
+    CollectTokenCreated,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+)
 
 router = APIRouter(prefix="/v1", tags=["tokens"])
 
@@ -21,8 +29,32 @@ def list_tokens(db: SessionDep, include_revoked: bool = False) -> list[TokenRead
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
 def create_token(db: SessionDep, request: TokenCreate) -> TokenCreated:
     """Create a token; the answer is the only time the token itself is shown."""
-    row, token = service.create_token(db, name=request.name, scopes=frozenset(request.scopes))
+    row, token = service.create_token(
+        db,
+        name=request.name,
+        scopes=frozenset(request.scopes),
+        expires_in_minutes=request.expires_in_minutes,
+    )
     return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
+
+
+@router.post("/collect-tokens", status_code=201, response_model=CollectTokenCreated)
+def create_collect_token(db: SessionDep, request: CollectTokenCreate) -> CollectTokenCreated:
+    """An upload-only token that expires, and the /collect address that holds it as a QR code
+    for a phone. The token rides in the URL's fragment, which a browser never sends."""
+    row, token = service.create_token(
+        db,
+        name=request.name,
+        scopes=frozenset({Scope.UPLOAD}),
+        expires_in_minutes=request.expires_in_minutes,
+    )
+    url = f"{request.base_url}/collect#token={token}"
+    return CollectTokenCreated(
+        **TokenRead.model_validate(row).model_dump(),
+        token=token,
+        collect_url=url,
+        qr_svg=qr_svg(url),
+    )
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses={404: {}})

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.auth import Scope
 
 TOKEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+MAX_EXPIRY_MINUTES = 366 * 24 * 60
 
 
 class TokenCreate(BaseModel):
@@ -16,6 +17,23 @@ class TokenCreate(BaseModel):
 
     name: str = Field(..., pattern=TOKEN_NAME_PATTERN, description="Who holds it: ana-iphone, ci")
     scopes: list[Scope] = Field(..., min_length=1, description="upload, read, train, admin")
+    expires_in_minutes: int | None = Field(
+        None, ge=1, le=MAX_EXPIRY_MINUTES, description="Stops working after this; none: never"
+    )
+
+
+class CollectTokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("phone", pattern=TOKEN_NAME_PATTERN, description="Who records with it")
+    expires_in_minutes: int = Field(
+        60, ge=1, le=MAX_EXPIRY_MINUTES, description="How long the phone may upload"
+    )
+    base_url: str = Field(
+        ...,
+        pattern=r"^https?://[^/?#\s]+$",
+        description="The address the phone reaches this server at: https://192.168.1.20:8443",
+    )
 
 
 class TokenRead(BaseModel):
@@ -28,7 +46,13 @@ class TokenRead(BaseModel):
     created_by: str | None
     revoked_at: datetime | None
     revoked_by: str | None
+    expires_at: datetime | None = Field(None, description="When it stops working; null: never")
 
 
 class TokenCreated(TokenRead):
     token: str = Field(..., description="The bearer token: shown this once, stored only hashed")
+
+
+class CollectTokenCreated(TokenCreated):
+    collect_url: str = Field(..., description="/collect with the token in its fragment")
+    qr_svg: str = Field(..., description="collect_url as a QR code (SVG)")

@@ -3,6 +3,8 @@ once, by create. Revocation is immediate (every request reads its token's row)."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,15 +14,22 @@ from service.auth import Scope, hash_token, new_token
 from service.errors import NotFound
 
 
-def create_token(db: Session, *, name: str, scopes: frozenset[Scope]) -> tuple[ApiToken, str]:
+def create_token(
+    db: Session, *, name: str, scopes: frozenset[Scope], expires_in_minutes: int | None = None
+) -> tuple[ApiToken, str]:
     """The new token's row, and the token itself (shown once, never stored)."""
     token_id, token = new_token()
+    now = utcnow()
     row = ApiToken(
         id=token_id,
         name=name,
         scopes=sorted(scopes),
         token_sha256=hash_token(token),
+        created_at=now,
         created_by=actor(),
+        expires_at=None
+        if expires_in_minutes is None
+        else now + timedelta(minutes=expires_in_minutes),
     )
     db.add(row)
     record(
@@ -29,6 +38,7 @@ def create_token(db: Session, *, name: str, scopes: frozenset[Scope]) -> tuple[A
         target=f"tokens/{token_id}",
         name=name,
         scopes=row.scopes,
+        expires_at=None if row.expires_at is None else row.expires_at.isoformat(),
     )
     db.flush()
     return row, token

@@ -23,6 +23,7 @@ from core.settings import Settings
 from tests.support.browser import (
     CHROMIUM_ARGS,
     LIVE_ITERATIONS,
+    PHONE,
     QUICK_ITERATIONS,
     SCOPES,
     TOKEN_KEY,
@@ -30,6 +31,7 @@ from tests.support.browser import (
     Dashboard,
     WatchedPage,
     require_browser,
+    session_ids,
 )
 from tests.support.homes import FAST
 from tests.support.runs import running_workers, start_run, upload_basicmotions, wait_for
@@ -134,3 +136,34 @@ def developer(tab) -> WatchedPage:
 def visitor(tab) -> WatchedPage:
     """A tab without a token."""
     return tab(None)
+
+
+@pytest.fixture
+def phone(browser, dashboard: Dashboard, tmp_path: Path) -> Iterator[Callable[..., WatchedPage]]:
+    """phone(base_url=…, service_workers="block"): a new phone-sized, touch tab (its own
+    context: its own storage) on the dashboard's server, or on `base_url`."""
+    contexts = []
+
+    def open_phone(*, base_url: str | None = None, service_workers: str = "block") -> WatchedPage:
+        context = browser.new_context(
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            service_workers=service_workers,
+        )
+        contexts.append(context)
+        return WatchedPage(context.new_page(), base_url or dashboard.url, tmp_path)
+
+    yield open_phone
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def restore_sessions(dashboard: Dashboard) -> Iterator[None]:
+    """The sessions a test adds are deleted after it: every other test sees BasicMotions."""
+    before = session_ids(dashboard.api)
+    yield
+    for session_id in session_ids(dashboard.api) - before:
+        assert dashboard.api.delete(f"/v1/sessions/{session_id}").status_code == 204

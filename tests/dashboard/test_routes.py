@@ -16,12 +16,21 @@ def test_every_page_is_a_shell_that_loads_its_script(api):
         ("/runs/abc", "run"),
         ("/compare?runs=a,b", "compare"),
         ("/models", "models"),
+        ("/sweeps/abc", "sweep"),
+        ("/tokens", "tokens"),
+        ("/collect", "collect"),
     ]:
         response = api.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
         assert f'<script type="module" src="/static/js/{script}.js">' in response.text
         assert api.get(f"/static/js/{script}.js").status_code == 200
+
+
+def test_the_recorder_s_service_worker_is_served_from_the_root_to_control_collect(api):
+    worker = api.get("/collect.sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert '"/collect"' in worker.text and "caches.match" in worker.text
 
 
 def test_a_path_parameter_reaches_the_page_escaped(api):

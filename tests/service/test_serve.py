@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from tests.support.servers import (
     start_serve_process,
     wait_until_ready,
 )
+from tests.support.tls import self_signed_certificate
 from workers.supervisor import WORKERS_STATUS_FILE
 
 pytestmark = pytest.mark.system
@@ -255,4 +257,50 @@ def test_several_api_processes_share_the_port_one_database_and_one_worker_pool(t
             assert api.get("/v1/stats").json()["sessions"] == len(acknowledged)
     finally:
         server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+
+def test_serve_speaks_https_with_a_certificate_and_key_and_refuses_a_wrong_pair(tmp_path):
+    port = free_port()
+    assert motionlab(tmp_path, port, "migrate").returncode == 0
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    alone = motionlab(tmp_path, port, "serve", "--tls-cert", str(cert), workers="0")
+    assert alone.returncode == 2
+    assert "--tls-cert needs --tls-key too" in alone.stderr
+    other_cert, _ = self_signed_certificate(tmp_path / "other")
+    mismatched = ["serve", "--tls-cert", str(other_cert), "--tls-key", str(key)]
+    refused = motionlab(tmp_path, port, *mismatched, workers="0")
+    assert refused.returncode == 2
+    assert f"cannot serve HTTPS with certificate {other_cert} and key {key}" in refused.stderr
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ],
+        env=serve_environment(tmp_path, port, workers="0"),
+    )
+    trusted = ssl.create_default_context(cafile=str(cert))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ready = httpx.get(f"https://127.0.0.1:{port}/readyz", verify=trusted)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and server.poll() is None, "no HTTPS server"
+                time.sleep(0.1)
+        assert ready.status_code == 200
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(f"https://127.0.0.1:{port}/readyz")  # not a public CA's certificate
+        with pytest.raises(httpx.TransportError):  # plain HTTP on the HTTPS port
+            httpx.get(f"http://127.0.0.1:{port}/readyz")
+    finally:
+        server.terminate()
         server.wait(30)

@@ -16,6 +16,7 @@ import httpx
 from tests.support.requirements import missing
 from tests.support.servers import LiveServer
 
+LAN_NAME = "phone.test"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -25,14 +26,19 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # phone.test names this machine, as a phone on the LAN would: an http:// page there is no
+    # secure context (a loopback address is one), for /collect's plain-HTTP message.
+    f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1",
 ]
 INSTALL_HINT = "apt-get install -y chromium chromium-driver"
 TOKENS = {
     "read": "read-token-" + "r" * 24,
     "developer": "developer-token-" + "d" * 24,  # read + train: predicts from the run page
     "admin": "admin-token-" + "a" * 24,
+    "uploader": "upload-token-" + "u" * 24,  # a phone's: /collect
 }
-SCOPES = {"read": "read", "developer": "read+train", "admin": "admin"}
+SCOPES = {"read": "read", "developer": "read+train", "admin": "admin", "uploader": "upload"}
+PHONE = {"width": 390, "height": 844}  # an iPhone 12 to 15's CSS pixels
 TOKEN_KEY = "motionlab.token"
 QUICK_ITERATIONS, LIVE_ITERATIONS = 3, 40
 
@@ -67,6 +73,8 @@ class WatchedPage:
         self.page, self.base_url, self.shots = page, base_url, shots
         self.problems: list[str] = []
         self.expected_statuses: set[int] = set()
+        self.expected_failures: set[str] = set()  # URL parts whose requests may fail (offline)
+        self.expected_console: set[str] = set()  # parts of console errors expected (offline)
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.on("requestfailed", self._request_failed)
@@ -79,9 +87,13 @@ class WatchedPage:
             self.problems.append(f"console error: {message.text}")
 
     def _expected_console(self, text: str) -> bool:
-        return any(f"status of {status}" in text for status in self.expected_statuses)
+        return any(f"status of {status}" in text for status in self.expected_statuses) or any(
+            part in text for part in self.expected_console
+        )
 
     def _request_failed(self, request) -> None:
+        if any(part in request.url for part in self.expected_failures):
+            return
         self.problems.append(f"request failed: {request.url} {request.failure}")
 
     def _response(self, response) -> None:
@@ -96,6 +108,10 @@ class WatchedPage:
             self.problems.append(f"request leaving this machine: {url}")
             route.abort()
 
+    @property
+    def context(self):
+        return self.page.context
+
     def open(self, path: str, shown: str) -> None:
         """Go to `path` and wait for the selector `shown` (what the page draws last)."""
         self.page.goto(self.base_url + path)
@@ -108,6 +124,10 @@ class WatchedPage:
 
     def assert_clean(self) -> None:
         assert self.problems == [], self.problems
+
+
+def session_ids(api: httpx.Client) -> set[str]:
+    return {s["id"] for s in api.get("/v1/sessions", params={"limit": 1000}).json()["items"]}
 
 
 def chart(page, canvas_id: str) -> dict:

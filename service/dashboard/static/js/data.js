@@ -1,6 +1,7 @@
 // Data: sessions per activity / subject / split and per set of channels, the data checks'
 // warnings, every session with its channels.
 import { el, getJSON, fixed, section, start, table } from "./api.js";
+import { uploadPanel } from "./actions.js";
 import { barChart, chartBox } from "./charts.js";
 
 const PAGE_SIZE = 25;
@@ -33,6 +34,7 @@ async function render(main) {
       : el("p", { id: "warnings" }, "No warnings: the classes are balanced and every session is usable."),
   );
   const list = section(main, "Sessions");
+  section(main, "Upload", uploadPanel(() => listSessions(list, 0)));
   await listSessions(list, 0);
 }
 

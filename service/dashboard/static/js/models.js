@@ -6,7 +6,7 @@ async function render(main) {
   const models = await getJSON("/v1/models");
   main.querySelector(".loading")?.remove();
   if (!models.length) {
-    section(main, "No models yet", el("p", {}, "Register a succeeded run: POST /v1/models/{name}/versions."));
+    section(main, "No models yet", el("p", { id: "no-models" }, "Register a succeeded run from its page (", el("a", { href: "/runs" }, "Runs"), " › a run › Register); then promote a version to an alias here."));
     return;
   }
   for (const summary of models) {

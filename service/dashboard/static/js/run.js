@@ -4,6 +4,7 @@
 import { download, el, fixed, getJSON, pageData, section, start, streamEvents, table, when } from "./api.js";
 import { chartBox, color, curveSeries, lineChart } from "./charts.js";
 import { metricsView } from "./metrics.js";
+import { deleteThing, registerForm } from "./actions.js";
 import { livePanel } from "./live.js";
 import { predictPanel } from "./predict.js";
 
@@ -73,8 +74,11 @@ async function render(main) {
       el("button", { id: "download-onnx", onclick: () => download(`/v1/runs/${id}/model.onnx`, `${model}-${id}.onnx`) }, "ONNX (.onnx)"), " ",
       el("button", { id: "download-native", onclick: () => download(`/v1/runs/${id}/model`, `${model}-${id}`) }, `native ${run.engine} model`),
       el("div", {}, el("h2", {}, "Predict"), predictPanel(run)),
-      el("div", {}, el("h2", {}, "Live"), livePanel(run)));
+      el("div", {}, el("h2", {}, "Live"), livePanel(run)),
+      el("div", {}, el("h2", {}, "Register"), registerForm(run.id)));
   };
+  section(main, "Delete", el("button", { id: "delete-run", onclick: () =>
+    deleteThing(`/v1/runs/${id}`, `run ${run.id} and its artifacts`, () => (location.href = "/runs")) }, "Delete this run"));
   section(main, "Parameters", table(["parameter", "value"], flatten(run.params), { id: "params" }));
   section(main, "Data", table(["", ""], [
     ["data fingerprint", el("code", { id: "fingerprint" }, run.data_fingerprint)],

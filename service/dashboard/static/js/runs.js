@@ -1,5 +1,6 @@
 // The runs of an experiment in a sortable table; pick 2–5 of them to compare.
 import { el, fixed, getJSON, notify, section, start, when } from "./api.js";
+import { runForm } from "./actions.js";
 
 const MAX_COMPARED = 5;
 
@@ -78,6 +79,7 @@ async function render(main) {
   };
   draw();
   section(main, `Runs (${runs.length})`, el("table", { id: "runs" }, el("thead", {}, head), body));
+  section(main, "Start a run", runForm());
 }
 
 const selected = (main) => [...main.querySelectorAll("#runs input:checked")].map((box) => box.value);

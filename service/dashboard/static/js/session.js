@@ -1,6 +1,7 @@
 // A session: its label, subject, rate, duration, its channels (what each column holds, in which
 // unit, and what a run reads it as), the unit checks' warnings, and its signals over time.
 import { el, fixed, getJSON, pageData, section, start, table } from "./api.js";
+import { deleteThing } from "./actions.js";
 import { signalChart } from "./signals.js";
 
 async function render(main) {
@@ -32,7 +33,9 @@ async function render(main) {
   );
   const { box } = signalChart("signals", samples);
   section(main, `Signals (${session.features.length} features)`, box);
-  main.append(el("p", {}, el("a", { href: "/" }, "← all data")));
+  main.append(el("p", {}, el("a", { href: "/" }, "← all data"), " ",
+    el("button", { id: "delete-session", onclick: () =>
+      deleteThing(`/v1/sessions/${id}`, `session ${session.id}`, () => (location.href = "/")) }, "Delete this session")));
 }
 
 start(render);
