@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, insert, select, union
+from sqlalchemy import ColumnElement, delete, exists, insert, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import after_commit, unit_of_work
-from core.models import Blob, MotionSession, Pack, RunSession
+from core.models import Blob, MotionSession, Pack, RunSession, utcnow
 from core.storage import BlobLocation, BlobMissing, PackStore, WrittenPack
 
 log = logging.getLogger("motionlab.store")
@@ -120,9 +121,22 @@ def delete_unreferenced_blobs(db: Session, *where) -> list[str | None]:
     )
 
 
-def drop_empty_packs(db: Session, *, store: PackStore, pack_ids: list[str] | None) -> list[str]:
-    """Delete the packs (all of them: None) that hold no blob; their files go after commit."""
-    query = delete(Pack).where(~exists().where(Blob.pack_id == Pack.id))
+def drop_empty_packs(
+    db: Session,
+    *,
+    store: PackStore,
+    pack_ids: list[str] | None,
+    retired_before: datetime | None = None,
+) -> list[str]:
+    """Delete the packs (all of them: None) that hold no blob; their files go after commit.
+
+    A pack that compaction retired stays until `retired_before` (None: it stays): a reader may
+    have looked up one of its blobs' places just before they moved.
+    """
+    retired_long_enough: ColumnElement[bool] = Pack.retired_at.is_(None)
+    if retired_before is not None:
+        retired_long_enough = or_(retired_long_enough, Pack.retired_at < retired_before)
+    query = delete(Pack).where(~exists().where(Blob.pack_id == Pack.id), retired_long_enough)
     if pack_ids is not None:
         if not pack_ids:
             return []
@@ -151,12 +165,14 @@ class Collected:
 def collect_garbage(
     factory: sessionmaker[Session], store: PackStore, *, grace_period_s: float
 ) -> Collected:
-    """Remove unreferenced blobs, empty packs, and files of the packs folder that no pack row
-    names once they are older than `grace_period_s` (an upload in progress has written its
-    pack but not yet committed it)."""
+    """Remove unreferenced blobs, empty packs (packs that compaction retired once they have been
+    retired for `grace_period_s`), and files of the packs folder that no pack row names once
+    they are older than `grace_period_s` (an upload in progress has written its pack but not
+    yet committed it)."""
     with unit_of_work(factory) as db:
         blobs = len(delete_unreferenced_blobs(db))
-        packs = len(drop_empty_packs(db, store=store, pack_ids=None))
+        retired_before = utcnow() - timedelta(seconds=grace_period_s)
+        packs = len(drop_empty_packs(db, store=store, pack_ids=None, retired_before=retired_before))
     # Files first, rows second: a pack committed after this read is younger than the files
     # listed before it, so the grace period protects it.
     cutoff = time.time() - grace_period_s

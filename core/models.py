@@ -74,13 +74,17 @@ class Base(DeclarativeBase):
 
 
 class Pack(Base):
-    """One file of the blob store, written once per upload: a record batch per session."""
+    """One file of the blob store, written once: a record batch per session. An upload writes
+    one; compaction (core/compaction.py) merges small ones into one."""
 
     __tablename__ = "packs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     size_bytes: Mapped[int] = mapped_column(BYTES)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when compaction moved every blob out of it: its file stays for the store's grace
+    # period, for readers that looked up a blob's place before the move.
+    retired_at: Mapped[datetime | None]
 
 
 class Blob(Base):
@@ -164,6 +168,11 @@ class Run(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(256))
     heartbeat_at: Mapped[datetime | None]
+    # The epoch in progress while the run trains ({"iteration", "batches_done",
+    # "batches_total", "train_loss", "elapsed_s"}), overwritten about twice a second by the
+    # training process and cleared by every status change: one value per run, not a row per
+    # report (run_progress keeps one row per finished epoch, the curves' history).
+    live_progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     exit_code: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)

@@ -64,6 +64,7 @@ def _move(
         stamps = {"heartbeat_at": None, "claimed_by": None}
     else:
         stamps = {"heartbeat_at": None, "finished_at": now}
+    stamps["live_progress"] = None  # an attempt's epoch in progress ends with it
     return (
         update(Run)
         .where(Run.status == source, *where)
@@ -117,6 +118,18 @@ def heartbeat(db: Session, *, run_id: str, worker_id: str) -> Heartbeat:
         .execution_options(synchronize_session=False)
     ).first()
     return Heartbeat(still_ours=row is not None, cancel_requested=bool(row and row[0]))
+
+
+def record_live_progress(db: Session, *, run_id: str, progress: dict[str, Any]) -> bool:
+    """The training process's report of the epoch in progress, kept while the run is running
+    (never on a run that has ended or been handed back meanwhile). Not a status change."""
+    statement = (
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING)
+        .values(live_progress=progress)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(db, statement) == 1
 
 
 def finish_run(

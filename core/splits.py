@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy loads where a split is drawn, not where a run's params are read
+    import numpy as np
 
 STRATEGIES = ("column", "session", "subject", "auto", "none")
 
@@ -43,6 +45,8 @@ def auto_train_fraction(num_sessions: int) -> float:
 def uniform_draws(keys: Sequence[object], seed: int) -> np.ndarray:
     """A stable draw in [0, 1) per (key, seed): a key lands on the same side whatever other
     keys are drawn with it (adding a session never moves the others)."""
+    import numpy as np
+
     digests = (hashlib.sha256(f"{seed}:{key}".encode()).digest() for key in keys)
     return np.fromiter((int.from_bytes(d[:8], "big") / 2**64 for d in digests), float, len(keys))
 
@@ -54,6 +58,8 @@ def auto_in_train(session_ids: Sequence[object], seed: int) -> np.ndarray:
 
 
 def _by_group(keys: Sequence[str], valid_fraction: float, test_fraction: float, seed: int):
+    import numpy as np
+
     draws = uniform_draws(keys, seed)
     return np.where(
         draws < test_fraction,

@@ -3,9 +3,10 @@
 A pack is a run of Arrow IPC files ("segments", one per column layout in the upload; usually
 one) laid end to end, each holding one record batch per session. Sessions keep their content
 address (sha256 of their samples) in the database, which says where each lies: (pack, segment,
-batch). Packs are never rewritten; a pack goes when no blob in it is referenced any more
-(core/blobs.py decides, in the database). Uncompressed: a run reads its data by memory-mapping
-(local stores) or by ranged reads of the segments it needs (S3).
+batch). Packs are never rewritten: a pack goes when no blob in it is referenced any more
+(core/blobs.py decides, in the database), and small packs are merged into a new one
+(core/compaction.py), the old ones' files kept for a grace period. Uncompressed: a run reads
+its data by memory-mapping (local stores) or by ranged reads of the segments it needs (S3).
 """
 
 from __future__ import annotations
@@ -116,6 +117,11 @@ class PackStore:
     def read_table(self, location: BlobLocation) -> pa.Table:
         batch, _ = next(self._batches([location], []))
         return pa.Table.from_batches([batch])
+
+    def read_batches(self, locations: list[BlobLocation]) -> Iterator[pa.RecordBatch]:
+        """Each location's whole record batch, in order (compaction copies them)."""
+        for batch, _ in self._batches(locations, []):
+            yield batch
 
     def read_columns(self, locations: list[BlobLocation], names: list[str]) -> list[list[pa.Array]]:
         """For each name, that column of the record batch at each location, in order."""

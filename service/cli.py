@@ -45,8 +45,18 @@ def cmd_migrate(_args) -> None:
     migrate(get_settings())
 
 
+def one_blas_thread() -> None:
+    """NumPy's matrix products on one thread in `serve` (before NumPy loads; the environment
+    can say otherwise). The API steps Turi Create models and live streams in NumPy, one request
+    per core at a time (INFERENCE_SLOTS); OpenBLAS's own thread per core then only waits for
+    the other requests' cores: on a busy 2-core host one window took 56 ms, 1.3 ms on one
+    thread (issue #31). Its workers' training children set their own threads."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def cmd_serve(args) -> None:
     """The API and its embedded workers, supervised; refuses to start when it cannot work."""
+    one_blas_thread()
     import uvicorn
 
     from service.app import create_app, server_options

@@ -1,4 +1,5 @@
-"""The child process that executes one run (forked by the worker's fork server).
+"""The child process that executes one run (forked by the worker's fork server, which has
+imported this module: the worker itself only names its entry point, workers/run_process.py).
 
 It loads the run's frozen data, trains with the run's engine in the run's scratch directory,
 stores each iteration as it happens, publishes the run's files to the store, and leaves
@@ -8,8 +9,6 @@ The worker, not this process, moves the run to its final status.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import logging
 import multiprocessing
@@ -25,46 +24,25 @@ from core.atomic import write_bytes_atomic
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunProgress
 from core.run_artifacts import METRICS_FILE, run_artifacts
+from core.runs import record_live_progress
 from core.settings import Settings
 from core.storage import PackStore, pack_store
 from workers.engines.base import RunContext
 from workers.engines.registry import get_engine
 from workers.run_data import load_run_parts
+from workers.run_process import (
+    ERROR_FILE,
+    EXIT_CANCELED,
+    RESULT_FILE,
+    die_with_parent,
+    training_threads,
+)
 
-RESULT_FILE, ERROR_FILE = "result.json", "error.json"
-EXIT_CANCELED = 3
 log = logging.getLogger("motionlab.execute")
 
 
 class Canceled(Exception):
     pass
-
-
-def die_with_parent(signum: int = signal.SIGKILL) -> None:
-    """If the parent dies (even by SIGKILL), the kernel sends this process `signum` (Linux)."""
-    # Elsewhere a run's should_stop notices that its worker is gone instead.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signum)  # PR_SET_PDEATHSIG
-
-
-def training_threads(
-    settings: Settings, *, shares_host_with_api: bool, cpu_count: int | None = None
-) -> int:
-    """CPU threads for one training child.
-
-    torch's default, a thread per core, spins whenever anything else wants a core: on 2 cores
-    a 400-session run took 2.25 s alone but 8-9 s while the API took uploads, and up to 77 s
-    beside other processes; one thread took 3.4-3.9 s alone and 4.7-5.2 s under uploads
-    (issue #20; `bench_contention` measures both policies). So one thread when the API shares
-    the host (`motionlab serve`) or the host has at most 2 cores; otherwise the cores shared
-    among the workers. MOTIONLAB_TRAIN_THREADS overrides.
-    """
-    if settings.train_threads:
-        return settings.train_threads
-    cores = cpu_count or os.cpu_count() or 1
-    if shares_host_with_api or cores <= 2:
-        return 1
-    return max(1, cores // max(settings.workers, 1))
 
 
 def _limit_threads(settings: Settings) -> None:
@@ -81,8 +59,8 @@ def write_json(path: Path, document: dict) -> None:
     write_bytes_atomic(path, json.dumps(document, indent=2, default=str).encode())
 
 
-def execute_run(run_id: str, settings_json: str) -> None:
-    """Entry point of the child process."""
+def execute(run_id: str, settings_json: str) -> None:
+    """What the child process runs (run_process.execute_run)."""
     # The parent is the fork server, which exits when the worker dies, even by SIGKILL.
     die_with_parent()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_CANCELED))
@@ -131,6 +109,10 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
         figures = " ".join(f"{k}={_figure(v)}" for k, v in report.items())
         log.info("iteration run_id=%s %s", run_id, figures)
 
+    def on_batch(progress: dict) -> None:
+        with unit_of_work(factory) as db:
+            record_live_progress(db, run_id=run_id, progress=progress)
+
     # multiprocessing's handle on the worker that started this process (not the fork server):
     # a pipe only the worker holds open, so neither a reused pid nor a zombie can look alive.
     worker = multiprocessing.parent_process()
@@ -140,7 +122,7 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
             raise Canceled()  # the worker is gone: stop, the run will be reclaimed
         return False
 
-    context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop)
+    context = RunContext(run_id, params, parts, run_dir, on_iteration, should_stop, on_batch)
     engine = get_engine(engine_name)
     result = engine.run(context)
     # The model files are part of the run: a download only serves them (and a model that

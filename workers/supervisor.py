@@ -26,7 +26,7 @@ from core.atomic import write_bytes_atomic
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.runs import reclaim_runs_of_dead_worker
 from core.settings import Settings
-from workers.execute import training_threads
+from workers.run_process import training_threads
 from workers.worker import run_worker
 
 if TYPE_CHECKING:

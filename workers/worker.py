@@ -32,7 +32,7 @@ from core.runs import claim_next_run, finish_run, hand_back_run, heartbeat, reap
 from core.settings import Settings
 from workers.engines.base import missing_model_files
 from workers.engines.registry import get_engine
-from workers.execute import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, die_with_parent, execute_run
+from workers.run_process import ERROR_FILE, EXIT_CANCELED, RESULT_FILE, die_with_parent, execute_run
 from workers.summary import overfit_report, summarize
 
 if TYPE_CHECKING:
@@ -48,8 +48,12 @@ FORK_SERVER_EXIT_WAIT_S = 1.0
 PRELOADED_MODULES = [
     "workers.execute",
     "workers.engines.torch.engine",
+    "workers.engines.torch.training",  # torch and its library (the adapter above loads them late)
+    "workers.engines.torch.checkpoint",
     "workers.engines.turicreate.engine",
+    "workers.engines.turicreate.runner_client",  # its data exchange and served model (NumPy)
     "workers.exports.coreml.export",  # coremltools: ~1 s to import, needed when each run ends
+    "workers.exports.coreml.stream",  # a Turi Create run's metrics come from its export
 ]
 # A run's child on PostgreSQL: the driver and its dialect (~0.2 s to import).
 POSTGRES_MODULES = ["psycopg", "sqlalchemy.dialects.postgresql.psycopg"]

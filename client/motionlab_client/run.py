@@ -61,9 +61,10 @@ class Run:
         poll_s: float = 0.25,
         check: bool = True,
     ) -> Run:
-        """Block until the run ends. `progress=True` draws a progress bar on stderr (a callable
-        gets each new iteration instead). Raises `RunFailed` when it failed or was canceled
-        (unless `check=False`), `TimeoutError` after `timeout_s`."""
+        """Block until the run ends. `progress=True` draws a progress bar on stderr, moving
+        within each epoch as its batches train (a callable gets each new iteration instead).
+        Raises `RunFailed` when it failed or was canceled (unless `check=False`),
+        `TimeoutError` after `timeout_s`."""
         report = ProgressBar(self) if progress is True else progress or None
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         seen = 0
@@ -74,6 +75,9 @@ class Run:
                 for row in rows[seen:]:
                     report(row, self.data)
                 seen = len(rows)
+                live = self.data.get("live_progress")
+                if isinstance(report, ProgressBar) and live and live["iteration"] > seen:
+                    report.epoch_in_progress(live)
             if self.status in FINISHED:
                 break
             if deadline is not None and time.monotonic() > deadline:
@@ -158,10 +162,21 @@ class ProgressBar:
         self.total = int(run.data["params"].get("max_iterations") or 0)
         self.live = self.stream.isatty()
 
+    def epoch_in_progress(self, live: dict[str, Any]) -> None:
+        """The epoch that trains now: the bar moves by its batches (on a terminal only; a log
+        gets a line per finished epoch)."""
+        if not self.live:
+            return
+        done, total = live.get("batches_done"), live.get("batches_total")
+        fraction = done / total if done is not None and total else 0.0
+        position = int(live["iteration"]) - 1 + fraction
+        loss = live.get("train_loss")
+        figures = f"batch {done}/{total}" if total else ""
+        figures += f"  train loss {loss:.3f}" if loss is not None else ""
+        self._draw(position, f"{int(live['iteration'])}/{self.total}  {figures}", live)
+
     def __call__(self, row: dict[str, Any], run: dict[str, Any]) -> None:
         done = int(row["iteration"])
-        filled = self.WIDTH * done // self.total if self.total else self.WIDTH
-        bar = "#" * filled + "." * (self.WIDTH - filled)
         figures = "  ".join(
             f"{name} {row[key]:.3f}"
             for name, key in (
@@ -172,8 +187,14 @@ class ProgressBar:
             )
             if row.get(key) is not None
         )
-        line = f"[{bar}] {done}/{self.total}  {figures}  {row['elapsed_s']:.1f} s"
-        self.stream.write(f"\r{line}" if self.live else f"{line}\n")
+        self._draw(done, f"{done}/{self.total}  {figures}", row)
+
+    def _draw(self, position: float, text: str, report: dict[str, Any]) -> None:
+        filled = int(self.WIDTH * position / self.total) if self.total else self.WIDTH
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"[{bar}] {text}  {report['elapsed_s']:.1f} s"
+        # \x1b[K clears what a longer line before this one left on the terminal
+        self.stream.write(f"\r{line}\x1b[K" if self.live else f"{line}\n")
         self.stream.flush()
 
     def close(self) -> None:

@@ -35,8 +35,8 @@ def registered_model(db: Session, *, settings: Settings, name: str, ref: str) ->
 
 def _live_model(settings: Settings, run: Run, header: dict[str, Any]) -> LiveModel:
     predictor = load_predictor(settings, run)
-    # Turi Create's model predicts in its own process, seconds a call: the stream steps the
-    # run's exported .mlmodel instead, the file an iOS app runs.
+    # A model that cannot step windows itself: the stream steps the run's exported .mlmodel,
+    # the file an iOS app runs (both engines' models step: this is for engines that do not).
     model = predictor if isinstance(predictor, Streamer) else load_mlmodel_streamer(settings, run)
     return LiveModel(
         model,

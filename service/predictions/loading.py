@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -121,10 +122,11 @@ def _key(settings: Settings, run_id: str) -> tuple[str, str]:
 
 
 def _load(engine: Engine, run_dir: Path) -> Loaded:
-    _serve_on_one_thread()
     log.info("loading model run_id=%s engine=%s", run_dir.name, engine.name)
     with model_files_found():
-        return Loaded(engine.load_model(run_dir), engine.serves_inline)
+        loaded = Loaded(engine.load_model(run_dir), engine.serves_inline)
+    _serve_on_one_thread()
+    return loaded
 
 
 def _load_mlmodel_streamer(path: Path, params: RunParams) -> NetworkStreamer:
@@ -135,8 +137,9 @@ def _load_mlmodel_streamer(path: Path, params: RunParams) -> NetworkStreamer:
 
 
 def _serve_on_one_thread() -> None:
-    torch = import_lazily("torch")  # its libraries loaded without pausing the event loop
-
+    torch = sys.modules.get("torch")
+    if torch is None:  # this process serves no torch model (yet): nothing to set
+        return
     # Requests run side by side (INFERENCE_SLOTS), each on one core. torch's own intra-op
     # threads would wait on each other at every op while the cores are busy: on 2 cores a
     # single-window prediction took 0.6 to 8 ms with 2 threads, a steady 0.65 ms with 1.

@@ -50,7 +50,7 @@ NOT_CONVERTIBLE: Responses = {
 SSE_EVENT = {
     "type": "object",
     "properties": {
-        "event": {"enum": ["status", "progress", "metrics", "end"]},
+        "event": {"enum": ["status", "batch", "progress", "metrics", "end"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
     },
     "required": ["event", "data"],
@@ -205,16 +205,16 @@ def download_mlprogram(
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "Events until the run ends: status (with warnings), progress, "
-            "metrics, end",
+            "description": "Events until the run ends: status (with warnings), batch (the "
+            "epoch in progress, about every half second), progress (an epoch done), metrics, end",
             "content": {"text/event-stream": {"schema": SSE_EVENT}},
         },
         **UNKNOWN_RUN,
     },
 )
 async def run_events(request: Request, db: SessionDep, run_id: str) -> StreamingResponse:
-    """Server-Sent Events: status changes, progress rows, then the final metrics; ends with
-    the run."""
+    """Server-Sent Events: status changes, the epoch in progress (`batch`), progress rows,
+    then the final metrics; ends with the run."""
     service.get_run(db, run_id=run_id)
     factory, settings = request.app.state.session_factory, request.app.state.settings
     return StreamingResponse(
@@ -245,7 +245,7 @@ async def _events(factory, settings, run_id: str, request: Request) -> AsyncIter
 
 
 async def _follow(factory, settings, run_id, request, hub, subscription) -> AsyncIterator[str]:
-    last_status, last_iteration, seen = None, 0, None
+    last_status, last_iteration, last_live, seen = None, 0, None, None
     while True:
         mark = await run_in_threadpool(_mark, factory, run_id)
         if mark is None or mark != seen:  # a deleted run: the snapshot says so
@@ -258,6 +258,10 @@ async def _follow(factory, settings, run_id, request, hub, subscription) -> Asyn
             for row in rows:
                 last_iteration = row.iteration
                 yield sse("progress", row.model_dump())
+            live = run.live_progress
+            if live is not None and live != last_live and live.iteration > last_iteration:
+                yield sse("batch", live.model_dump())
+            last_live = live
             if finished:
                 yield _status_event(run)
                 if run.status == RunStatus.SUCCEEDED:

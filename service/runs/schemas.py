@@ -53,6 +53,16 @@ class RunCreate(TrainingFields):
     random_seed: int | None = Field(None, ge=0, lt=2**31)
 
 
+class LiveProgress(BaseModel):
+    """The epoch in progress, reported about every half second while the run trains."""
+
+    iteration: int = Field(description="The epoch in progress (1-based)")
+    batches_done: int | None = Field(description="Its optimiser steps done so far")
+    batches_total: int | None = Field(description="Its optimiser steps in all")
+    train_loss: float | None = Field(description="Mean cross-entropy of its batches so far")
+    elapsed_s: float = Field(description="Seconds since training started")
+
+
 class RunRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -83,6 +93,11 @@ class RunRead(BaseModel):
     finished_at: datetime | None
     duration_s: float | None = None
     sessions_per_part: dict[str, int] = {}
+    live_progress: LiveProgress | None = Field(
+        None,
+        description="While it trains: the epoch in progress, batches done of total and its loss "
+        "so far (GET …/progress has one row per finished epoch)",
+    )
 
     @field_validator("error_message")
     @classmethod

@@ -263,15 +263,15 @@ def cancel_run(db: Session, *, run_id: str) -> Run:
 
 
 def change_mark(db: Session, *, run_id: str) -> tuple | None:
-    """(status, attempts, last iteration) of a run, None when it does not exist: changes
-    whenever its events would."""
+    """(status, attempts, last iteration, epoch in progress) of a run, None when it does not
+    exist: changes whenever its events would."""
     last_iteration = (
         select(func.max(RunProgress.iteration))
         .where(RunProgress.run_id == run_id)
         .scalar_subquery()
     )
     row = db.execute(
-        select(Run.status, Run.attempts, last_iteration).where(Run.id == run_id)
+        select(Run.status, Run.attempts, last_iteration, Run.live_progress).where(Run.id == run_id)
     ).first()
     return None if row is None else tuple(row)
 

@@ -3,6 +3,7 @@ deletes. One pack file per upload; the database decides which blob is whose."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +23,18 @@ from service.sessions.parsing import ParsedSession, UploadOptions
 from service.sessions.schemas import SessionStored
 
 STORE_ATTEMPTS = 5
+UPLOAD_THREADS = 40  # anyio's thread limit, under which uploads run (router.py: run_in_threadpool)
 log = logging.getLogger("motionlab")
+
+
+@functools.cache
+def pack_writers() -> ThreadPoolExecutor:
+    """The threads that write new uploads' packs while their requests hash the samples: one
+    pool for the process's life (a pool per upload started and joined a thread each time, issue
+    #31). As many as uploads can run at once: a writer shared by fewer would hold uploads'
+    transactions open longer and make more of their races fail. A thread starts only when none
+    is idle, so a quiet process keeps a few."""
+    return ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="motionlab-pack-writer")
 
 
 class StoreRace(Conflict):
@@ -214,10 +226,9 @@ def _write_new_samples(
     hashes are looked up first (a retried upload writes nothing).
     """
     if speculative and sessions:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            writing = pool.submit(store.write_tables, [s.samples for s in sessions])
-            hashes = [s.sha256 for s in sessions]
-            written = writing.result()
+        writing = pack_writers().submit(store.write_tables, [s.samples for s in sessions])
+        hashes = [s.sha256 for s in sessions]
+        written = writing.result()
         known = known_blobs(db, list(set(hashes)))
         places = {
             sha: place

@@ -4,7 +4,7 @@ The 400-session torch run of bench_train (1,000 rows × 6 features each, predict
 5 iterations) trains in a child process, as a worker's run does: alone, then while 8 phones
 upload sessions to a real `motionlab serve` on the same machine; once with torch's default
 threads (the old policy: one per core) and once with the new policy's count for a worker
-beside the API (workers.execute.training_threads). Target: under load ≤ 1.5× the idle time.
+beside the API (workers.run_process.training_threads). Target: under load ≤ 1.5× the idle time.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.support.phone_fleet import PhoneFleet
 from tests.support.processes import cpu_seconds
 from tests.support.servers import free_port, start_serve_process
 from tests.support.synthetic import synthetic_sessions
-from workers.execute import training_threads
+from workers.run_process import training_threads
 
 WINDOW, ITERATIONS, SEED = 20, 5, 7
 UPLOADERS = 8

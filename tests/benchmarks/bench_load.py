@@ -11,7 +11,6 @@ Target (issue #12): claim -> data loaded <= 1 s.
 
 from __future__ import annotations
 
-import io
 import sqlite3
 import subprocess
 import sys
@@ -22,31 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
+from tests.support.bulk_sessions import ROWS, SESSIONS_PER_UPLOAD, UPLOADS, upload_sessions
 from tests.support.runs import start_run, wait_for
 from tests.support.servers import free_port, serve_environment, start_serve_process
 
-UPLOADS, SESSIONS_PER_UPLOAD, ROWS, FEATURES = 10, 1000, 100, 6
 RUN_BODY = {"prediction_window": 10, "max_iterations": 1, "split": {"strategy": "none"}}
-
-
-def upload_csv(upload: int) -> bytes:
-    rng = np.random.default_rng(upload)
-    sessions = np.repeat(np.arange(SESSIONS_PER_UPLOAD), ROWS)
-    columns = {
-        "sessionId": pa.array([f"u{upload}-{i:04d}" for i in range(SESSIONS_PER_UPLOAD)]).take(
-            sessions
-        ),
-        "activity": pa.array(["walk", "run", "sit", "wave"]).take(sessions % 4),
-    }
-    values = rng.normal(size=(len(sessions), FEATURES)).round(5)
-    columns.update({f"f{j}": values[:, j] for j in range(FEATURES)})
-    out = io.BytesIO()
-    pacsv.write_csv(pa.table(columns), out)
-    return out.getvalue()
 
 
 def stamp(database: Path, query: str, run_id: str) -> float:
@@ -61,13 +41,7 @@ def bench_load() -> None:
         server = start_serve_process(home, port, workers="0")
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as api:
-                for upload in range(UPLOADS):
-                    response = api.post(
-                        "/v1/sessions",
-                        content=upload_csv(upload),
-                        headers={"Content-Type": "text/csv"},
-                    )
-                    assert response.status_code == 201, response.text[:300]
+                upload_sessions(api)
                 run_id = start_run(api, **RUN_BODY)
                 environment = serve_environment(home, port, log_level="INFO")
                 worker = subprocess.Popen(

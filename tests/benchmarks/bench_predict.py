@@ -7,6 +7,8 @@ worker, then:
 * one client posting one 10 s recording (500 rows at 50 Hz, JSON) per request for 10 s:
   p50 and p99 latency (targets, issue #20: p50 ≤ 8 ms, p99 ≤ 20 ms);
 * one request with 100,000 rows (CSV, per_row classes): rows/s (target: under 1 s).
+bench_predict_turicreate trains a Turi Create run the same way and times one client posting
+one window per request (issue #31: p50 ≤ 10 ms; 864 ms when Turi Create's runner predicted).
 The clients share the machine's cores with the server, as a load test on one box does.
 """
 
@@ -21,11 +23,13 @@ import time
 import httpx
 import numpy as np
 
-from tests.support.bench_servers import PREDICTION_WINDOW, trained_server
+from tests.support.bench_servers import PREDICTION_WINDOW, train, trained_server
 
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLIENTS, DURATION_S, BIG_ROWS = 8, 10.0, 100_000
 RECORDING_ROWS = 500  # 10 s at 50 Hz
+ROUNDS = 3
+TURICREATE_BASELINE_MS = 864  # issue #31: a window through Turi Create's own predict (runner)
 
 
 def window_body(rng: np.random.Generator, rows: int = PREDICTION_WINDOW) -> bytes:
@@ -125,4 +129,27 @@ def bench_predict() -> None:
     print(
         f"  one request of {BIG_ROWS:,} rows ({big_bytes / 2**20:.1f} MiB CSV, best of 3): "
         f"{big_s:.3f} s = {BIG_ROWS / big_s:,.0f} rows/s (target < 1 s)"
+    )
+
+
+def bench_predict_turicreate() -> None:
+    """A Turi Create run and a torch run on one server, timed in turns (ROUNDS each): the
+    torch figure is the yardstick on a shared machine."""
+    latencies: dict[str, list[float]] = {"turicreate": [], "torch": []}
+    with trained_server("turicreate") as (port, turicreate_run):
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api:
+            runs = {"turicreate": turicreate_run, "torch": train(api)}
+        body = window_body(np.random.default_rng(0))
+        for run_id in runs.values():  # warm up: each model loaded
+            client_loop(port, f"/v1/runs/{run_id}/predict", body, time.perf_counter() + 1.0, [])
+        for _ in range(ROUNDS):
+            for engine, run_id in runs.items():
+                stop_at = time.perf_counter() + DURATION_S / 2 / ROUNDS
+                client_loop(port, f"/v1/runs/{run_id}/predict", body, stop_at, latencies[engine])
+    print("\npredict, 1 client x single-window JSON, the two engines' runs in turns:")
+    for engine, seconds in latencies.items():
+        p50, p99 = np.percentile(seconds, [50, 99]) * 1000
+        print(f"  {engine:10}: {len(seconds):,} requests, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    print(
+        f"  (Turi Create target p50 <= 10 ms on a quiet machine, baseline {TURICREATE_BASELINE_MS})"
     )

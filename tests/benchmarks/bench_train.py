@@ -17,7 +17,7 @@ import torch
 from core.settings import Settings
 from tests.support.synthetic import NUM_CLASSES, NUM_SESSIONS, synthetic_sessions
 from workers.engines.torch import Hyperparameters, train
-from workers.execute import training_threads
+from workers.run_process import training_threads
 
 PREDICTION_WINDOW = 20
 MAX_ITERATIONS = 5
@@ -36,7 +36,7 @@ def rss_mib() -> float:
 def bench_train() -> None:
     rss_before = rss_mib()  # torch and NumPy already imported
     data = synthetic_sessions()
-    # The thread count a worker beside the API trains with (workers.execute.training_threads).
+    # The thread count a worker beside the API trains with (workers.run_process.training_threads).
     torch.set_num_threads(training_threads(Settings(), shares_host_with_api=True))
     params = Hyperparameters(
         recipe="turicreate",

@@ -21,6 +21,7 @@ from core.runs import (
     heartbeat,
     reap_stale_runs,
     reclaim_runs_of_dead_worker,
+    record_live_progress,
 )
 from tests.support.postgres import on_postgresql
 from tests.support.queue import queue
@@ -168,3 +169,29 @@ with unit_of_work(factory) as db:
     )
     assert result.returncode == 0, result.stderr
     assert "refused: a run cannot go from running to running" in result.stdout
+
+
+def live_progress(factory, run_id: str, **progress) -> bool:
+    with unit_of_work(factory) as db:
+        return record_live_progress(db, run_id=run_id, progress=progress)
+
+
+def test_the_epoch_in_progress_is_kept_while_running_and_cleared_when_the_run_ends(factory):
+    queue(factory, "a")
+    assert not live_progress(factory, "a", iteration=1, batches_done=0)  # queued: not kept
+    assert claim(factory) == "a"
+    assert live_progress(factory, "a", iteration=1, batches_done=3, batches_total=9)
+    assert status_of(factory, "a").live_progress == {
+        "iteration": 1,
+        "batches_done": 3,
+        "batches_total": 9,
+    }
+    with unit_of_work(factory) as db:
+        assert hand_back_run(db, run_id="a", worker_id="w1")
+    assert status_of(factory, "a").live_progress is None  # the next attempt starts afresh
+    assert claim(factory) == "a"
+    assert live_progress(factory, "a", iteration=2, batches_done=1)
+    with unit_of_work(factory) as db:
+        assert finish_run(db, run_id="a", worker_id="w1", status=RunStatus.SUCCEEDED)
+    assert status_of(factory, "a").live_progress is None
+    assert not live_progress(factory, "a", iteration=2, batches_done=2)  # ended: not kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.settings import Settings
-from workers.execute import training_threads
+from workers.run_process import training_threads
 from workers.supervisor import WorkerPool
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ from core.db import make_engine, make_session_factory, unit_of_work
 from core.models import Run, RunStatus
 from core.params import RunParams
 from core.runs import claim_next_run
-from workers.execute import RESULT_FILE
+from workers.run_process import RESULT_FILE
 from workers.worker import Worker
 
 

@@ -13,11 +13,13 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.params import RunParams
 from workers.exports.formats import MLMODEL
-from workers.motion_data import MotionData
+
+if TYPE_CHECKING:  # NumPy and Arrow: not in a worker process, which only watches runs
+    from workers.motion_data import MotionData
 
 COREML_FILE = MLMODEL.file_name  # every engine's Core ML model, in the run directory
 
@@ -34,8 +36,11 @@ class RunContext:
     params: RunParams  # the run's frozen parameters
     parts: dict[str, MotionData]  # 'train' always; 'valid' / 'test' when the split made them
     run_dir: Path
-    on_iteration: Callable[[dict[str, Any]], None]
+    on_iteration: Callable[[dict[str, Any]], None]  # an IterationReport's fields, per epoch
     should_stop: Callable[[], bool]
+    # The epoch in progress (a BatchProgress's fields), about every BATCH_PROGRESS_INTERVAL_S;
+    # engines that cannot tell batches report nothing.
+    on_batch: Callable[[dict[str, Any]], None] = lambda progress: None
 
 
 @dataclass

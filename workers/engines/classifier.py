@@ -1,8 +1,8 @@
 """A trained activity classifier of any engine: Turi Create's model fields and outputs.
 
-An engine's model class gives its probabilities (`_probabilities`) and its metrics; this
-class turns them into predict, classify, predict_topk and evaluate, identically for every
-engine.
+An engine's model class gives its network's probabilities of every window of a chunk grid
+(`_window_probabilities`) and its metrics; this class turns them into predict, classify,
+predict_topk and evaluate, identically for every engine.
 
 Outputs are columnar: NumPy arrays for per_row, dicts of equal-length arrays for per_window
 and top-k. Per-window results carry `session_id`, `window` (0-based window index within the
@@ -23,6 +23,7 @@ import numpy as np
 
 from workers.metrics import classification_metrics
 from workers.model.hyperparameters import Hyperparameters
+from workers.model.windows import Chunks, make_chunks, per_row, real_windows, window_table
 from workers.motion_data import Columns, MotionData, MotionDataError
 
 # Metric fields Turi Create keeps as training_<m> / validation_<m> (spec §5.2, minus roc_curve).
@@ -42,8 +43,8 @@ OUTPUT_FREQUENCIES = ("per_row", "per_window")
 class TrainedClassifier:
     """Everything needed to use a trained model on new sessions, whatever trained it.
 
-    Subclasses implement `_probabilities` and set `training_metrics`, `validation_metrics`
-    (None without a validation part) and `training_iterations`.
+    Subclasses implement `_window_probabilities` and set `training_metrics`,
+    `validation_metrics` (None without a validation part) and `training_iterations`.
     """
 
     # training_metrics, validation_metrics and training_iterations are the subclasses' to
@@ -212,12 +213,21 @@ class TrainedClassifier:
 
     # For subclasses -------------------------------------------------------------------
 
+    def _window_probabilities(self, chunks: Chunks) -> np.ndarray:
+        """(K, 20, C) float class probabilities of every window slot of `chunks` (padding
+        included; the LSTM state starts from zeros in each chunk), columns in `classes` order."""
+        raise NotImplementedError(f"{type(self).__name__} does not compute probabilities")
+
     def _probabilities(
         self, data: MotionData, output_frequency: str
     ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
         """(N, C) per-row probabilities and no table, or (W, C) per window and the table
         (see windows.window_table), columns in `classes` order."""
-        raise NotImplementedError(f"{type(self).__name__} does not compute probabilities")
+        chunks = make_chunks(data.with_features(self.features), self.prediction_window)
+        probabilities = self._window_probabilities(chunks)
+        if output_frequency == "per_row":
+            return per_row(probabilities, chunks), None
+        return real_windows(probabilities, chunks), window_table(data, chunks)
 
     # Internals ------------------------------------------------------------------------
 

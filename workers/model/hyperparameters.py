@@ -1,4 +1,4 @@
-"""Training hyperparameters and the per-iteration progress report."""
+"""Training hyperparameters, the per-iteration progress report and the progress within one."""
 
 from __future__ import annotations
 
@@ -86,6 +86,22 @@ class IterationReport:
     train_loss: float
     validation_loss: float | None
     elapsed_s: float  # wall time since training started
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """How far the epoch in progress is: reported about every BATCH_PROGRESS_INTERVAL_S while
+    it trains, so that a long epoch shows a sign of life long before its IterationReport."""
+
+    iteration: int  # 1-based epoch in progress
+    batches_done: int  # optimiser steps done in it (0: the epoch starts)
+    batches_total: int
+    train_loss: float | None  # mean CE per real window of the batches done; None before one
+    elapsed_s: float  # wall time since training started
+
+
+# How often BatchProgress is reported while an epoch trains (seconds, at most this plus a batch).
+BATCH_PROGRESS_INTERVAL_S = 0.5
 
 
 def _is_int(value: object) -> bool:

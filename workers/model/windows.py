@@ -135,3 +135,15 @@ def real_window_index(chunks: Chunks) -> np.ndarray:
     real = (chunks.window_rows > 0).ravel()  # (K·20,)
     compact = np.cumsum(real) - 1
     return compact[chunks.row_window]
+
+
+def real_windows(probabilities: np.ndarray, chunks: Chunks) -> np.ndarray:
+    """(K, 20, C) probabilities of every window slot → (W, C) of the windows holding a real
+    row, in input order (window_table's order)."""
+    return probabilities[chunks.window_rows > 0]
+
+
+def per_row(probabilities: np.ndarray, chunks: Chunks) -> np.ndarray:
+    """(K, 20, C) probabilities → (N, C), each input row taking its window's vector (spec §3.3)."""
+    flat = probabilities.reshape(-1, probabilities.shape[-1])  # (K·20, C)
+    return flat[chunks.row_window]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -25,6 +27,52 @@ def read_events(api, run_id: str) -> list[tuple[str, dict]]:
             elif line.startswith("data: "):
                 events.append((name, json.loads(line.removeprefix("data: "))))
     return events
+
+
+@pytest.mark.system
+def test_a_long_first_epoch_shows_its_batches_before_its_progress_row(api, settings):
+    """A sign of life long before the first epoch ends: `batch` events (batches done of total,
+    the loss so far), at training start and then about every half second."""
+    upload_basicmotions(api)
+    # A window of 1 row and a batch of 1 chunk: 200 batches an epoch (a second or more).
+    run_id = start_run(
+        api,
+        prediction_window=1,
+        batch_size=1,
+        max_iterations=2,
+        recipe="turicreate",
+        random_seed=3,
+        split={"strategy": "column"},
+    )
+    polled: list[dict] = []
+    stop = threading.Event()
+
+    def poll() -> None:  # what GET /v1/runs/{id} says meanwhile
+        while not stop.is_set():
+            if live := api.get(f"/v1/runs/{run_id}").json()["live_progress"]:
+                polled.append(live)
+            time.sleep(0.05)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        with running_workers(settings, 1):
+            events = read_events(api, run_id)
+    finally:
+        stop.set()
+        poller.join()
+    assert polled and {live["batches_total"] for live in polled} == {200}
+    names = [name for name, _ in events]
+    assert names.index("batch") < names.index("progress")  # before the first epoch ended
+    first = [data for name, data in events if name == "batch" and data["iteration"] == 1]
+    assert first and first[0]["batches_total"] == 200
+    done = [data["batches_done"] for data in first]
+    assert done == sorted(done) and done[-1] <= 200
+    assert all(data["train_loss"] is None or data["train_loss"] > 0 for data in first)
+    later = [data for name, data in events[names.index("progress") :] if name == "batch"]
+    assert all(data["iteration"] == 2 for data in later)  # never an epoch already done
+    assert api.get(f"/v1/runs/{run_id}").json()["live_progress"] is None  # ended: cleared
+    assert len(api.get(f"/v1/runs/{run_id}/progress").json()) == 2  # one row per epoch
 
 
 @pytest.mark.system

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import threading
 
 import pyarrow.csv as pacsv
 import pytest
@@ -174,6 +175,33 @@ def test_concatenated_gzip_file_in_multipart_stores_all_its_rows(api):
     response = api.post("/v1/sessions?activity=walk&session_id=walk", files=files)
     assert response.status_code == 201, response.text
     assert api.get("/v1/sessions/walk").json()["row_count"] == 12
+
+
+def test_uploads_share_the_long_lived_pack_writers(api):
+    """Each new upload's pack is written by the process's pack writers, not by a thread started
+    for it: twenty phone uploads leave the same few writer threads alive (issue #31)."""
+
+    def writers() -> set[int]:
+        return {
+            t.ident or 0
+            for t in threading.enumerate()
+            if t.name.startswith("motionlab-pack-writer")
+        }
+
+    def upload(number: int) -> None:
+        response = api.post(
+            f"/v1/sessions?session_id=phone-{number}&activity=walk",
+            content=one_session_csv(offset=number),
+            headers={"Content-Type": CSV},
+        )
+        assert response.status_code == 201, response.text
+
+    for number in range(10):
+        upload(number)
+    first = writers()
+    for number in range(10, 20):
+        upload(number)
+    assert first and writers() == first
 
 
 @pytest.mark.both_databases

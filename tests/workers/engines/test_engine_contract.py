@@ -36,6 +36,8 @@ from workers.engines.base import COREML_FILE, Engine, EngineStatus, ModelFileMis
 from workers.engines.classifier import TrainedClassifier
 from workers.engines.registry import UnknownEngine, engines, get_engine
 from workers.engines.turicreate.engine import TuriCreateEngine
+from workers.live import Streamer
+from workers.metrics import classification_metrics
 from workers.model.hyperparameters import Hyperparameters
 from workers.motion_data import MotionData
 from workers.worker import Worker
@@ -236,8 +238,8 @@ def test_serving_and_downloads_ask_the_engine_not_its_name(api, settings, monkey
 
 
 def fake_turicreate_run(run_dir: Path) -> Path:
-    """The files runner.py leaves after training (its summary.json and per-row training
-    probabilities), written by hand so that no Turi Create runs."""
+    """The files a Turi Create run leaves after training (the runner's summary.json, the
+    metrics computed from its export), written by hand so that no Turi Create runs."""
     run_dir.mkdir()
     reported = {"num_examples": 4, "training_iterations": 3, "random_seed": 7}
     summary = {
@@ -254,25 +256,19 @@ def fake_turicreate_run(run_dir: Path) -> Path:
         "model_fields": {**reported, "num_sessions": 2, "training_accuracy": 0.75},
         "num_sessions": 2,
         "training_time": 0.5,
-        "files": {
-            "probabilities": {"train": "probabilities_train.csv"},
-            "model": "model",
-            "mlmodel": "model.mlmodel",
-            "summary": "summary.json",
-        },
+        "files": {"model": "model", "mlmodel": "model.mlmodel", "summary": "summary.json"},
     }
     (run_dir / "summary.json").write_text(json.dumps(summary))
-    (run_dir / "probabilities_train.csv").write_text(
-        "session_id,target,sit,walk\ns1,sit,0.9,0.1\ns1,sit,0.6,0.4\ns2,walk,0.3,0.7\n"
-        "s2,walk,0.8,0.2\n"
-    )
+    probabilities = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.8, 0.2]])
+    train = classification_metrics(["sit", "sit", "walk", "walk"], probabilities, ["sit", "walk"])
+    (run_dir / "part_metrics.json").write_text(json.dumps({"train": train}))
     (run_dir / "model").mkdir()
     (run_dir / "model" / "objects.bin").write_bytes(b"turi create model")
     return run_dir
 
 
 @pytest.mark.unit
-def test_a_turicreate_model_has_its_fields_and_repr_and_no_streaming(tmp_path):
+def test_a_turicreate_model_has_its_fields_and_repr_and_streams_like_any(tmp_path):
     model = TuriCreateEngine().load_model(fake_turicreate_run(tmp_path / "run"))
     assert isinstance(model, Predictor)
     assert repr(model) == (
@@ -281,11 +277,11 @@ def test_a_turicreate_model_has_its_fields_and_repr_and_no_streaming(tmp_path):
     )
     fields = {name: getattr(model, name) for name in model.fields()}
     assert "validation_accuracy" not in fields  # no validation part
-    assert fields["training_accuracy"] == 0.75  # the run's metric set, from the probabilities
+    assert fields["training_accuracy"] == 0.75  # the run's metric set
     assert fields["training_confusion_matrix"]
     assert fields["training_iterations"] == 3 and fields["random_seed"] == 7
     assert fields["num_classes"] == 2
-    assert not hasattr(model, "step")  # streaming needs a network in this process
+    assert isinstance(model, Streamer)  # its exported network steps windows in this process
 
 
 @pytest.mark.unit

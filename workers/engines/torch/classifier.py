@@ -16,8 +16,7 @@ from workers.engines.classifier import METRIC_FIELDS, TrainedClassifier
 from workers.engines.torch import predict
 from workers.engines.torch.model import ActivityNet
 from workers.model.hyperparameters import Hyperparameters, IterationReport
-from workers.model.windows import make_chunks, window_table
-from workers.motion_data import MotionData
+from workers.model.windows import Chunks
 
 __all__ = ["METRIC_FIELDS", "ActivityClassifier"]
 
@@ -90,14 +89,7 @@ class ActivityClassifier(TrainedClassifier):
 
         return load_checkpoint(path)
 
-    # Probabilities --------------------------------------------------------------------
+    # Probabilities ----------------------------------------------------------------------
 
-    def _probabilities(
-        self, data: MotionData, output_frequency: str
-    ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
-        """(N, C) per-row probabilities and no table, or (W, C) per window and the table."""
-        chunks = make_chunks(data.with_features(self.features), self.prediction_window)
-        probabilities = predict.window_probabilities(self.net, chunks)
-        if output_frequency == "per_row":
-            return predict.per_row(probabilities, chunks), None
-        return predict.real_windows(probabilities, chunks), window_table(data, chunks)
+    def _window_probabilities(self, chunks: Chunks) -> np.ndarray:
+        return predict.window_probabilities(self.net, chunks)

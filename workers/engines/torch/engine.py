@@ -2,15 +2,17 @@
 export it to Core ML, load it for serving.
 
 Not imported by the package's __init__: the library itself needs none of the run machinery.
+torch loads only when the engine trains, serves or reports its device: a worker watching its
+runs and an API resolving a run's recipe look the engine up without it.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from dataclasses import asdict
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.params import RunParams
 from core.recipes import DEFAULT_RECIPE, RECIPES
@@ -22,7 +24,9 @@ from workers.engines.base import (
     RunResult,
     base_versions,
 )
-from workers.engines.torch import ActivityClassifier, Hyperparameters, train
+
+if TYPE_CHECKING:
+    from workers.engines.torch import ActivityClassifier
 
 CHECKPOINT = "model.pt"
 log = logging.getLogger("motionlab.engine.torch")
@@ -35,10 +39,19 @@ class TorchEngine:
     default_recipe = DEFAULT_RECIPE
 
     def status(self) -> EngineStatus:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        return EngineStatus(self.name, True, torch.__version__, device, "built in")
+        version = importlib.metadata.version("torch")
+        device = "cpu"
+        if "+cpu" not in version:  # a CPU build has no CUDA: no need to load torch to know
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return EngineStatus(self.name, True, version, device, "built in")
 
     def run(self, context: RunContext) -> RunResult:
+        import torch
+
+        from workers.engines.torch import Hyperparameters, train
+
         hyperparameters = Hyperparameters.from_run_params(context.params)
         parts = context.parts
         model = train(
@@ -46,6 +59,7 @@ class TorchEngine:
             hyperparameters,
             validation=parts.get("valid"),
             on_iteration=lambda report: context.on_iteration(asdict(report)),
+            on_batch=lambda progress: context.on_batch(asdict(progress)),
             should_stop=context.should_stop,
             log=log,
         )
@@ -87,4 +101,6 @@ class TorchEngine:
         return path
 
     def load_model(self, run_dir: Path) -> ActivityClassifier:
+        from workers.engines.torch import ActivityClassifier
+
         return ActivityClassifier.load(self.native_file(run_dir))

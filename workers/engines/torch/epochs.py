@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -14,6 +15,7 @@ from workers.engines.torch.augment import ChunkAugmentation
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.optim import KerasAdam
 from workers.engines.torch.recipes import Recipe
+from workers.model.hyperparameters import BATCH_PROGRESS_INTERVAL_S
 from workers.model.shape import WINDOWS_PER_CHUNK
 from workers.model.windows import Chunks
 
@@ -23,6 +25,10 @@ VALIDATION_BATCH_ROWS = 1 << 19
 
 class TrainingCanceled(Exception):
     """should_stop() asked training to stop; raised between batches."""
+
+
+# (iteration, batches done, batches in the epoch, mean window CE so far or None)
+OnBatch = Callable[[int, int, int, float | None], None]
 
 
 class Batch(NamedTuple):
@@ -89,9 +95,13 @@ class EpochContext:
     total_steps: int  # optimiser steps over the whole training, for the schedule
     generator: torch.Generator  # shuffling and augmentation, on the training device
     should_stop: Callable[[], bool] | None
+    on_batch: OnBatch | None = None  # called about every BATCH_PROGRESS_INTERVAL_S
     augmentation: ChunkAugmentation | None = None  # per-batch augmentation (recipe.augment)
     mixup_rng: np.random.Generator | None = None  # λ of mixup (recipe.mixup_alpha)
     steps_done: int = 0
+    next_batch_report_at: float = field(  # time.monotonic() of the next on_batch call
+        default_factory=lambda: time.monotonic() + BATCH_PROGRESS_INTERVAL_S
+    )
 
 
 def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> tuple[float, float]:
@@ -99,6 +109,8 @@ def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> 
     net, recipe = context.net, context.recipe
     correct = chunks.tensors.weights.new_zeros(())
     loss_sum = chunks.tensors.weights.new_zeros(())
+    weight_sum = chunks.tensors.weights.new_zeros(())  # real windows of the batches done
+    batches_total = steps_per_epoch(chunks.num_chunks, context.batch_size)
     order = None
     if recipe.shuffle:
         device = chunks.tensors.rows.device
@@ -130,6 +142,11 @@ def train_epoch(context: EpochContext, chunks: DeviceChunks, iteration: int) -> 
         context.optimizer.step()
         context.steps_done += 1
         loss_sum += window_loss.detach().sum()
+        weight_sum += batch.weights.sum()
+        if context.on_batch is not None and time.monotonic() >= context.next_batch_report_at:
+            so_far = (loss_sum / weight_sum.clamp(min=1.0)).item()
+            context.on_batch(iteration, number + 1, batches_total, so_far)
+            context.next_batch_report_at = time.monotonic() + BATCH_PROGRESS_INTERVAL_S
 
         if recipe.eval_train_accuracy:  # Turi Create's train accuracy: updated net, eval mode
             net.eval()

@@ -38,14 +38,3 @@ def window_probabilities(net: ActivityNet, chunks: Chunks) -> np.ndarray:
     finally:
         net.train(was_training)
     return out
-
-
-def real_windows(probabilities: np.ndarray, chunks: Chunks) -> np.ndarray:
-    """(W, C) probabilities of the windows holding a real row, in input order."""
-    return probabilities[chunks.window_rows > 0]
-
-
-def per_row(probabilities: np.ndarray, chunks: Chunks) -> np.ndarray:
-    """(N, C) probabilities, each input row taking its window's vector (spec §3.3)."""
-    flat = probabilities.reshape(-1, probabilities.shape[-1])  # (K·20, C)
-    return flat[chunks.row_window]

@@ -51,12 +51,24 @@ def run_runner(
     should_stop: Callable[[], bool] | None,
     timeout_s: float | None,
     venv: Path | None,
+    while_starting: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Run runner.py to the end; returns its final 'done' event."""
+    """Run runner.py to the end; returns its final 'done' event.
+
+    while_starting: work done while the runner starts (it imports TensorFlow and Turi Create:
+    seconds), e.g. writing its data; the runner (started with `--wait`) then gets `go`.
+    """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     with tempfile.TemporaryDirectory(prefix="motionlab-tc-") as scratch:
-        process, lines, tail, readers = start_runner(args, venv=venv, scratch=scratch)
+        stdin = subprocess.DEVNULL if while_starting is None else subprocess.PIPE
+        process, lines, tail, readers = start_runner(args, venv=venv, scratch=scratch, stdin=stdin)
         try:
+            if while_starting is not None:
+                assert process.stdin is not None
+                while_starting()
+                with contextlib.suppress(BrokenPipeError):  # it died meanwhile: its tail says why
+                    process.stdin.write("go\n")
+                    process.stdin.close()
             done = _follow(process, lines, on_event, should_stop, deadline)
         finally:
             if process.poll() is None:  # canceled, timed out, or a callback raised

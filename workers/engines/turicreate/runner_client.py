@@ -1,15 +1,18 @@
 """The client of runner.py: Turi Create 6.4.1 in its own Python 3.8 env, from this side.
 
-This interpreter never imports turicreate. It writes the inputs (exchange.py), starts
-runner.py with the env's python as a child process in a process group of its own, turns the
-runner's JSON lines into progress callbacks, and reads the outputs back:
+This interpreter never imports turicreate. It starts runner.py with the env's python as a
+child process in a process group of its own, writes the inputs (exchange.py) while the runner
+loads TensorFlow and Turi Create, turns the runner's JSON lines into progress callbacks, and
+reads the outputs back:
 
     result = train_parts(parts=context.parts, params=TrainParams.from_run_params(run.params),
                          out_dir=context.run_dir, on_iteration=context.on_iteration,
                          should_stop=context.should_stop)
     result.metrics()       # {"train" | "validation" | "test": workers.metrics schema}
-    result.artifacts(context.run_dir)  # model/, model.mlmodel, tc_evaluation.json, summary.json
-    predict_data(model_dir=result.model_dir, data=rows, output_frequency="per_window")
+    result.artifacts(context.run_dir)  # model/, model.mlmodel, summary.json, part_metrics.json
+
+Predictions of a trained model come from its exported model.mlmodel in this process
+(model.py); `predict_data` asks Turi Create itself, the reference the tests hold that to.
 
 The env is `MOTIONLAB_TURICREATE_VENV`, else the repository's `.venv-turicreate`, built by
 scripts/turicreate_env.sh (`make turicreate-env`).
@@ -26,14 +29,10 @@ from typing import Any, Literal
 
 from core.params import DEFAULT_PREDICTION_WINDOW, RunParams
 from core.recipes import RECIPE_DEFAULTS, TURICREATE, default_max_iterations
-from workers.engines.turicreate.exchange import (
-    Probabilities,
-    read_probabilities_csv,
-    write_rows_csv,
-)
-from workers.engines.turicreate.prediction_server import prediction_server
+from workers.engines.turicreate.exchange import Probabilities, read_probabilities, write_parts
+from workers.engines.turicreate.model import TuriCreateModel
 from workers.engines.turicreate.process import run_runner
-from workers.engines.turicreate.results import TrainResult
+from workers.engines.turicreate.results import METRIC_PARTS, TrainResult
 from workers.motion_data import MotionData
 
 ITERATION_KEYS = (
@@ -86,15 +85,19 @@ class TrainParams:
 
 def train(
     *,
-    data_csv: Path,
+    data_dir: Path,
     params: TrainParams,
     out_dir: Path,
     on_iteration: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     timeout_s: float | None = None,
     venv: Path | None = None,
+    while_starting: Callable[[], None] | None = None,
 ) -> TrainResult:
-    """Train from a rows CSV (exchange.py); every output lands in out_dir (see results.py)."""
+    """Train from a data directory (exchange.py); every output lands in out_dir (results.py).
+
+    while_starting: writes data_dir while the runner starts (then it waits for it).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     params_path = out_dir / "params.json"
     params_path.write_text(json.dumps(params.to_json(), indent=1))
@@ -107,9 +110,14 @@ def train(
             if on_iteration is not None:
                 on_iteration(report)
 
-    args = ["train", "--data", data_csv, "--params", params_path, "--out", out_dir]
+    args = ["train", "--data", data_dir, "--params", params_path, "--out", out_dir]
     summary = run_runner(
-        args, on_event=on_event, should_stop=should_stop, timeout_s=timeout_s, venv=venv
+        [*args, "--wait"] if while_starting is not None else args,
+        on_event=on_event,
+        should_stop=should_stop,
+        timeout_s=timeout_s,
+        venv=venv,
+        while_starting=while_starting,
     )
     return TrainResult(out_dir=out_dir, summary=summary, iterations=iterations)
 
@@ -117,7 +125,8 @@ def train(
 def train_parts(
     *, parts: Mapping[str, MotionData], params: TrainParams, out_dir: Path, **options: Any
 ) -> TrainResult:
-    """train() on in-memory parts ('train', 'valid', 'test'); options as for train().
+    """train() on in-memory parts ('train', 'valid', 'test'); options as for train(). Then
+    the metrics of every part, from the exported model (results.py: part_metrics.json).
 
     The columns (features, session id, target) are the data's own names.
     """
@@ -128,36 +137,43 @@ def train_parts(
         session_id=first.session_column,
         target=first.target_column or params.target,
     )
-    with tempfile.TemporaryDirectory(prefix="motionlab-tc-rows-") as tmp:
-        rows_csv = Path(tmp) / "rows.csv"
-        write_rows_csv(rows_csv, parts=parts)
-        return train(data_csv=rows_csv, params=params, out_dir=out_dir, **options)
+    with tempfile.TemporaryDirectory(prefix="motionlab-tc-data-") as tmp:
+        data_dir = Path(tmp)
+
+        def write_data() -> None:  # while the runner starts
+            write_parts(data_dir, parts=parts)
+
+        result = train(
+            data_dir=data_dir, params=params, out_dir=out_dir, while_starting=write_data, **options
+        )
+    model = TuriCreateModel(out_dir)
+    result.write_metrics({METRIC_PARTS[part]: model.evaluate(parts[part]) for part in result.parts})
+    return result
 
 
-def predict(
+def predict_data(
     *,
     model_dir: Path,
-    data_csv: Path,
-    out_csv: Path,
+    data: MotionData,
+    classes: list,
     output_frequency: Literal["per_row", "per_window"] = "per_row",
     timeout_s: float | None = None,
     venv: Path | None = None,
 ) -> Probabilities:
-    """Class probabilities of a saved Turi Create model, per row or per window, from this
-    process' long-lived runner (prediction_server.py)."""
-    request = {
-        "model": str(model_dir),
-        "data": str(data_csv),
-        "out": str(out_csv),
-        "output_frequency": output_frequency,
-    }
-    prediction_server(venv).predict(request, timeout_s=timeout_s)
-    return read_probabilities_csv(out_csv)
-
-
-def predict_data(*, model_dir: Path, data: MotionData, **options: Any) -> Probabilities:
-    """predict() on in-memory rows; options as for predict() (without data_csv / out_csv)."""
+    """Turi Create's own class probabilities of a saved model, per row or per window, from a
+    runner started for the call (seconds: the reference the exported model is tested against,
+    not a serving path). `classes`: the model's, in its order."""
     with tempfile.TemporaryDirectory(prefix="motionlab-tc-predict-") as tmp:
-        rows_csv, out_csv = Path(tmp) / "rows.csv", Path(tmp) / "probabilities.csv"
-        write_rows_csv(rows_csv, parts={"test": data})
-        return predict(model_dir=model_dir, data_csv=rows_csv, out_csv=out_csv, **options)
+        data_dir, out_dir = Path(tmp) / "data", Path(tmp) / "out"
+        write_parts(data_dir, parts={"test": data})
+        args = ["predict", "--model", model_dir, "--data", data_dir, "--out", out_dir]
+        done = run_runner(
+            [*args, "--output-frequency", output_frequency],
+            on_event=lambda event: None,
+            should_stop=None,
+            timeout_s=timeout_s,
+            venv=venv,
+        )
+        if [str(c) for c in done["classes"]] != [str(c) for c in classes]:
+            raise ValueError(f"the model has classes {done['classes']}, not {classes}")
+        return read_probabilities(out_dir, classes=classes, data=data)

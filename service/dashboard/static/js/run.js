@@ -22,7 +22,32 @@ function statusLine(run) {
     el("span", { id: "status", class: `status ${run.status}` }, run.status),
     ` · ${run.engine} · experiment ${run.experiment} · created ${when(run.created_at)}` +
       (run.duration_s ? ` · ${fixed(run.duration_s, 1)} s` : ""),
-    el("span", { id: "iteration" }, ""));
+    el("span", { id: "iteration" }, ""),
+    el("span", { id: "batch" }, ""),
+    el("progress", { id: "epoch-progress", hidden: true }));
+}
+
+// The epoch in progress (SSE `batch`, or the run's live_progress): how many of its batches
+// have trained and their loss so far, so that a long first epoch shows a sign of life.
+function showEpoch(status, live, finishedIterations) {
+  const batch = status.querySelector("#batch");
+  const bar = status.querySelector("#epoch-progress");
+  if (!live || live.iteration <= finishedIterations) {
+    batch.textContent = "";
+    delete batch.dataset.batchesDone;
+    bar.hidden = true;
+    return;
+  }
+  const of = live.batches_total ? `, batch ${live.batches_done}/${live.batches_total}` : "";
+  const loss = live.train_loss == null ? "" : `, loss ${fixed(live.train_loss, 3)}`;
+  batch.textContent = ` · training iteration ${live.iteration}${of}${loss}`;
+  batch.dataset.iteration = live.iteration;
+  batch.dataset.batchesDone = live.batches_done ?? "";
+  bar.hidden = !live.batches_total;
+  if (live.batches_total) {
+    bar.max = live.batches_total;
+    bar.value = live.batches_done;
+  }
 }
 
 function curves(main, progress) {
@@ -63,6 +88,8 @@ async function render(main) {
     status.querySelector("#iteration").dataset.iteration = last ? last.iteration : 0;
   };
   setIteration();
+  const finished = () => progress.at(-1)?.iteration ?? 0;
+  showEpoch(status, run.live_progress, finished());
   const results = section(main, "Metrics", el("p", { id: "metrics-pending" }, "When the run has succeeded."));
   const downloads = section(main, "Downloads");
   const showResults = async (metrics) => {
@@ -93,12 +120,16 @@ async function render(main) {
       if (!progress.some((row) => row.iteration === data.iteration)) progress.push(data);
       redraw(progress);
       setIteration();
+      showEpoch(status, null, finished());
+    } else if (event === "batch") {
+      showEpoch(status, data, finished());
     } else if (event === "status") {
       run = { ...run, status: data.status };
       const badge = status.querySelector("#status");
       badge.textContent = data.status;
       badge.className = `status ${data.status}`;
       if (data.error_message) status.after(el("p", { class: "error" }, data.error_message));
+      if (FINISHED.includes(data.status)) showEpoch(status, null, finished());
     } else if (event === "metrics") {
       showResults(data);
     }

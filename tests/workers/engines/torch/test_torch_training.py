@@ -10,11 +10,14 @@ import torch
 
 from workers.engines.torch import (
     Hyperparameters,
+    IterationReport,
     MotionData,
     MotionDataError,
     TrainingCanceled,
+    epochs,
     train,
 )
+from workers.model.hyperparameters import BatchProgress
 
 pytestmark = pytest.mark.unit
 
@@ -184,6 +187,48 @@ def test_should_stop_cancels_training_between_batches(make_sessions):
     )
     with pytest.raises(TrainingCanceled, match="iteration 1, batch 2"):
         train(make_sessions([20] * 4), params, should_stop=should_stop, log=None)
+
+
+@pytest.mark.parametrize("recipe", ["turicreate", "motionlab"])
+def test_batches_are_reported_while_an_epoch_trains(sessions, monkeypatch, recipe):
+    """A sign of life within an epoch: a report when training starts (no batch yet), then
+    about every BATCH_PROGRESS_INTERVAL_S (0 here: after every batch) with the loss so far;
+    an epoch's last report carries the loss its IterationReport then states."""
+    monkeypatch.setattr(epochs, "BATCH_PROGRESS_INTERVAL_S", 0.0)
+    reports: list = []
+    params = Hyperparameters(
+        recipe=recipe, prediction_window=5, max_iterations=2, batch_size=4, random_seed=1
+    )
+    train(
+        sessions,
+        params,
+        validation=None,
+        log=None,
+        on_batch=reports.append,
+        on_iteration=reports.append,
+    )
+    start, *rest = reports
+    assert isinstance(start, BatchProgress)
+    assert (start.iteration, start.batches_done, start.train_loss) == (1, 0, None)
+    total = start.batches_total  # 1,000 rows in 3 sessions: 12 chunks of 100 rows, 3 batches
+    assert total == 3
+    batches = [r for r in rest if isinstance(r, BatchProgress)]
+    assert [(b.iteration, b.batches_done) for b in batches] == [
+        (i, n) for i in (1, 2) for n in range(1, total + 1)
+    ]
+    epochs_done = [r for r in rest if isinstance(r, IterationReport)]
+    for report in epochs_done:
+        last = [b for b in batches if b.iteration == report.iteration][-1]
+        assert last.train_loss == pytest.approx(report.train_loss, rel=1e-6)
+        assert last.elapsed_s <= report.elapsed_s
+    assert rest.index(epochs_done[0]) == total  # epoch 1's report after its batches
+
+
+def test_batch_reports_are_time_based(sessions, monkeypatch):
+    monkeypatch.setattr(epochs, "BATCH_PROGRESS_INTERVAL_S", 3600.0)
+    reports: list = []
+    train(sessions, QUICK, validation=None, log=None, on_batch=reports.append)
+    assert [r.batches_done for r in reports] == [0]  # only the start within an hour
 
 
 def test_same_seed_gives_identical_probabilities(sessions):

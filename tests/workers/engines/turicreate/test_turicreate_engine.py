@@ -1,17 +1,15 @@
 """The real Turi Create 6.4.1, trained on BasicMotions through the engine (Python 3.8 child).
 
 One training run is shared by the module (about 10 s); everything else reads its outputs or
-starts short runner processes. Skipped when the env is missing (`make turicreate-env`), unless
-CI or MOTIONLAB_REQUIRE_TURICREATE is set: then a missing env fails them (tests/conftest.py).
+asks Turi Create itself for predictions (a runner per call, seconds each: a module fixture).
+Skipped when the env is missing (`make turicreate-env`), unless CI or MOTIONLAB_REQUIRE_TURICREATE
+is set: then a missing env fails them (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import itertools
-import os
-import signal
+import json
 import threading
 import time
 import zipfile
@@ -27,6 +25,7 @@ from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from tests.support.paths import BASICMOTIONS_CSV
 from workers.engines.turicreate import (
+    Probabilities,
     RunnerCanceled,
     TrainParams,
     TrainResult,
@@ -34,9 +33,10 @@ from workers.engines.turicreate import (
     predict_data,
     train,
     train_parts,
+    write_parts,
 )
 from workers.engines.turicreate.engine import TuriCreateEngine
-from workers.engines.turicreate.prediction_server import prediction_server
+from workers.engines.turicreate.model import TuriCreateModel
 from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.motion_data import MotionData
@@ -109,7 +109,26 @@ def test_progress_arrives_while_training_runs_not_at_the_end(trained, arrivals):
     assert arrivals[-1] - arrivals[0] >= 0.5 * (elapsed[-1] - elapsed[0])
 
 
-def test_training_leaves_model_mlmodel_and_per_row_probabilities(trained):
+@pytest.fixture(scope="module")
+def model(trained) -> TuriCreateModel:
+    return TuriCreateModel(trained.out_dir)
+
+
+@pytest.fixture(scope="module")
+def turicreate_own(trained, basicmotions) -> dict[str, Probabilities]:
+    """Turi Create's own predictions on the test part, per row and per window: the reference."""
+    return {
+        frequency: predict_data(
+            model_dir=trained.model_dir,
+            data=basicmotions["test"],
+            classes=trained.classes,
+            output_frequency=frequency,
+        )
+        for frequency in ("per_row", "per_window")
+    }
+
+
+def test_training_leaves_model_mlmodel_and_metrics_of_every_part(trained):
     summary = trained.summary
     assert summary["versions"]["turicreate"] == "6.4.1"
     assert summary["num_sessions"] == 40
@@ -120,57 +139,117 @@ def test_training_leaves_model_mlmodel_and_per_row_probabilities(trained):
     assert trained.classes == ["Badminton", "Running", "Standing", "Walking"]
     assert (trained.model_dir / "objects.bin").is_file()
     assert trained.mlmodel_path.stat().st_size > 0
-    for part in ("train", "test"):
-        probabilities = trained.probabilities(part)
-        assert probabilities.classes == trained.classes
-        assert probabilities.probabilities.shape == (4000, 4)
-        np.testing.assert_allclose(probabilities.probabilities.sum(axis=1), 1.0, atol=1e-5)
-        assert probabilities.targets[0] in trained.classes
+    assert set(trained.metrics()) == {"train", "test"}
+    assert sorted(trained.artifacts(trained.out_dir)) == [
+        "mlmodel",
+        "model",
+        "part_metrics",
+        "summary",
+    ]
 
 
-def test_motionlab_metrics_agree_with_turicreate_evaluate(trained):
-    ours, theirs = trained.metrics(), trained.tc_evaluation()
-    assert set(ours) == {"train", "test"}
-    for part in ("train", "test"):
-        for key in ("accuracy", "precision", "recall", "f1_score", "log_loss"):
-            assert ours[part][key] == pytest.approx(theirs[part][key], abs=1e-6), (part, key)
+def test_nothing_is_predicted_twice_after_training(trained):
+    """No per-part prediction or evaluate() in the runner: the metrics come from the export."""
+    names = {path.name for path in trained.out_dir.iterdir()}
+    assert names == {"model", "model.mlmodel", "params.json", "summary.json", "part_metrics.json"}
+
+
+def test_run_metrics_agree_with_turicreate_own_training_metrics(trained):
+    """Turi Create scores its training part itself at the end of create(); the run's metrics,
+    computed from the exported model in NumPy, say the same."""
+    ours, theirs = trained.metrics()["train"], trained.summary["model_fields"]
+    for key in ("accuracy", "precision", "recall", "f1_score", "log_loss"):
+        assert ours[key] == pytest.approx(theirs[f"training_{key}"], abs=1e-4), key
     # Turi Create's own score on BasicMotions' test split (spec: about 0.84–0.86).
-    assert 0.75 <= ours["test"]["accuracy"] <= 0.95
+    assert 0.75 <= trained.metrics()["test"]["accuracy"] <= 0.95
 
 
-def test_first_session_windows_repeat_into_per_row_probabilities(trained):
-    windows = trained.first_session_windows
-    assert (windows["part"], windows["session_id"], windows["rows"]) == ("test", "test-000", 100)
-    per_row = trained.probabilities("test")
-    rows = per_row.probabilities[per_row.session_ids == "test-000"]  # (100, C)
-    np.testing.assert_allclose(rows, np.repeat(windows["probabilities"], 10, axis=0), atol=1e-7)
+def test_predictions_per_row_equal_turicreate_own_within_1e_4(model, basicmotions, turicreate_own):
+    test = basicmotions["test"]
+    unlabeled = MotionData(test.session_ids, test.features, test.feature_names, None, "sessionId")
+    theirs = turicreate_own["per_row"]
+    probabilities = model.predict(unlabeled, output_type="probability_vector")
+    assert probabilities.shape == theirs.probabilities.shape == (4000, 4)
+    np.testing.assert_allclose(probabilities, theirs.probabilities, rtol=0, atol=1e-4)
+    classes = model.predict(unlabeled, output_type="class")
+    decided = _margin(theirs.probabilities) > 1e-4  # rows whose best class is not a near tie
+    assert decided.mean() > 0.99
+    expected = np.asarray(theirs.classes)[theirs.probabilities.argmax(axis=1)]
+    assert (classes[decided] == expected[decided]).all()
 
 
-def test_coreml_evaluator_reproduces_turicreate_on_its_own_export(trained, basicmotions):
+def test_predictions_per_window_equal_turicreate_own_within_1e_4(
+    model, basicmotions, turicreate_own
+):
+    theirs = turicreate_own["per_window"]
+    windows = model.predict(
+        basicmotions["test"], output_type="probability_vector", output_frequency="per_window"
+    )
+    assert theirs.probabilities.shape == (400, 4)  # 40 sessions x 10 windows
+    assert windows["session_id"].tolist() == theirs.session_ids.tolist()
+    assert windows["prediction_id"].tolist() == theirs.prediction_ids.tolist()
+    assert windows["window"][:12].tolist() == [*range(10), 0, 1]
+    np.testing.assert_allclose(
+        windows["probability_vector"], theirs.probabilities, rtol=0, atol=1e-4
+    )
+    classified = model.classify(basicmotions["test"], output_frequency="per_window")
+    decided = _margin(theirs.probabilities) > 1e-4
+    expected = np.asarray(theirs.classes)[theirs.probabilities.argmax(axis=1)]
+    assert (classified["class"][decided] == expected[decided]).all()
+    np.testing.assert_allclose(
+        classified["probability"], theirs.probabilities.max(axis=1), rtol=0, atol=1e-4
+    )
+
+
+def test_topk_equals_turicreate_own_ranking_within_1e_4(model, basicmotions, turicreate_own):
+    theirs = turicreate_own["per_row"].probabilities
+    top = model.predict_topk(basicmotions["test"], output_type="probability", k=2)
+    assert top["row_id"].tolist() == np.repeat(np.arange(4000), 2).tolist()
+    order = np.argsort(-theirs, axis=1, kind="stable")[:, :2]  # (N, 2)
+    np.testing.assert_allclose(
+        top["probability"], np.take_along_axis(theirs, order, axis=1).ravel(), rtol=0, atol=1e-4
+    )
+    ranked = -np.sort(-theirs, axis=1)
+    decided = np.repeat((ranked[:, :2] - ranked[:, 1:3]).min(axis=1) > 1e-4, 2)  # no near tie
+    expected = np.asarray(model.classes)[order.ravel()]
+    assert (top["class"][decided] == expected[decided]).all()
+
+
+def _margin(probabilities: np.ndarray) -> np.ndarray:
+    """(N,) the best probability minus the second best."""
+    ranked = -np.sort(-probabilities, axis=1)
+    return ranked[:, 0] - ranked[:, 1]
+
+
+def test_coreml_evaluator_reproduces_turicreate_on_its_own_export(
+    trained, basicmotions, turicreate_own
+):
     """An independent check of the NumPy evaluator: Turi Create's .mlmodel, Turi Create's
     windows (a session of 10 windows: state carried like an app, no 20-window reset)."""
-    windows = trained.first_session_windows
+    windows = turicreate_own["per_window"]
+    first = windows.session_ids == "test-000"
     test = basicmotions["test"]
-    rows = test.features[test.session_ids == windows["session_id"]]  # (100, F)
+    rows = test.features[test.session_ids == "test-000"]  # (100, F)
     evaluator = CoreMLEvaluator(trained.mlmodel_path)
-    assert evaluator.class_labels == windows["classes"]
+    assert evaluator.class_labels == trained.classes
     predicted = evaluator.predict_session(rows).probabilities
-    np.testing.assert_allclose(predicted, windows["probabilities"], atol=1e-5)
+    np.testing.assert_allclose(predicted, windows.probabilities[first], atol=1e-5)
 
 
 def test_onnx_and_ml_program_of_a_turi_create_export_predict_what_turi_create_did(
-    trained, basicmotions, tmp_path
+    trained, basicmotions, turicreate_own, tmp_path
 ):
     """Turi Create runs get the other formats too: converted from Turi Create's own .mlmodel,
     they stream Turi Create's own windows (state carried) to Turi Create's probabilities."""
-    windows = trained.first_session_windows
+    windows = turicreate_own["per_window"]
+    expected = windows.probabilities[windows.session_ids == "test-000"]  # (10, C)
     test = basicmotions["test"]
-    rows = test.features[test.session_ids == windows["session_id"]].astype(np.float32)
+    rows = test.features[test.session_ids == "test-000"].astype(np.float32)
     path = export_onnx(trained.mlmodel_path, tmp_path / "model.onnx")
     session = onnxruntime.InferenceSession(str(path))
     probabilities, labels, _ = onnx_stream(session, list(FEATURES), rows, 10)
-    np.testing.assert_allclose(probabilities, windows["probabilities"], atol=1e-4)
-    assert labels == [windows["classes"][i] for i in probabilities.argmax(axis=1)]
+    np.testing.assert_allclose(probabilities, expected, atol=1e-4)
+    assert labels == [trained.classes[i] for i in probabilities.argmax(axis=1)]
 
     archive = export_mlpackage_zip(trained.mlmodel_path, tmp_path / "model.zip")
     program = MLProgramEvaluator(unzip_package(archive, tmp_path / "package"))
@@ -179,55 +258,31 @@ def test_onnx_and_ml_program_of_a_turi_create_export_predict_what_turi_create_di
         window = rows[index * 10 : (index + 1) * 10]
         inputs = {name: window[:, j] for j, name in enumerate(FEATURES)}
         outputs = program.predict({**inputs, "stateIn": state})
-        streamed.append([outputs["activityProbability"][c] for c in windows["classes"]])
+        streamed.append([outputs["activityProbability"][c] for c in trained.classes])
         state = outputs["stateOut"]
-    np.testing.assert_allclose(streamed, windows["probabilities"], atol=1e-4)
+    np.testing.assert_allclose(streamed, expected, atol=1e-4)
 
 
-def test_predict_serves_what_training_computed(trained, basicmotions):
-    test = basicmotions["test"]
-    unlabeled = MotionData(test.session_ids, test.features, test.feature_names, None, "sessionId")
-    per_row = predict_data(model_dir=trained.model_dir, data=unlabeled)
-    expected = trained.probabilities("test")
-    assert per_row.classes == trained.classes
-    assert per_row.session_ids.tolist() == expected.session_ids.tolist()
-    np.testing.assert_allclose(per_row.probabilities, expected.probabilities, atol=1e-6)
-
-
-def test_predict_per_window_numbers_windows_within_sessions(trained, basicmotions):
-    per_window = predict_data(
-        model_dir=trained.model_dir, data=basicmotions["test"], output_frequency="per_window"
-    )
-    assert per_window.probabilities.shape == (400, 4)  # 40 sessions x 10 windows
-    assert per_window.windows[:12].tolist() == [*range(10), 0, 1]
-    assert set(per_window.prediction_ids.tolist()) == {0}  # chunk index: < 20 windows each
-    first = per_window.session_ids == "test-000"
-    np.testing.assert_allclose(
-        per_window.probabilities[first], trained.first_session_windows["probabilities"], atol=1e-6
-    )
-
-
-def test_predictions_share_one_runner_that_is_started_again_when_it_dies(trained, basicmotions):
-    """Turi Create starts once per process (~3 s), not once per prediction."""
-    server = prediction_server()
-    first = predict_data(model_dir=trained.model_dir, data=basicmotions["test"])
-    pid = server.pid
-    again = predict_data(model_dir=trained.model_dir, data=basicmotions["test"])
-    assert pid is not None and server.pid == pid
-    np.testing.assert_array_equal(again.probabilities, first.probabilities)
-
-    with pytest.raises(TuricreateError, match="cannot load a Turi Create model"):
-        predict_data(model_dir=trained.out_dir / "missing", data=basicmotions["test"])
-    assert server.pid == pid  # bad input does not cost a restart
-
-    os.kill(pid, signal.SIGKILL)
-    revived = predict_data(model_dir=trained.model_dir, data=basicmotions["test"])
-    assert server.pid not in (None, pid)
-    np.testing.assert_array_equal(revived.probabilities, first.probabilities)
+def test_data_goes_over_as_binary_columns_not_text(basicmotions, tmp_path):
+    """What the runner reads: NumPy columns (features by column, session lengths, label
+    codes), no CSV; labels and ids stay on this side."""
+    rows = write_parts(tmp_path, parts=basicmotions)
+    assert rows == 8000
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["classes"] == ["Badminton", "Running", "Standing", "Walking"]
+    assert manifest["parts"]["test"] == {"rows": 4000, "sessions": 40}
+    features = np.load(tmp_path / "train.features.npy")
+    assert features.shape == (6, 4000) and features.dtype == np.float32
+    np.testing.assert_array_equal(features.T, basicmotions["train"].features)
+    assert np.load(tmp_path / "train.session_lengths.npy").tolist() == [100] * 40
+    codes = np.load(tmp_path / "train.targets.npy")
+    labels = np.asarray(manifest["classes"])[codes]
+    assert labels.tolist() == basicmotions["train"].targets.tolist()
 
 
 def test_the_engine_serves_the_trained_model_with_its_fields_and_files(trained):
     engine, run_dir = TuriCreateEngine(), trained.out_dir
+    assert engine.serves_inline  # NumPy on the exported model: no runner behind a prediction
     model = engine.load_model(run_dir)
     assert repr(model).startswith("TuriCreateModel(classes=['Badminton', 'Running', ")
     fields = {name: getattr(model, name) for name in model.fields()}
@@ -260,23 +315,21 @@ def test_cancel_terminates_the_runner(basicmotions, tmp_path):
     assert not (tmp_path / "run" / "summary.json").exists()
 
 
-def test_unknown_feature_column_is_named_in_the_error(tmp_path):
+def test_unknown_feature_column_is_named_in_the_error(basicmotions, tmp_path):
+    write_parts(tmp_path / "data", parts={"train": basicmotions["train"]})
     with pytest.raises(TuricreateError, match="nope") as failure:
         train(
-            data_csv=BASICMOTIONS_CSV,
+            data_dir=tmp_path / "data",
             params=TrainParams(features=("accelX", "nope"), prediction_window=10),
             out_dir=tmp_path / "run",
         )
     assert failure.value.returncode == 2
 
 
-def test_turicreate_own_validation_error_is_passed_on(tmp_path):
-    rows = tmp_path / "rows.csv"
-    with open(BASICMOTIONS_CSV, newline="") as source, open(rows, "w", newline="") as target:
-        csv.writer(target).writerows(itertools.islice(csv.reader(source), 301))
+def test_turicreate_own_validation_error_is_passed_on(basicmotions, tmp_path):
     with pytest.raises(TuricreateError, match="prediction_window must be between 1 and 400"):
-        train(
-            data_csv=rows,
+        train_parts(
+            parts={"train": basicmotions["train"]},
             params=TrainParams(features=FEATURES, prediction_window=401),
             out_dir=tmp_path / "run",
         )

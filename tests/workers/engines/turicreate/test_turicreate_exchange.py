@@ -14,7 +14,7 @@ import pytest
 
 from workers.engines.turicreate import environment
 from workers.engines.turicreate.environment import availability
-from workers.engines.turicreate.exchange import read_probabilities_csv, write_rows_csv
+from workers.engines.turicreate.exchange import read_probabilities, write_parts
 from workers.engines.turicreate.process import RUNNER
 from workers.motion_data import MotionData
 
@@ -106,11 +106,6 @@ def test_runner_rejects_params_it_does_not_know(runner, tmp_path):
         runner.load_params(params)
 
 
-def test_windows_are_numbered_within_each_contiguous_session(runner):
-    assert runner.window_indices(["a", "a", "b", "b", "b", "a"]) == [0, 1, 0, 1, 2, 0]
-    assert runner.count_sessions(["a", "a", "b", "a"]) == 3
-
-
 def motion_data(ids, targets, rows):
     return MotionData(
         session_ids=np.asarray(ids, dtype=object),
@@ -122,33 +117,57 @@ def motion_data(ids, targets, rows):
     )
 
 
-def test_rows_csv_stacks_parts_in_order_with_exact_values(tmp_path):
+def test_parts_are_written_as_columns_in_part_order_with_exact_values(tmp_path):
     parts = {
         "test": motion_data(["t1"], ["Walking"], [[0.1, -2.5]]),
-        "train": motion_data(["s1", "s1"], ["Running", "Running"], [[1.0, 2.0], [3.0, 1e-7]]),
+        "train": motion_data(
+            ["s1", "s1", "s2", "s1"],
+            ["Running"] * 3 + ["Walking"],
+            [[1, 2], [3, 1e-7], [4, 5], [6, 7]],
+        ),
     }
-    path = tmp_path / "rows.csv"
-    assert write_rows_csv(path, parts=parts) == 3
-    lines = path.read_text().splitlines()
-    assert lines[0] == "sessionId,activity,part,accelX,accelY"
-    assert [line.split(",")[:3] for line in lines[1:]] == [
-        ["s1", "Running", "train"],
-        ["s1", "Running", "train"],
-        ["t1", "Walking", "test"],
-    ]
-    assert float(lines[3].split(",")[3]) == float(np.float32(0.1))  # float32 kept exactly
+    assert write_parts(tmp_path, parts=parts) == 5
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest == {
+        "session_column": "sessionId",
+        "target_column": "activity",
+        "features": ["accelX", "accelY"],
+        "classes": ["Running", "Walking"],  # of every part, sorted
+        "parts": {"train": {"rows": 4, "sessions": 3}, "test": {"rows": 1, "sessions": 1}},
+    }
+    # An id that comes back later starts another session (Turi Create's rule).
+    assert np.load(tmp_path / "train.session_lengths.npy").tolist() == [2, 1, 1]
+    assert np.load(tmp_path / "train.targets.npy").tolist() == [0, 0, 0, 1]
+    assert np.load(tmp_path / "test.targets.npy").tolist() == [1]
+    features = np.load(tmp_path / "test.features.npy")  # (F, N): a column a row
+    assert features.dtype == np.float32 and features.tolist() == [[np.float32(0.1)], [-2.5]]
 
 
-def test_probability_csv_reads_back_classes_and_window_numbers(tmp_path):
-    path = tmp_path / "windows.csv"
-    path.write_text(
-        "session_id,prediction_id,window,Running,Walking\na,0,0,0.25,0.75\na,0,1,0.5,0.5\n"
-    )
-    read = read_probabilities_csv(path)
-    assert read.classes == ["Running", "Walking"]
-    assert read.probabilities.shape == (2, 2)
-    assert read.windows.tolist() == [0, 1]
-    assert read.targets is None
+def test_parts_without_labels_write_no_targets(tmp_path):
+    write_parts(tmp_path, parts={"test": motion_data(["a", "b"], None, [[1, 2], [3, 4]])})
+    assert json.loads((tmp_path / "manifest.json").read_text())["target_column"] is None
+    assert not (tmp_path / "test.targets.npy").exists()
+
+
+def test_parts_with_other_columns_are_refused(tmp_path):
+    other = MotionData(np.asarray(["a"]), np.zeros((1, 1)), ("x",), np.asarray(["l"]), "sessionId")
+    with pytest.raises(ValueError, match="other columns"):
+        write_parts(tmp_path, parts={"train": motion_data(["a"], ["l"], [[1, 2]]), "test": other})
+    with pytest.raises(ValueError, match="unknown part"):
+        write_parts(tmp_path, parts={"holdout": other})
+
+
+def test_window_probabilities_read_back_with_the_session_ids(tmp_path):
+    data = motion_data(["a", "a", "b"], None, [[1, 2], [3, 4], [5, 6]])
+    np.save(tmp_path / "probabilities.npy", np.array([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]]))
+    np.save(tmp_path / "session.npy", np.array([0, 0, 1]))
+    np.save(tmp_path / "prediction_id.npy", np.array([0, 0, 0]))
+    read = read_probabilities(tmp_path, classes=["Running", "Walking"], data=data)
+    assert read.session_ids.tolist() == ["a", "a", "b"]
+    assert read.prediction_ids.tolist() == [0, 0, 0]
+    assert read.probabilities.shape == (3, 2)
+    with pytest.raises(ValueError, match="probabilities"):
+        read_probabilities(tmp_path, classes=["one", "two", "three"], data=data)
 
 
 def test_missing_env_is_unavailable_with_a_hint(tmp_path):

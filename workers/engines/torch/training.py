@@ -53,9 +53,9 @@ from workers.engines.torch.recipes import Recipe
 from workers.engines.torch.recipes import recipe as recipe_named
 from workers.engines.torch.standardise import Standardiser
 from workers.engines.torch.validation import split_validation
-from workers.model.hyperparameters import Hyperparameters, IterationReport
+from workers.model.hyperparameters import BatchProgress, Hyperparameters, IterationReport
 from workers.model.shape import WINDOWS_PER_CHUNK
-from workers.model.windows import Chunks, class_list, encode_labels, make_chunks
+from workers.model.windows import Chunks, class_list, encode_labels, make_chunks, per_row
 
 __all__ = ["TrainingCanceled", "train"]
 from workers.metrics import classification_metrics
@@ -75,12 +75,14 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     device: str | None = None,
     log: logging.Logger | None = logger,
+    on_batch: Callable[[BatchProgress], None] | None = None,
 ) -> ActivityClassifier:
     """Train on `data` (targets required) and return the classifier with its final metrics.
 
     validation: "auto" (Turi Create's session split), None, or labelled MotionData.
-    on_iteration gets one IterationReport per epoch; should_stop is polled before each batch.
-    device: "cuda" / "cpu" / None (CUDA when available). log=None trains silently.
+    on_iteration gets one IterationReport per epoch; on_batch a BatchProgress when the first
+    epoch starts and then about every BATCH_PROGRESS_INTERVAL_S; should_stop is polled before
+    each batch. device: "cuda" / "cpu" / None (CUDA when available). log=None trains silently.
     """
     started = time.perf_counter()
     log = log if log is not None else _SILENT
@@ -136,6 +138,14 @@ def train(
         # Class indices as targets: resampling moves them with the rows, no re-encoding.
         coded = replace(train_data, targets=encode_labels(train_data.labels, classes))
         batches = DeviceChunks.build(_standardised(train_chunks, standardiser), device)
+
+        def report_batch(iteration: int, done: int, total: int, loss: float | None) -> None:
+            assert on_batch is not None
+            elapsed_s = time.perf_counter() - started
+            on_batch(BatchProgress(iteration, done, total, loss, elapsed_s))
+
+        if on_batch is not None:  # the first sign of life: training starts, this many batches
+            report_batch(1, 0, steps_per_epoch(train_chunks.num_chunks, params.batch_size), None)
         context = EpochContext(
             net=net,
             optimizer=optimizer,
@@ -145,6 +155,7 @@ def train(
             * steps_per_epoch(len(train_chunks.features), params.batch_size),
             generator=generator,
             should_stop=should_stop,
+            on_batch=report_batch if on_batch is not None else None,
             augmentation=_chunk_augmentation(recipe, train_data, standardiser, device),
             mixup_rng=np.random.default_rng([seed, 1]) if recipe.mixup_alpha > 0 else None,
         )
@@ -250,7 +261,7 @@ def _copy_state(net: ActivityNet) -> dict[str, torch.Tensor]:
 
 
 def _final_metrics(net: ActivityNet, data: MotionData, chunks: Chunks, classes: list) -> dict:
-    probabilities = predict.per_row(predict.window_probabilities(net, chunks), chunks)
+    probabilities = per_row(predict.window_probabilities(net, chunks), chunks)
     return classification_metrics(data.labels, probabilities, classes)
 
 
