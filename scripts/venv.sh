@@ -5,7 +5,7 @@
 #   scripts/venv.sh VENV PYTHON '.[dev]'   and the development tools (`make test`, `make lint`)
 #
 # The installer is uv (pinned below, installed into VENV/.uv by pip from PyPI), which installs
-# the same pinned wheels several times faster than pip (figures: README, "The two commands");
+# the same pinned wheels several times faster than pip (figures: docs/benchmarks.md);
 # pip does it when uv cannot be installed or fails, or with MOTIONLAB_INSTALLER=pip.
 #
 # uv reads neither pip.conf nor PIP_* variables. The find-links that pip is given (where a

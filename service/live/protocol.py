@@ -26,7 +26,7 @@ CLOSE_REASON_BYTES = 123  # RFC 6455: the close reason fits in a control frame
 
 
 class CloseCode(IntEnum):
-    """Why the server closed a live stream (CLOSE_CODES: the README's table)."""
+    """Why the server closed a live stream (CLOSE_CODES: docs/live.md's table)."""
 
     NORMAL = 1000
     UNSUPPORTED_DATA = 1003
@@ -63,7 +63,7 @@ classes, prediction_window, limits), one `prediction` per completed window (`win
 `first_row`, `num_rows`, `class`, `probability_vector`) and `end`; the LSTM state is carried
 between windows and reset every 20, exactly as POST …/predict?output_frequency=per_window.
 Close codes: {"; ".join(f"{int(code)} {meaning}" for code, meaning in CLOSE_CODES.items())}.
-See the README, "Live classification".
+See docs/live.md.
 """
 
 

@@ -1,6 +1,6 @@
 """WebSocket routes: live classification with a run's model or a registered version's.
 
-WebSockets are not in the OpenAPI document; the README ("Live classification") and the
+WebSockets are not in the OpenAPI document; docs/live.md and the
 document's description (service/openapi.py) give the protocol (service/live/protocol.py).
 """
 

@@ -19,7 +19,7 @@ PREDICTION_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Missing feature columns, non-numeric values, bad parameters"},
 }
 
-# Rows of the bundled BasicMotions sessions: what its models take (see the README).
+# Rows of the bundled BasicMotions sessions: what its models take (see README.md).
 FEATURES = ("accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ")
 SAMPLES = [
     [0.079, 0.395, -0.207, 0.029, -0.129, 0.05],

@@ -140,7 +140,7 @@ def _check_signature(
             'marked "none"'
         )
     if key is None:
-        return  # no key configured: signatures are not checked (see the README)
+        return  # no key configured: signatures are not checked (see docs/uploads.md)
     if algorithm == "none":
         raise InvalidInput(
             "this server checks Edge Impulse signatures (MOTIONLAB_EDGE_IMPULSE_HMAC_KEY) and "

@@ -1,7 +1,7 @@
-"""Every route of the app × every kind of caller: 401, 403 or through, as the README documents.
+"""Every route of the app × every kind of caller: 401, 403 or through, as docs/tokens.md documents.
 
 The routes come from the app's own route table, so a route added later fails
-test_every_route_is_documented until its scope is written down here (and in the README), and
+test_every_route_is_documented until its scope is written down here (and in docs/tokens.md), and
 the matrix checks it is enforced.
 """
 
@@ -22,7 +22,7 @@ from service.auth import Scope
 from service.tokens.service import create_token, revoke_token
 
 OPEN, UPLOAD, READ, TRAIN, ADMIN = None, "upload", "read", "train", "admin"
-# The README's table: (method, path template) → the scope it needs (admin has every scope).
+# docs/tokens.md's table: (method, path template) → the scope it needs (admin has every scope).
 DOCUMENTED = {
     ("GET", "/healthz"): OPEN,
     ("GET", "/readyz"): OPEN,

@@ -4,7 +4,7 @@ Built node by node with onnx.helper from the `.mlmodel`'s weights (coreml/networ
 torch.onnx.export: the graph is small and fixed, this covers Turi Create runs too (they have no
 torch network), and it can emit the label as a string, which tracing cannot.
 
-Interface (stable; the README's Kotlin snippet uses it):
+Interface (stable; docs/exports.md's Kotlin snippet uses it):
 - inputs: one float32 tensor [prediction_window] per feature, named after the feature (as in
   the Core ML file), and `stateIn` float32 [400] (LSTM hidden 200, then cell 200);
 - outputs: `<target>Probability` float32 [classes] (class-label order), `<target>` string [1]

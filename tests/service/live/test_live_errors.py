@@ -1,4 +1,4 @@
-"""Live classification refuses what it cannot serve, and closes on bad frames with the README's
+"""Live classification refuses what it cannot serve, and closes on bad frames with docs/live.md's
 codes, after an "error" message saying what to fix."""
 
 from __future__ import annotations
@@ -160,8 +160,7 @@ def test_an_idle_stream_is_closed(served, guarded):
 
 
 @pytest.mark.unit
-def test_the_readme_documents_every_close_code():
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Live classification") :]
+def test_the_docs_document_every_close_code():
+    section = (REPO / "docs" / "live.md").read_text()
     documented = {int(code) for code in re.findall(r"^\| (\d{4}) \|", section, re.MULTILINE)}
     assert documented == {int(code) for code in CloseCode} == {int(c) for c in CLOSE_CODES}

@@ -6,7 +6,7 @@ its Core ML export are the same for every recipe.
 * motionlab — the default, chosen on people it has never seen: leave-2-subjects-out
   cross-validation on a wrist-worn exercise recording of 8 people (window 50, seeds 0-2;
   bench_quality), held to BasicMotions (train → test, window 10, seeds 0-4). Each technique
-  and what it bought (README "Recipes" has the tables; ablate_recipes.py measures them):
+  and what it bought (docs/recipes.md has the tables; ablate_recipes.py measures them):
   - chunks shuffled every epoch (BasicMotions without: 0.72; its training sessions are
     stored class by class, so ordered batches hold one class each);
   - per-feature standardisation learned on the training rows, folded into the first

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from core.triples import sensor_triples
 from workers.engines.torch.augment import (
     ChunkAugmentation,
     random_resample,
@@ -21,30 +20,6 @@ from workers.engines.torch.standardise import Standardiser
 from workers.motion_data import MotionData
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.mark.parametrize(
-    ("names", "triples"),
-    [
-        (["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"], [(0, 1, 2), (3, 4, 5)]),
-        (["ax", "ay", "az", "wx", "wy", "wz"], [(0, 1, 2), (3, 4, 5)]),
-        (["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"], [(0, 1, 2), (3, 4, 5)]),
-        (["accX", "accY", "accZ"], [(0, 1, 2)]),
-        (["Gyro.X", "Gyro.Y", "Gyro.Z", "heart_rate"], [(0, 1, 2)]),
-        (["userAccelerationX", "userAccelerationY", "userAccelerationZ"], [(0, 1, 2)]),
-        (["mag-x", "mag-y", "mag-z"], [(0, 1, 2)]),
-        # Columns in any order: each triple is (x, y, z) wherever they stand.
-        (["wz", "ax", "wy", "az", "wx", "ay"], [(1, 5, 3), (4, 2, 0)]),
-        # Not sensors, or not complete: never rotated.
-        (["x", "y", "z"], []),
-        (["posX", "posY", "posZ"], []),
-        (["accelX", "accelY"], []),
-        (["X1-r", "X2-r", "X3-r"], []),
-        (["roll", "pitch", "yaw"], []),
-    ],
-)
-def test_sensor_triples_are_found_by_name_and_unknown_columns_are_left_alone(names, triples):
-    assert sensor_triples(names) == triples
 
 
 def _chunk_rows(batch: int = 4, steps: int = 30) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The README's Swift and Kotlin snippets use the names the exported files really have.
+"""The Swift and Kotlin snippets (docs/exports.md) use the names the exported files really have.
 
 The snippets cannot be compiled here; what can drift is the interface they name. Every string
 literal of a snippet must be an input, an output or a metadata key of a freshly exported file
@@ -22,8 +22,8 @@ from core.channels import CANONICAL_NAMES, SENSORS
 from core.params import FeatureChannel, ModelInfo, RunParams
 from core.units import canonical_unit
 from service.runs.inputs import model_inputs
+from tests.support.doc_blocks import only_block
 from tests.support.networks import random_net, wrap
-from tests.support.paths import REPO
 from workers.exports.coreml.export import export_model
 from workers.exports.coreml.inputs import declare_inputs
 from workers.exports.coreml.network import save_spec_atomically
@@ -33,16 +33,9 @@ from workers.model.shape import STATE_SIZE, WINDOWS_PER_CHUNK
 
 pytestmark = pytest.mark.unit
 
-README = REPO / "README.md"
 FEATURES = ["accelX", "accelY", "accelZ", "rotX", "rotY", "rotZ"]
 CLASSES = ["Badminton", "Running", "Standing", "Walking"]
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-
-
-def snippet(language: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) == 1, f"expected one {language} block in the README"
-    return blocks[0]
 
 
 def with_inputs_in(mlmodel: Path, device_units: str, path: Path) -> Path:
@@ -100,7 +93,7 @@ def exported(tmp_path_factory) -> dict[str, tuple[list[str], list[str], dict[str
 def test_snippet_names_only_what_the_exported_file_has_and_uses_all_of_its_interface(
     exported, language, file_format
 ):
-    code = snippet(language)
+    code = only_block(language)
     # "" is a default and "," the separator of the metadata's lists, not names
     literals = set(STRING.findall(code)) - {"", ","}
     inputs, outputs, metadata = exported[file_format]
@@ -116,7 +109,7 @@ def test_snippet_names_only_what_the_exported_file_has_and_uses_all_of_its_inter
 
 @pytest.mark.parametrize("language", ["swift", "kotlin"])
 def test_snippet_resets_the_state_every_chunk_of_windows(language):
-    code = snippet(language)
+    code = only_block(language)
     assert f"windows % {WINDOWS_PER_CHUNK} == 0" in code
     if language == "kotlin":  # Core ML's arrays take their shape from the model itself
         assert code.count(f"FloatArray({STATE_SIZE})") == 2

@@ -1,4 +1,5 @@
-"""The README's download commands name their files: every run's model lands in its own."""
+"""The download commands of the README and docs/ name their files: every run's model lands in
+its own."""
 
 from __future__ import annotations
 
@@ -7,18 +8,16 @@ import shlex
 
 import pytest
 
-from tests.support.paths import REPO
+from tests.support.doc_blocks import all_blocks
 
 pytestmark = pytest.mark.unit
 
-README = REPO / "README.md"
 DOWNLOAD = re.compile(r"/model(\.mlmodel)?\b")
 
 
-def commands(text: str) -> list[str]:
-    """The shell commands of the README's code blocks, continuation lines joined."""
-    blocks = re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S)
-    shell = "\n".join(body for language, body in blocks if language in ("sh", "bash", ""))
+def commands() -> list[str]:
+    """The shell commands of the README's and docs/' code blocks, continuation lines joined."""
+    shell = "\n".join(b.body for b in all_blocks() if b.language in ("sh", "bash", "shell"))
     joined = shell.replace("\\\n", " ")
     return [line.strip() for line in joined.splitlines() if line.strip()]
 
@@ -27,9 +26,7 @@ def test_model_downloads_are_written_where_they_are_told():
     """`curl -OJ` takes the Content-Disposition name, the same for every run
     (GestureClassifier.mlmodel), and refuses to overwrite it: a second run's download is
     silently lost. Each download names its file with -o instead."""
-    downloads = [
-        c for c in commands(README.read_text()) if c.startswith("curl") and DOWNLOAD.search(c)
-    ]
+    downloads = [c for c in commands() if c.startswith("curl") and DOWNLOAD.search(c)]
     assert len(downloads) >= 3, downloads
     for command in downloads:
         flags = [word for word in shlex.split(command.split("#")[0]) if re.match(r"-[^-]", word)]
