@@ -15,11 +15,8 @@ TWO_FILES = [
 ]
 
 
-def test_files_dropped_on_the_data_page_are_uploaded_with_progress(tab, dashboard):
-    admin = tab(TOKENS["admin"])
-    admin.open("/", "#sessions")
-    admin.page.fill("#upload-activity", "dash-wave")
-    admin.page.set_input_files("#upload-files", files=TWO_FILES)
+def assert_stored_with_progress(admin, dashboard) -> None:
+    """The upload's line shows a full progress bar and the stored sessions, which the API lists."""
     admin.page.wait_for_selector("#upload-list li[data-state='stored']")
     progress = admin.page.eval_on_selector_all(
         "#upload-list progress", "bars => bars.map(b => b.value)"
@@ -28,7 +25,40 @@ def test_files_dropped_on_the_data_page_are_uploaded_with_progress(tab, dashboar
     assert "stored: wave-1, wave-2" in admin.page.text_content("#upload-list")
     listed = dashboard.api.get("/v1/sessions", params={"activity": "dash-wave"}).json()
     assert sorted(s["id"] for s in listed["items"]) == ["wave-1", "wave-2"]
+
+
+def test_files_chosen_on_the_data_page_are_uploaded_with_progress(tab, dashboard):
+    admin = tab(TOKENS["admin"])
+    admin.open("/", "#sessions")
+    admin.page.fill("#upload-activity", "dash-wave")
+    admin.page.set_input_files("#upload-files", files=TWO_FILES)
+    assert_stored_with_progress(admin, dashboard)
     admin.screenshot("upload")
+    admin.assert_clean()
+
+
+# Drags files onto the zone as a browser does: dragenter, dragover, drop, one DataTransfer
+# holding the files; answers whether the page took each event (else the browser opens the file).
+DROP_FILES = """([zone, files]) => {
+    const carried = new DataTransfer();
+    for (const f of files) carried.items.add(new File([f.text], f.name, { type: "text/csv" }));
+    return ["dragenter", "dragover", "drop"].map((type) => {
+        const init = { bubbles: true, cancelable: true, dataTransfer: carried };
+        return !zone.dispatchEvent(new DragEvent(type, init));
+    });
+}"""
+
+
+def test_files_dropped_on_the_data_page_are_uploaded_with_progress(tab, dashboard):
+    admin = tab(TOKENS["admin"])
+    admin.open("/", "#sessions")
+    admin.page.fill("#upload-activity", "dash-wave")
+    zone = admin.page.query_selector("#drop-zone")
+    files = [{"name": f["name"], "text": f["buffer"].decode()} for f in TWO_FILES]
+    taken = admin.page.evaluate(DROP_FILES, [zone, files])
+    assert taken == [True, True, True]
+    assert_stored_with_progress(admin, dashboard)
+    assert "over" not in (zone.get_attribute("class") or "")
     admin.assert_clean()
 
 
@@ -45,41 +75,73 @@ def fill_run_form(tab, **fields: str) -> None:
     """The runs page's form: each field by name (run-<name>), a select's option by value."""
     for name, value in fields.items():
         selector = f"#run-{name}"
-        if name in ("recipe", "split"):
+        if name in ("engine", "recipe", "target", "split"):
             tab.page.select_option(selector, value)
         else:
             tab.page.fill(selector, value)
 
 
 def test_a_run_started_from_the_form_opens_its_page(developer, dashboard):
+    developer.expected_statuses.add(422)
     developer.open("/runs", "#run-form")
+    engines = [e["name"] for e in dashboard.api.get("/v1/engines").json()]
+    developer.page.wait_for_function(
+        "n => document.querySelectorAll('#run-engine option').length === n", arg=len(engines)
+    )
+    offered = developer.page.eval_on_selector_all(
+        "#run-engine option", "options => options.map(o => o.value)"
+    )
+    assert offered == engines
     fill_run_form(
         developer,
         experiment="dash-form",
         name="from-the-form",
+        engine="turicreate",
+        recipe="turicreate",
+        target="activity",
         activities="Standing, Walking",
+        subjects="nobody",
+        splits="train",
         features="accelX, accelY, accelZ",
         window="10",
         iterations="2",
-        recipe="motionlab",
+        **{"batch-size": "16"},
+        seed="7",
         split="session",
         valid="0.2",
+        test="0.1",
     )
+    developer.page.click("#run-start")
+    developer.page.wait_for_selector("#notice.error")  # BasicMotions has no subjects: the 422
+    assert "no session matches the data selection" in developer.page.text_content("#notice")
+    developer.page.fill("#run-subjects", "")
     developer.page.click("#run-start")
     developer.page.wait_for_url("**/runs/*")
     run_id = developer.page.url.rsplit("/", 1)[1]
+    dashboard.api.post(f"/v1/runs/{run_id}/cancel")  # the worker is the other tests'
     run = dashboard.api.get(f"/v1/runs/{run_id}").json()
     params = run["params"]
-    assert (run["experiment"], run["name"], run["recipe"]) == (
+    assert (run["experiment"], run["name"], run["engine"], run["recipe"]) == (
         "dash-form",
         "from-the-form",
-        "motionlab",
+        "turicreate",
+        "turicreate",
     )
     assert params["features"] == ["accelX", "accelY", "accelZ"]
-    assert params["prediction_window"] == 10 and params["max_iterations"] == 2
-    assert params["data"]["activities"] == ["Standing", "Walking"]
-    assert (params["split"]["strategy"], params["split"]["valid_fraction"]) == ("session", 0.2)
-    dashboard.api.post(f"/v1/runs/{run_id}/cancel")  # the worker is the other tests'
+    assert (params["prediction_window"], params["max_iterations"]) == (10, 2)
+    assert (params["batch_size"], params["random_seed"], params["target"]) == (16, 7, "activity")
+    assert params["data"] == {
+        "activities": ["Standing", "Walking"],
+        "subjects": None,
+        "sessions": None,
+        "splits": ["train"],
+    }
+    split = params["split"]
+    assert (split["strategy"], split["valid_fraction"], split["test_fraction"]) == (
+        "session",
+        0.2,
+        0.1,
+    )
     developer.assert_clean()
 
 
@@ -172,4 +234,26 @@ def test_a_sweep_started_from_the_form_shows_its_runs_and_the_best(developer, re
     assert best.get_attribute("href") == f"/runs/{sweep['best']['run_id']}"
     developer.screenshot("sweep")
     reader.assert_clean()
+    developer.assert_clean()
+
+
+def test_a_sweep_from_the_form_varies_two_fields(developer, dashboard):
+    developer.open("/runs", "#run-form")
+    fill_run_form(
+        developer, experiment="dash-grid", iterations="2", seed="3", split="session", valid="0.25"
+    )
+    developer.page.fill("#sweep-windows", "5, 10")
+    developer.page.fill("#sweep-recipes", "motionlab, turicreate")
+    developer.page.click("#sweep-start")
+    developer.page.wait_for_url("**/sweeps/*", timeout=120_000)  # each combination is checked
+    sweep_id = developer.page.url.rsplit("/", 1)[1]
+    dashboard.api.post(f"/v1/sweeps/{sweep_id}/cancel")  # what it varies is the point here
+    sweep = dashboard.api.get(f"/v1/sweeps/{sweep_id}").json()
+    assert sweep["grid"] == {"prediction_window": [5, 10], "recipe": ["motionlab", "turicreate"]}
+    assert "prediction_window" not in sweep["run"] and "recipe" not in sweep["run"]
+    varied = sorted((r["params"]["prediction_window"], r["recipe"]) for r in sweep["runs"])
+    assert varied == [(5, "motionlab"), (5, "turicreate"), (10, "motionlab"), (10, "turicreate")]
+    assert {r["params"]["random_seed"] for r in sweep["runs"]} == {3}
+    developer.page.wait_for_selector("#sweep-runs tbody tr")
+    assert developer.page.locator("#sweep-runs tbody tr").count() == 4
     developer.assert_clean()

@@ -1,6 +1,7 @@
-// What the dashboard does, not only shows: upload files, start a run, register a run, delete a
-// session or a run. Each needs its scope; a refusal (401/403) is said by api.js with the scope
-// the route needs, any other failure (a 409's reasons, a 422's detail) here.
+// What the dashboard does, not only shows: upload files, register a run, delete a session or a
+// run (run-form.js starts runs and sweeps). Each needs its scope; a refusal (401/403) is said
+// by api.js with the scope the route needs, any other failure (a 409's reasons, a 422's detail)
+// here.
 import { el, notify, request, sendJSON, token } from "./api.js";
 
 export const reportFailure = (error) => [401, 403].includes(error.status) || notify(error.message);
@@ -57,10 +58,13 @@ export function uploadPanel(onUploaded) {
   };
   files.addEventListener("change", () => send(files.files));
   const zone = el("div", { id: "drop-zone", class: "drop-zone" }, "Drop CSV, JSON, Edge Impulse or Sensor Logger files here, or ", files);
-  zone.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    zone.classList.add("over");
-  });
+  // Files dragged over the zone are accepted (no default: the browser would open the file).
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (event) => {
+      event.preventDefault();
+      zone.classList.add("over");
+    });
+  }
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
@@ -68,55 +72,6 @@ export function uploadPanel(onUploaded) {
     send(event.dataTransfer.files);
   });
   return el("div", {}, el("p", {}, el("label", {}, "Activity ", activity), " ", el("label", {}, "Subject ", subject)), zone, list);
-}
-
-const listOf = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
-
-// A run from a form: data filters, features, window, recipe, split, iterations; or a sweep of
-// that run over several windows (one run each, the best picked on validation), on its page.
-export function runForm() {
-  const field = (id, label, attributes = {}) => {
-    const input = el("input", { id, ...attributes });
-    return [input, el("label", {}, `${label} `, input)];
-  };
-  const [experiment, experimentLabel] = field("run-experiment", "Experiment", { value: "default", required: true });
-  const [name, nameLabel] = field("run-name", "Name");
-  const [activities, activitiesLabel] = field("run-activities", "Activities", { placeholder: "all" });
-  const [features, featuresLabel] = field("run-features", "Features", { placeholder: "shared by the sessions" });
-  const [windowSize, windowLabel] = field("run-window", "Window", { type: "number", min: 1, value: 50 });
-  const [iterations, iterationsLabel] = field("run-iterations", "Iterations", { type: "number", min: 1, placeholder: "default" });
-  const [valid, validLabel] = field("run-valid", "Validation fraction", { type: "number", min: 0, max: 0.9, step: 0.05, value: 0 });
-  const [windows, windowsLabel] = field("sweep-windows", "Sweep windows", { placeholder: "10, 20, 50" });
-  const recipe = el("select", { id: "run-recipe" }, ["", "motionlab", "turicreate"].map((r) => el("option", { value: r }, r || "default")));
-  const split = el("select", { id: "run-split" }, ["auto", "column", "session", "subject", "none"].map((s) => el("option", { value: s }, s)));
-  const run = () => ({
-    ...(name.value ? { name: name.value } : {}),
-    ...(activities.value ? { data: { activities: listOf(activities.value) } } : {}),
-    ...(features.value ? { features: listOf(features.value) } : {}),
-    prediction_window: Number(windowSize.value),
-    ...(iterations.value ? { max_iterations: Number(iterations.value) } : {}),
-    ...(recipe.value ? { recipe: recipe.value } : {}),
-    split: { strategy: split.value, valid_fraction: Number(valid.value) },
-  });
-  const submit = (make) => async (event) => {
-    event.preventDefault();
-    try {
-      location.href = await make();
-    } catch (error) {
-      reportFailure(error);
-    }
-  };
-  const startRun = async () => `/runs/${(await sendJSON("POST", "/v1/runs", { experiment: experiment.value, ...run() })).id}`;
-  const startSweep = async () => {
-    const { prediction_window: _, ...base } = run();
-    const grid = { prediction_window: listOf(windows.value).map(Number) };
-    return `/sweeps/${(await sendJSON("POST", "/v1/sweeps", { experiment: experiment.value, run: base, grid })).id}`;
-  };
-  return el("form", { id: "run-form", onsubmit: submit(startRun) },
-    experimentLabel, " ", nameLabel, " ", activitiesLabel, " ", featuresLabel, " ", windowLabel, " ",
-    iterationsLabel, " ", el("label", {}, "Recipe ", recipe), " ", el("label", {}, "Split ", split), " ", validLabel, " ",
-    el("button", { id: "run-start", type: "submit" }, "Start run"),
-    el("p", {}, windowsLabel, " ", el("button", { id: "sweep-start", type: "button", onclick: submit(startSweep) }, "Start sweep")));
 }
 
 // DELETE with a confirmation; the API's 409 says what still holds the thing.

@@ -1,6 +1,6 @@
 // The runs of an experiment in a sortable table; pick 2–5 of them to compare.
 import { el, fixed, getJSON, notify, section, start, when } from "./api.js";
-import { runForm } from "./actions.js";
+import { runForm } from "./run-form.js";
 
 const MAX_COMPARED = 5;
 
