@@ -57,6 +57,7 @@ def readiness(engine: Engine, head: str, workers: WorkerStatus | None) -> dict[s
 
 def install_health(app: FastAPI, engine: Engine, workers: WorkerStatus | None) -> None:
     head = head_revision()
+    logged: list[list[str]] = [[]]  # the problems last logged: a poller logs each change once
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:
@@ -69,8 +70,13 @@ def install_health(app: FastAPI, engine: Engine, workers: WorkerStatus | None) -
         worker is alive and able to claim runs."""
         report = readiness(engine, head, workers)
         problems = report.pop("problems")
+        if problems != logged[0]:
+            if problems:
+                log.warning("not ready problems=%s", problems)
+            else:
+                log.info("ready")
+            logged[0] = problems
         if problems:
-            log.warning("not ready problems=%s", problems)
             return problem_response(
                 request,
                 503,
