@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, write_bytes_atomic
 from core.params import RunParams
 from core.recipes import TURICREATE
 from workers.engines.base import (
@@ -19,7 +19,7 @@ from workers.engines.base import (
     base_versions,
 )
 from workers.engines.turicreate.environment import availability
-from workers.engines.turicreate.results import SUMMARY
+from workers.engines.turicreate.results import SUMMARY, TRAINED_MLMODEL
 
 if TYPE_CHECKING:  # NumPy: loaded when the engine trains or serves, not when looked up
     from workers.engines.turicreate.model import TuriCreateModel
@@ -74,15 +74,21 @@ class TuriCreateEngine:
     def export_coreml(self, run_dir: Path, params: RunParams, *, run_id: str) -> Path:
         # The runner already wrote Turi Create's own export (the reference interface) of a
         # network trained on the run's canonical values: the run's inputs are folded into it.
+        # The unfolded file is kept first (TRAINED_MLMODEL): predictions and metrics step it
+        # with canonical values, and a second export folds from it, never twice.
         from coremltools.models.utils import load_spec
 
         from workers.exports.coreml.inputs import declare_inputs
         from workers.exports.coreml.network import save_spec_atomically
 
-        path = run_dir / COREML_FILE
-        if not path.is_file():
-            raise ModelFileMissing(f"Turi Create left no Core ML model {COREML_FILE} in {run_dir}")
-        spec = load_spec(str(path))
+        path, trained = run_dir / COREML_FILE, run_dir / TRAINED_MLMODEL
+        if not trained.is_file():
+            if not path.is_file():
+                raise ModelFileMissing(
+                    f"Turi Create left no Core ML model {COREML_FILE} in {run_dir}"
+                )
+            write_bytes_atomic(trained, path.read_bytes())
+        spec = load_spec(str(trained))
         declare_inputs(spec, params)
         return save_spec_atomically(spec, path)
 

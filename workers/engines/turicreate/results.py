@@ -8,7 +8,10 @@ params.json         the parameters it was given (runner_client.train writes it)
 part_metrics.json   motionlab's metrics per part ('train', 'validation', 'test'), computed on
                     this side from the exported model (runner_client.train_parts)
 model/              model.save() directory (turicreate.load_model)
-model.mlmodel       Turi Create's own Core ML export
+model.mlmodel       Turi Create's own Core ML export; once the run is exported, the run's
+                    model file, its declared inputs folded in (engine.export_coreml)
+turicreate.mlmodel  Turi Create's export as it trained, kept by the export: what this side
+                    steps for predictions and metrics (canonical units)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from core.atomic import write_bytes_atomic
 METRIC_PARTS = {"train": "train", "valid": "validation", "test": "test"}
 PART_METRICS = "part_metrics.json"
 SUMMARY = "summary.json"  # the runner's summary of a training run
+TRAINED_MLMODEL = "turicreate.mlmodel"  # Turi Create's export, kept unfolded by the export
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +54,10 @@ class TrainResult:
 
     @property
     def mlmodel_path(self) -> Path:
-        return self.path("mlmodel")
+        """The network as it trained (canonical units): kept apart once the export has folded
+        the run's declared inputs into the runner's file."""
+        kept = self.out_dir / TRAINED_MLMODEL
+        return kept if kept.is_file() else self.path("mlmodel")
 
     @property
     def parts(self) -> list[str]:
