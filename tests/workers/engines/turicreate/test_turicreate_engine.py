@@ -289,9 +289,8 @@ def test_the_engine_serves_the_trained_model_with_its_fields_and_files(trained):
     assert fields["training_accuracy"] == trained.metrics()["train"]["accuracy"]
     assert (fields["num_sessions"], fields["training_iterations"]) == (40, 20)
     params = RunParams(features=list(FEATURES), random_seed=42)
-    assert engine.export_coreml(run_dir, params, run_id="run") == trained.path(
-        "mlmodel"
-    )  # the runner's file, now the run's model
+    exported = engine.export_coreml(run_dir, params, run_id="run")
+    assert exported == trained.path("mlmodel")  # the runner's file, now the run's model
     assert zipfile.is_zipfile(engine.native_file(run_dir))
 
 
