@@ -145,6 +145,40 @@ def test_a_run_started_from_the_form_opens_its_page(developer, dashboard):
     developer.assert_clean()
 
 
+def test_the_run_form_sets_the_exported_model_and_the_overfit_check(developer, dashboard):
+    """The rest of `motionlab train`'s flags: --overfit-check, --model-*, --device-units,
+    --input-units, --input-names."""
+    developer.open("/runs", "#run-form")
+    fill_run_form(developer, experiment="dash-model", window="10", iterations="2", overfit="60")
+    for name, value in {
+        "name": "DashGesture",
+        "short-description": "waves and rests",
+        "author": "the dashboard test",
+        "license": "MIT",
+        "version": "1.2",
+        "input-units": "rotX=deg/s, rotY=deg/s",
+        "input-names": "rotZ=alpha",
+    }.items():
+        developer.page.fill(f"#model-{name}", value)
+    developer.page.select_option("#model-device-units", "web")
+    developer.page.click("#run-start")
+    developer.page.wait_for_url("**/runs/*")
+    run_id = developer.page.url.rsplit("/", 1)[1]
+    dashboard.api.post(f"/v1/runs/{run_id}/cancel")  # the worker is the other tests'
+    params = dashboard.api.get(f"/v1/runs/{run_id}").json()["params"]
+    assert params["overfit_check"] == {"sessions": 60}
+    model = params["model"]
+    assert (model["name"], model["short_description"], model["author"]) == (
+        "DashGesture",
+        "waves and rests",
+        "the dashboard test",
+    )
+    assert (model["license"], model["version"], model["device_units"]) == ("MIT", "1.2", "web")
+    assert model["input_units"] == {"rotX": "deg/s", "rotY": "deg/s"}
+    assert model["input_names"] == {"rotZ": "alpha"}
+    developer.assert_clean()
+
+
 def test_a_read_token_is_told_that_a_run_needs_train(reader):
     reader.expected_statuses.add(403)
     reader.open("/runs", "#run-form")

@@ -1,5 +1,6 @@
 // Start a run from a form with the fields of `motionlab train`: engine (as GET /v1/engines
-// lists them), recipe, target, window, iterations, batch size, seed, the data filters, the split.
+// lists them), recipe, target, window, iterations, batch size, seed, the data filters, the split,
+// the overfit check and the exported model's name, metadata, device units and inputs.
 // Or a sweep of that run: each "vary" field given several values becomes a grid field, one run
 // per combination (the best picked on validation), shown on the sweep's page.
 import { el, getJSON, sendJSON } from "./api.js";
@@ -7,6 +8,11 @@ import { reportFailure } from "./actions.js";
 
 const listOf = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 const numberOr = (input) => (input.value === "" ? undefined : Number(input.value));
+// "rotX=deg/s, rotZ=alpha" → {rotX: "deg/s", rotZ: "alpha"} (as `train --input-units` reads it).
+const pairsOf = (text) => (text.trim() ? Object.fromEntries(listOf(text).map((pair) => {
+  const at = pair.indexOf("=");
+  return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+})) : undefined);
 
 function field(id, label, attributes = {}) {
   const input = el("input", { id, ...attributes });
@@ -45,6 +51,14 @@ export function runForm() {
   const [split, splitLabel] = choice("run-split", "Split", ["auto", "column", "session", "subject", "none"]);
   const [valid, validLabel] = field("run-valid", "Validation fraction", { type: "number", min: 0, max: 0.9, step: 0.05, value: 0 });
   const [test, testLabel] = field("run-test", "Test fraction", { type: "number", min: 0, max: 0.9, step: 0.05, value: 0 });
+  const [overfit, overfitLabel] = field("run-overfit", "Overfit check: sessions", { type: "number", min: 1, placeholder: "off" });
+  const modelText = [
+    ["name", "Model name", "GestureClassifier"], ["short_description", "Description", ""],
+    ["author", "Author", ""], ["license", "License", ""], ["version", "Version", ""],
+  ].map(([key, label, placeholder]) => [key, ...field(`model-${key.replace("_", "-")}`, label, { placeholder })]);
+  const [deviceUnits, deviceUnitsLabel] = choice("model-device-units", "Device units", ["core-motion", "android", "web"]);
+  const [inputUnits, inputUnitsLabel] = field("model-input-units", "Input units", { placeholder: "rotX=deg/s" });
+  const [inputNames, inputNamesLabel] = field("model-input-names", "Input names", { placeholder: "rotZ=alpha" });
   fillEngines(engine).catch(reportFailure);
 
   const run = () => given({
@@ -59,6 +73,13 @@ export function runForm() {
     random_seed: numberOr(seed),
     data: given(Object.fromEntries(filters.map(([input]) => [input.id.slice(4), input.value ? listOf(input.value) : undefined]))),
     split: { strategy: split.value, valid_fraction: Number(valid.value), test_fraction: Number(test.value) },
+    overfit_check: overfit.value ? { sessions: Number(overfit.value) } : undefined,
+    model: given({
+      ...Object.fromEntries(modelText.map(([key, input]) => [key, input.value || undefined])),
+      device_units: deviceUnits.value,
+      input_units: pairsOf(inputUnits.value),
+      input_names: pairsOf(inputNames.value),
+    }),
   });
 
   // The sweep's grid: the run fields given as lists, each replacing the form's single value.
@@ -89,7 +110,9 @@ export function runForm() {
     line(experimentLabel, nameLabel, engineLabel, recipeLabel, targetLabel),
     line(featuresLabel, windowLabel, iterationsLabel, batchLabel, seedLabel),
     line(...filters.map(([, label]) => label)),
-    line(splitLabel, validLabel, testLabel, el("button", { id: "run-start", type: "submit" }, "Start run")),
+    line(splitLabel, validLabel, testLabel, overfitLabel),
+    line(...modelText.map(([, , label]) => label), deviceUnitsLabel, inputUnitsLabel, inputNamesLabel),
+    line(el("button", { id: "run-start", type: "submit" }, "Start run")),
     line("Sweep: vary", ...varied.map(([, , label]) => label),
       el("button", { id: "sweep-start", type: "button", onclick: submit(startSweep) }, "Start sweep")));
 }
