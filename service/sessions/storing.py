@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import insert, select, update
@@ -22,7 +24,12 @@ from service.sessions.decoding import parse_parts
 from service.sessions.parsing import ParsedSession, UploadOptions
 from service.sessions.schemas import SessionStored
 
-STORE_ATTEMPTS = 5
+# A lost race means another request's write won, so every retry follows progress; but of N
+# requests replacing one session at once the last may lose N - 1 times. Enough attempts for
+# the concurrency a server sees on one session (a phone's retries, a bulk re-upload), each
+# after a short random pause that spreads the contenders out.
+STORE_ATTEMPTS = 16
+RETRY_PAUSE_S = 0.005  # × the attempt, at most: random, so that the losers do not meet again
 UPLOAD_THREADS = 40  # anyio's thread limit, under which uploads run (router.py: run_in_threadpool)
 log = logging.getLogger("motionlab")
 
@@ -61,6 +68,7 @@ def ingest(
             if attempt == STORE_ATTEMPTS:
                 raise
             log.info("upload raced another request; storing again attempt=%d", attempt + 1)
+            time.sleep(random.uniform(0, RETRY_PAUSE_S * attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
