@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from core.recipes import RECIPE_OF_OLDER_RUNS, RecipeName, with_recipe_defaults
 from core.splits import STRATEGIES
@@ -20,6 +20,18 @@ MODEL_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
 # 100 rows = one prediction per 2 s). The library's Hyperparameters default to it too.
 DEFAULT_PREDICTION_WINDOW = 100
 MAX_PREDICTION_WINDOW = 400  # Turi Create's limit (spec §1.1)
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """JSON's true / false are not numbers (pydantic would read them as 1 / 0)."""
+    if isinstance(value, bool):
+        raise ValueError("a number is needed, not true or false")
+    return value
+
+
+# The numbers of a run request: an integer (or a number) that true / false never passes for.
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+Fraction = Annotated[float, BeforeValidator(_not_a_boolean)]
 
 
 class DataSelection(BaseModel):
@@ -41,8 +53,8 @@ class SplitStrategy(BaseModel):
         description="column: each session's stored split; session / subject: seeded random "
         "split of whole sessions / subjects; auto: Turi Create's rule; none: all training",
     )
-    valid_fraction: float = Field(0.0, ge=0, lt=1)
-    test_fraction: float = Field(0.0, ge=0, lt=1)
+    valid_fraction: Fraction = Field(0.0, ge=0, lt=1)
+    test_fraction: Fraction = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _fractions_leave_training(self) -> SplitStrategy:
@@ -54,7 +66,7 @@ class SplitStrategy(BaseModel):
 class OverfitCheck(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sessions: int = Field(..., ge=1, le=1000, description="Train on this many sessions only")
+    sessions: Count = Field(..., ge=1, le=1000, description="Train on this many sessions only")
 
 
 class ModelInfo(BaseModel):
@@ -118,15 +130,15 @@ class TrainingFields(BaseModel):
         "6.4's exact training). The exported model's interface is the same. The turicreate "
         "engine only trains the turicreate recipe, its default",
     )
-    prediction_window: int = Field(DEFAULT_PREDICTION_WINDOW, ge=1, le=MAX_PREDICTION_WINDOW)
-    max_iterations: int | None = Field(
+    prediction_window: Count = Field(DEFAULT_PREDICTION_WINDOW, ge=1, le=MAX_PREDICTION_WINDOW)
+    max_iterations: Count | None = Field(
         None,
         ge=1,
         le=10_000,
         description="Epochs; default: the recipe's (turicreate 10; motionlab as many as its "
         "budget of 400 optimiser steps takes on the training part, frozen with the run)",
     )
-    batch_size: int | None = Field(
+    batch_size: Count | None = Field(
         None, ge=1, le=4096, description="Chunks per step; default: the recipe's (turicreate 32)"
     )
     data: DataSelection = DataSelection()

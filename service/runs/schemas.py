@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from core.params import RunParams, TrainingFields
+from core.params import Count, RunParams, TrainingFields
 from service.sessions.parsing import MAX_FEATURE_NAME_LENGTH
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -50,7 +50,7 @@ class RunCreate(TrainingFields):
         description="Default: the feature columns of the selected sessions, which must all "
         "have the same ones; give features when they differ",
     )
-    random_seed: int | None = Field(None, ge=0, lt=2**31)
+    random_seed: Count | None = Field(None, ge=0, lt=2**31)
 
 
 class LiveProgress(BaseModel):

@@ -3,6 +3,7 @@ rows written before a field existed keep meaning what they meant."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from core.models import Run, RunStatus
 from core.params import RunParams
 from core.recipes import RECIPE_DEFAULTS
-from service.runs.schemas import RunRead
+from service.runs.schemas import RunCreate, RunRead
 from workers.model.hyperparameters import Hyperparameters
 
 pytestmark = pytest.mark.unit
@@ -71,3 +72,24 @@ def test_a_motionlab_run_stored_before_the_step_budget_keeps_its_epochs():
     params = RunParams.model_validate(stored)
     assert (params.recipe, params.max_iterations, params.batch_size) == ("motionlab", 150, 16)
     assert Hyperparameters.from_run_params(params).max_iterations == 150
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"random_seed": False},
+        {"prediction_window": True},
+        {"max_iterations": True},
+        {"batch_size": True},
+        {"overfit_check": {"sessions": True}},
+        {"split": {"strategy": "session", "valid_fraction": False}},
+        {"split": {"strategy": "session", "test_fraction": False}},
+    ],
+)
+def test_true_and_false_are_not_numbers_of_a_run_request(body):
+    """pydantic reads JSON's true / false as 1 / 0: a seed of `false` was a run with seed 0
+    (found by the contract fuzzing)."""
+    with pytest.raises(ValidationError, match="not true or false"):
+        RunCreate.model_validate_json(json.dumps(body))
+    numbers = {"random_seed": 0, "prediction_window": 1, "max_iterations": 1, "batch_size": 1}
+    assert RunCreate.model_validate_json(json.dumps(numbers)).random_seed == 0
