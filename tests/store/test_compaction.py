@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, select
 
 from core.blobs import add_pack, collect_garbage, locate, release
 from core.compaction import MIN_PACKS, compact_packs
-from core.db import make_engine, make_session_factory, unit_of_work
+from core.db import API_POOL_SIZE, make_engine, make_session_factory, unit_of_work
 from core.migrate import upgrade
 from core.models import MotionSession, Pack
 from core.settings import Settings
@@ -36,7 +36,9 @@ def settings(tmp_path, store_config, database_url) -> Settings:
 
 @pytest.fixture
 def factory(settings):
-    engine = make_engine(settings.resolved_database_url)
+    # The race's threads stand for an API process and its workers: an API process's pool, not
+    # the one connection (+1) of a single worker, which left threads waiting 30 s under load.
+    engine = make_engine(settings.resolved_database_url, pool_size=API_POOL_SIZE)
     yield make_session_factory(engine)
     engine.dispose()
 
