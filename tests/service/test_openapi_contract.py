@@ -28,6 +28,7 @@ from core.settings import Settings
 from service.app import create_app
 from service.registry.schemas import ALIAS_PATTERN, MODEL_NAME_PATTERN, REFERENCE_PATTERN
 from service.sweeps.schemas import EXAMPLE as SWEEP_EXAMPLE
+from tests.support.basicmotions import FEATURES
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import LiveServer
 
@@ -138,8 +139,17 @@ def copy_home(source: Settings, target: Settings, cluster: PostgresCluster | Non
 
 def doomed_run(api: httpx.Client) -> str:
     """A run canceled before it started: one that DELETE /v1/runs/{run_id} may remove."""
-    body = {"prediction_window": 10, "max_iterations": 1, "split": {"strategy": "column"}}
-    run_id = api.post("/v1/runs", json=body).json()["id"]
+    # Its features named: sessions other modules leave on the shared served home (other
+    # columns) must not change what this run trains on.
+    body = {
+        "prediction_window": 10,
+        "max_iterations": 1,
+        "split": {"strategy": "column"},
+        "features": list(FEATURES),
+    }
+    response = api.post("/v1/runs", json=body)
+    assert response.status_code == 202, response.text
+    run_id = response.json()["id"]
     assert api.post(f"/v1/runs/{run_id}/cancel").status_code == 200
     return run_id
 
