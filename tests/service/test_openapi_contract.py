@@ -181,7 +181,10 @@ def contract_server(request, served, tmp_path_factory) -> Iterator[LiveServer]:
                 ]
                 for i in range(3)
             ]
-            sweep = api.post("/v1/sweeps", json=dict(SWEEP_EXAMPLE))
+            # The README's sweep on the features the trained run has: other modules leave
+            # sessions of other columns on the shared served home.
+            run = {**SWEEP_EXAMPLE["run"], "features": list(FEATURES)}
+            sweep = api.post("/v1/sweeps", json={**SWEEP_EXAMPLE, "run": run})
             assert sweep.status_code == 201, sweep.text
         KNOWN.update(
             {
