@@ -3,11 +3,11 @@ PostgreSQL (psycopg 3) a connection pool sized for the process that opens it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, Table, create_engine, event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -62,6 +62,23 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 def rows_changed(db: Session, statement: Executable) -> int:
     """Execute an UPDATE / DELETE and return how many rows it changed."""
     return cast(CursorResult, db.execute(statement)).rowcount
+
+
+def insert_rows(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows of plain values (JSON columns already serialised) in one executemany
+    straight to the driver: SQLAlchemy's per-value bind processing took 1-2 s of a run's
+    creation over 10,000 sessions on a loaded machine."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    connection = db.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=keys)
+    if compiled.positional:
+        order = compiled.positiontup or []
+        parameters: list[Any] = [tuple(row[key] for key in order) for row in rows]
+    else:
+        parameters = [dict(row) for row in rows]
+    connection.exec_driver_sql(str(compiled), parameters)
 
 
 def after_commit(session: Session, callback) -> None:

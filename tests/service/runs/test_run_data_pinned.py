@@ -66,3 +66,31 @@ def test_sessions_deleted_while_a_run_is_queued_go_when_the_run_is_deleted(api, 
     assert not store_files(settings)
     events = api.get("/v1/audit", params={"target": f"runs/{run_id}"}).json()["items"]
     assert [e["action"] for e in events] == ["run.delete"]
+
+
+def test_a_run_tells_how_far_its_data_has_loaded(api, settings):
+    """The first sign of life of a large run: the sessions it loads, of all, before training."""
+    from core.db import make_engine, make_session_factory, unit_of_work
+    from core.storage import pack_store
+    from workers.run_data import load_run_parts
+
+    upload_tiny(api, sessions=6)
+    run_id = start_run(api, **RUN, split={"strategy": "column"})  # 4 train, 2 test
+    sessions = api.get(f"/v1/runs/{run_id}").json()["sessions_per_part"]
+    reports: list[tuple[int, int]] = []
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as db:
+            parts = load_run_parts(
+                db,
+                pack_store(settings),
+                run_id,
+                features=["x", "y"],
+                target="activity",
+                on_loaded=lambda *report: reports.append(report),
+            )
+    finally:
+        engine.dispose()
+    train, test, train_rows = sessions["train"], sessions["test"], parts["train"].num_rows
+    assert (train, test) == (4, 2)
+    assert reports == [(4, train_rows), (6, train_rows + parts["test"].num_rows)]
