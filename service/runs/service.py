@@ -33,6 +33,17 @@ SUMMARY_KEYS = tuple(
     f"{part}_{metric}" for part in ("train", "validation", "test") for metric in SUMMARY_METRICS
 )
 SORT_PATTERN = f"^[-+]?({'|'.join((*RUN_COLUMNS, *SUMMARY_KEYS))})$"  # documents list_runs
+# A run's frozen sessions as create_run inserts them, in the model's column order.
+RUN_SESSION_COLUMNS = (
+    "run_id",
+    "position",
+    "session_id",
+    "blob_sha256",
+    "sources",
+    "label",
+    "subject",
+    "part",
+)
 
 
 def new_run_id() -> str:
@@ -159,21 +170,18 @@ def create_run(
     )
     db.add(run)
     db.flush()
-    # One executemany at the driver, no ORM object nor bind processing per session.
+    # One executemany at the driver, no ORM object nor bind processing per session; sessions
+    # laid out alike share their sources (features.py), serialised once.
+    encoded: dict[int, str | None] = {}
+    for source in sources:
+        if id(source) not in encoded:
+            encoded[id(source)] = None if source is None else json.dumps(source)
     insert_rows(
         db,
         cast(Table, RunSession.__table__),
+        RUN_SESSION_COLUMNS,
         [
-            {
-                "run_id": run.id,
-                "position": i,
-                "session_id": sid,
-                "blob_sha256": sha,
-                "label": label,
-                "subject": subject,
-                "part": part,
-                "sources": None if source is None else json.dumps(source),
-            }
+            (run.id, i, sid, sha, encoded[id(source)], label, subject, part)
             for i, ((sid, sha, label, subject, part), source) in enumerate(
                 zip(frozen, sources, strict=True)
             )
