@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,24 +35,12 @@ from core.db import SQLITE_BUSY_TIMEOUT_MS
 from core.models import ApiToken
 from core.settings import Settings
 from service.errors import ServiceError
+from service.scopes import Scope
 
 TOKEN_PREFIX = "mlt_"
 MIN_ENV_TOKEN_LENGTH = 24
 
 
-class Scope(StrEnum):
-    UPLOAD = "upload"
-    READ = "read"
-    TRAIN = "train"
-    ADMIN = "admin"
-
-
-SCOPE_HELP = {
-    Scope.UPLOAD: "POST /v1/sessions and GET /v1/labels only (a phone, /collect)",
-    Scope.READ: "every GET and download (CI)",
-    Scope.TRAIN: "start and cancel runs and sweeps, predict, evaluate, live classification",
-    Scope.ADMIN: "everything: deletes, registry writes, ?replace=true, tokens, audit log",
-}
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Liveness and readiness probes, and the API's description: Swagger UI (/docs) loads
 # /openapi.json before anyone can click its Authorize button. Neither shows any data.

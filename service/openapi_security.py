@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from service.auth import SCOPE_HELP, Scope, required_scope
+from service.auth import required_scope
+from service.scopes import SCOPE_HELP, Scope
 
 SCHEME = "bearerAuth"
 METHODS = ("get", "head", "post", "put", "patch", "delete")

@@ -1,19 +1,15 @@
-"""`motionlab token create | list | revoke`: the operator's way to manage tokens."""
+"""`motionlab token create | list | revoke`: the operator's way to manage tokens.
+
+Every `motionlab` command builds this parser, the user's commands too (a process each): what
+the token commands need (the database, the web stack's auth) is imported when one runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from pydantic import ValidationError
-
-from core.db import make_engine, make_session_factory, unit_of_work
-from core.settings import get_settings
-from service.auth import SCOPE_HELP, Scope
-from service.errors import NotFound
-from service.preflight import fail, require_migrated
-from service.tokens import service
-from service.tokens.schemas import TokenCreate, TokenRead
+from service.scopes import SCOPE_HELP, Scope
 
 
 def add_token_commands(commands) -> None:
@@ -38,12 +34,23 @@ def add_token_commands(commands) -> None:
 
 
 def _database():
+    from core.db import make_engine, make_session_factory
+    from core.settings import get_settings
+    from service.preflight import require_migrated
+
     settings = get_settings()
     require_migrated(settings)
     return make_session_factory(make_engine(settings.resolved_database_url))
 
 
 def cmd_create(args: argparse.Namespace) -> None:
+    from pydantic import ValidationError
+
+    from core.db import unit_of_work
+    from service.preflight import fail
+    from service.tokens import service
+    from service.tokens.schemas import TokenCreate
+
     try:
         request = TokenCreate(name=args.name, scopes=args.scope)
     except ValidationError as error:
@@ -60,6 +67,10 @@ def cmd_create(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
+    from core.db import unit_of_work
+    from service.tokens import service
+    from service.tokens.schemas import TokenRead
+
     with unit_of_work(_database()) as db:
         rows = [
             TokenRead.model_validate(r) for r in service.list_tokens(db, include_revoked=args.all)
@@ -74,6 +85,11 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_revoke(args: argparse.Namespace) -> None:
+    from core.db import unit_of_work
+    from service.errors import NotFound
+    from service.preflight import fail
+    from service.tokens import service
+
     try:
         with unit_of_work(_database()) as db:
             row = service.revoke_token(db, token_id=args.token)

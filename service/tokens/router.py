@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.auth import Scope
 from service.deps import SessionDep
+from service.scopes import Scope
 from service.tokens import service
 from service.tokens.qr import qr_svg
 from service.tokens.schemas import (

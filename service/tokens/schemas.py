@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import Scope
+from service.scopes import Scope
 
 TOKEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 MAX_EXPIRY_MINUTES = 366 * 24 * 60

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.models import ApiToken, utcnow
 from service.audit.service import AuditAction, actor, record
-from service.auth import Scope, hash_token, new_token
+from service.auth import hash_token, new_token
 from service.errors import NotFound
+from service.scopes import Scope
 
 
 def create_token(

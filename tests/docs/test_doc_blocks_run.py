@@ -3,7 +3,8 @@
 A page is a story: its blocks run in order, in one clean temporary working directory (holding
 only `data/`, the bundled data set, as a clone does), so that a later block may use the files
 and the shell variables an earlier one made. Each page gets its own `motionlab serve` (migrated
-SQLite home in a temporary folder, one worker), as `make run` starts it. The environment is the
+SQLite home in a temporary folder, one worker), as `make run` starts it; it starts while the
+page before it runs, so that no page waits for its server alone. The environment is the
 one the README gives a user: `.venv/bin` on PATH (`source .venv/bin/activate`), the server's
 home as MOTIONLAB_HOME (the clone's `./var`, which `motionlab token` reads). One thing cannot
 be as written: the server listens on a free port, not 8000, so `127.0.0.1:8000` in a block
@@ -21,6 +22,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -97,14 +100,53 @@ def run_block(block: Block, work: Path, scratch: Path, env: dict[str, str]) -> N
     )
 
 
-def serve(home: Path, port: int) -> subprocess.Popen:
-    """`motionlab serve --migrate` with one worker, as `make run` starts it; once it is ready."""
-    environment = serve_environment(home, port, WORKERS="1")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--migrate"], env=environment
-    )
-    wait_until_ready(server, port, timeout_s=START_TIMEOUT_S)
-    return server
+@dataclass
+class PageServer:
+    """`motionlab serve --migrate` with one worker, as `make run` starts it, on its own home."""
+
+    home: Path
+    port: int
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls, home: Path) -> PageServer:
+        port = free_port()
+        environment = serve_environment(home, port, WORKERS="1")
+        command = [sys.executable, "-m", "service.cli", "serve", "--migrate"]
+        return cls(home, port, subprocess.Popen(command, env=environment))
+
+
+class PageServers:
+    """Each page's server, started when the page before it begins: a server takes tens of
+    seconds to be ready (its worker's fork server imports torch), the blocks of a page mostly
+    wait on the CLI and training. Stopped when its page ends, reaped at the module's end."""
+
+    def __init__(self, root: Path, pages: list[Path]):
+        self.root, self.pages = root, pages
+        self.servers: dict[Path, PageServer] = {}
+
+    def _start(self, page: Path) -> PageServer:
+        if page not in self.servers:
+            home = self.root / str(len(self.servers)) / "home"
+            self.servers[page] = PageServer.start(home)
+        return self.servers[page]
+
+    def ready(self, page: Path) -> PageServer:
+        server = self._start(page)
+        following = self.pages[self.pages.index(page) + 1 :] if page in self.pages else []
+        if following:
+            self._start(following[0])
+        wait_until_ready(server.process, server.port, timeout_s=START_TIMEOUT_S)
+        return server
+
+    def stop(self, page: Path) -> None:
+        self.servers[page].process.terminate()
+
+    def close(self) -> None:
+        for server in self.servers.values():
+            server.process.terminate()
+        for server in self.servers.values():
+            server.process.wait(timeout=60)
 
 
 def user_environment(url: str, home: Path) -> dict[str, str]:
@@ -123,19 +165,34 @@ def user_environment(url: str, home: Path) -> dict[str, str]:
 PAGES_WITH_BLOCKS = [page for page in PAGES if any(b.runnable for b in blocks(page))]
 
 
+@pytest.fixture(scope="module")
+def page_servers(request, tmp_path_factory) -> Iterator[PageServers]:
+    """The servers of the pages this session runs, in their order."""
+    pages = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    ]
+    servers = PageServers(tmp_path_factory.mktemp("doc-servers"), pages)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
 @pytest.mark.parametrize("page", PAGES_WITH_BLOCKS, ids=lambda p: str(p.relative_to(REPO)))
-def test_every_block_of_the_page_runs_as_written(page, tmp_path):
-    home, work, scratch = tmp_path / "home", tmp_path / "work", tmp_path / "scratch"
+def test_every_block_of_the_page_runs_as_written(page, tmp_path, page_servers):
+    work, scratch = tmp_path / "work", tmp_path / "scratch"
     for folder in (work, scratch):
         folder.mkdir()
     (work / "data").symlink_to(REPO / "data")  # a clone: the data set and `make run`'s .venv
     (work / ".venv").symlink_to(sys.prefix)
     (scratch / "shell-state").touch()
     before = untracked_files()
-    port = free_port()
-    server = serve(home, port)
+    server = page_servers.ready(page)
+    home = server.home
     try:
-        env = user_environment(f"http://127.0.0.1:{port}", home)
+        env = user_environment(f"http://127.0.0.1:{server.port}", home)
         baseline = subprocess.run(
             ["bash", "-c", "compgen -v"], env=env, capture_output=True, text=True, check=True
         )
@@ -155,5 +212,4 @@ def test_every_block_of_the_page_runs_as_written(page, tmp_path):
                         f"(test accuracy {accuracy}) from {aliases[model][0]} ({previous})"
                     )
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        page_servers.stop(page)

@@ -15,7 +15,8 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.auth import FLAG_VALUES, Scope, query_flag, required_scope
+from service.auth import FLAG_VALUES, query_flag, required_scope
+from service.scopes import Scope
 
 UPLOAD_TOKEN, ADMIN_TOKEN = "upload-token-" + "u" * 24, "admin-token-" + "a" * 24
 CSV = {"Content-Type": "text/csv"}

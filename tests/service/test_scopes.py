@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from service.app import create_app
-from service.auth import Scope
+from service.scopes import Scope
 from service.tokens.service import create_token, revoke_token
 
 OPEN, UPLOAD, READ, TRAIN, ADMIN = None, "upload", "read", "train", "admin"

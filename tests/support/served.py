@@ -1,6 +1,6 @@
 """A server with trained runs, shared read-only by the prediction, registry, live and contract
 tests: one migrated home, one uvicorn server, BasicMotions uploaded, two small runs trained by
-real worker processes (same data, different seeds), then a run left queued (no worker runs
+a real worker process (same data, different seeds), then a run left queued (no worker runs
 after training). One per database, built when a test first asks for it."""
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def serve(settings: Settings) -> Iterator[Served]:
     with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=60) as api:
         upload_basicmotions(api)
         run_ids = [start_run(api, **RUN_BODY, random_seed=seed) for seed in (5, 6)]
-        with running_workers(settings, 2):
+        # One worker trains both (seconds each): a second worker's fork server (torch and
+        # coremltools imported again) cost more than it saved, on 2 cores and under load.
+        with running_workers(settings, 1):
             for run_id in run_ids:
                 wait_for(api, run_id, {"succeeded"})
         queued = start_run(api, **RUN_BODY, random_seed=7)
