@@ -56,6 +56,9 @@ class RequestMetrics:
         return out
 
 
+ROUTE_TEMPLATE_STATE = "route_template"
+
+
 class MetricsMiddleware:
     """Times every HTTP request by its route template. Pure ASGI: a Starlette
     `BaseHTTPMiddleware` would cost a task and a stream per request (measured: predict 522 →
@@ -81,7 +84,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_observing_status)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")  # set by the router
+            # The template as the app has it (/v1/projects/{project}/sessions): set by the
+            # guard, which matched it; a router's own route knows only its part (/sessions).
+            path = scope.get("state", {}).get(ROUTE_TEMPLATE_STATE, "unmatched")
             key = (scope["method"], path, status)
             self.metrics.observe(key, time.perf_counter() - started)
 

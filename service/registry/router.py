@@ -48,7 +48,7 @@ from service.registry.schemas import (
 from service.runs.artifacts import export_response
 from workers.exports.formats import MLMODEL, MLPACKAGE, ONNX
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(tags=["models"])
 ModelName = Annotated[
     str,
     Path(

@@ -30,13 +30,14 @@ from service.http import (
     answer_head_on_downloads,
     file_response,
 )
+from service.projects.access import project_sessions
 from service.runs import deletion, service
 from service.runs.artifacts import export_response, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
 from workers.exports.formats import MLMODEL, MLPACKAGE, ONNX
 
-router = APIRouter(prefix="/v1", tags=["runs"])
+router = APIRouter(tags=["runs"])
 UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
 NOT_SUCCEEDED: Responses = {
     **UNKNOWN_RUN,
@@ -216,7 +217,7 @@ async def run_events(request: Request, db: SessionDep, run_id: str) -> Streaming
     """Server-Sent Events: status changes, the epoch in progress (`batch`), progress rows,
     then the final metrics; ends with the run."""
     service.get_run(db, run_id=run_id)
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = project_sessions(request), request.app.state.settings
     return StreamingResponse(
         _events(factory, settings, run_id, request), media_type="text/event-stream"
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.models import MotionSession
 from core.params import DataSelection
+from core.projects import project_of
 from service.errors import InvalidInput
 from service.sessions.service import quoted
 
@@ -26,7 +27,8 @@ SessionRow = Row[Any]
 
 def select_sessions(db: Session, *, selection: DataSelection) -> list[SessionRow]:
     """The stored sessions a data selection names, in order; 422 when none or unknown ids."""
-    query = select(MotionSession.__table__)
+    # A Core select (plain rows), which the project's loader criteria do not reach: filtered here.
+    query = select(MotionSession.__table__).where(MotionSession.project == project_of(db))
     for column, values in (
         (MotionSession.activity, selection.activities),
         (MotionSession.subject, selection.subjects),

@@ -23,6 +23,7 @@ from service.deps import (
     SettingsDep,
 )
 from service.http import Responses
+from service.projects.access import project_sessions
 from service.sessions import service
 from service.sessions import stats as stats_service
 from service.sessions.decoding import read_parts
@@ -46,7 +47,7 @@ from service.sessions.schemas import (
 )
 from service.sessions.storing import ingest
 
-router = APIRouter(prefix="/v1", tags=["sessions"])
+router = APIRouter(tags=["sessions"])
 UPLOAD_ERRORS: Responses = {
     400: {"description": "Malformed body (CSV, JSON, gzip or multipart)"},
     409: {"description": "A session exists with different content"},
@@ -132,7 +133,7 @@ async def upload_sessions(
     # One thread hop: parse, store and commit (ingest owns the upload's unit of work).
     results = await run_in_threadpool(
         ingest,
-        request.app.state.session_factory,
+        project_sessions(request),
         store=store,
         parts=parts,
         options=options,

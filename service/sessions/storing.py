@@ -7,16 +7,18 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from core.blobs import add_pack, known_blobs, release
 from core.channels import layout_of
 from core.db import rows_changed, unit_of_work
 from core.models import MotionSession
+from core.projects import project_of
 from core.storage import PackStore, WrittenPack
 from service.audit import service as audit
 from service.errors import Conflict, InvalidInput
@@ -49,7 +51,7 @@ class StoreRace(Conflict):
 
 
 def ingest(
-    factory: sessionmaker[Session],
+    factory: Callable[[], Session],
     *,
     store: PackStore,
     parts: list,
@@ -268,7 +270,11 @@ def _write_rows(
         )
         if rows_changed(db, statement) != 1:
             raise StoreRace("replaced meanwhile")
-    new_rows = [{"id": sid, **_columns(s)} for sid, s in seen.items() if sid not in existing]
+    new_rows = [
+        {"project": project_of(db), "id": sid, **_columns(s)}
+        for sid, s in seen.items()
+        if sid not in existing
+    ]
     if new_rows:
         db.execute(insert(MotionSession), new_rows)  # one executemany, no ORM objects
     db.flush()

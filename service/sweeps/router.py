@@ -11,7 +11,7 @@ from service.runs.router import run_read
 from service.sweeps import service
 from service.sweeps.schemas import BestRun, SweepCreate, SweepRead
 
-router = APIRouter(prefix="/v1", tags=["sweeps"])
+router = APIRouter(tags=["sweeps"])
 UNKNOWN_SWEEP: Responses = {404: {"description": "Unknown sweep"}}
 
 
