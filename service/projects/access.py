@@ -29,6 +29,11 @@ def request_project(connection: HTTPConnection) -> str:
     return connection.scope.get("state", {}).get(PROJECT_STATE, DEFAULT_PROJECT)
 
 
+def project_url(project: str, path: str) -> str:
+    """The URL of something in `project`: /v1/… for the default one."""
+    return f"/v1/{path}" if project == DEFAULT_PROJECT else f"/v1/projects/{project}/{path}"
+
+
 def project_sessions(connection: HTTPConnection) -> Callable[[], Session]:
     """Database sessions that stay in the request's project (core/projects.py)."""
     factory = connection.app.state.session_factory

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from core.db import unit_of_work
 from core.models import Run, RunStatus
+from core.projects import project_of
 from core.runs import FINISHED
 from service.deps import (
     NO_NUL,
@@ -30,7 +31,8 @@ from service.http import (
     answer_head_on_downloads,
     file_response,
 )
-from service.projects.access import project_sessions
+from service.projects.access import project_sessions, project_url
+from service.projects.limits import check_queued_runs
 from service.runs import deletion, service
 from service.runs.artifacts import export_response, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
@@ -71,6 +73,7 @@ def run_read(run: Run) -> RunRead:
     response_model=RunRead,
     responses={
         202: {"description": "Queued; Location is the run"},
+        409: {"description": "The project's limit of queued runs is reached"},
         422: {"description": "Invalid request: selection, features, split, engine…"},
     },
 )
@@ -79,7 +82,8 @@ def create_run(
 ) -> RunRead:
     """Queue a training run; its data selection, split and features are frozen now."""
     run = service.create_run(db, request=request, remote_engines=settings.remote_engine_names)
-    response.headers["Location"] = f"/v1/runs/{run.id}"
+    check_queued_runs(db, settings.project_max_queued_runs)
+    response.headers["Location"] = project_url(project_of(db), f"runs/{run.id}")
     return run_read(run)
 
 

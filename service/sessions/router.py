@@ -23,7 +23,7 @@ from service.deps import (
     SettingsDep,
 )
 from service.http import Responses
-from service.projects.access import project_sessions
+from service.projects.access import project_sessions, project_url, request_project
 from service.sessions import service
 from service.sessions import stats as stats_service
 from service.sessions.decoding import read_parts
@@ -138,10 +138,13 @@ async def upload_sessions(
         parts=parts,
         options=options,
         replace=replace,
+        max_stored_bytes=settings.project_max_stored_bytes,
     )
     changed = [r for r in results if r.created or r.replaced]
     if changed:
-        response.headers["Location"] = f"/v1/sessions/{changed[0].id}"
+        response.headers["Location"] = project_url(
+            request_project(request), f"sessions/{changed[0].id}"
+        )
     response.status_code = 201 if changed else 200
     return UploadResult(sessions=results)
 

@@ -22,6 +22,7 @@ from core.projects import project_of
 from core.storage import PackStore, WrittenPack
 from service.audit import service as audit
 from service.errors import Conflict, InvalidInput
+from service.projects.limits import QuotaExceeded, check_stored_bytes
 from service.sessions.decoding import parse_parts
 from service.sessions.parsing import ParsedSession, UploadOptions
 from service.sessions.schemas import SessionStored
@@ -57,6 +58,7 @@ def ingest(
     parts: list,
     options: UploadOptions,
     replace: bool,
+    max_stored_bytes: int | None = None,
 ) -> list[SessionStored]:
     """Parse, store and commit one upload, in one worker thread: the unit of work is owned
     here (as the request dependency owns other routes'), so that a lost race is retried on
@@ -65,7 +67,9 @@ def ingest(
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             with unit_of_work(factory) as db:
-                return store_sessions(db, store=store, parsed=parsed, replace=replace)
+                return store_sessions(
+                    db, store=store, parsed=parsed, replace=replace, max_bytes=max_stored_bytes
+                )
         except StoreRace:
             if attempt == STORE_ATTEMPTS:
                 raise
@@ -122,9 +126,15 @@ def _unique(parsed: list[ParsedSession]) -> dict[str, ParsedSession]:
 
 
 def store_sessions(
-    db: Session, *, store: PackStore, parsed: list[ParsedSession], replace: bool
+    db: Session,
+    *,
+    store: PackStore,
+    parsed: list[ParsedSession],
+    replace: bool,
+    max_bytes: int | None = None,
 ) -> list[SessionStored]:
-    """Add the sessions to the unit of work, their new samples written as one pack first.
+    """Add the sessions to the unit of work, their new samples written as one pack first;
+    `max_bytes`: the project's limit of stored samples (over it, nothing is stored).
 
     Raises before writing anything when the request cannot be stored whole, and StoreRace when
     a concurrent request got in between (the caller retries on fresh reads).
@@ -153,7 +163,13 @@ def store_sessions(
     try:
         if pack is not None and not add_pack(db, pack):
             store.delete_pack(pack.pack_id)  # every blob in it was recorded by another upload
+            pack = None
         _write_rows(db, seen, existing, replaced)
+        check_stored_bytes(db, max_bytes)
+    except QuotaExceeded:
+        if pack is not None:  # named by this transaction's rows alone, as below
+            store.delete_pack(pack.pack_id)
+        raise
     except (IntegrityError, StoreRace):
         # The pack's name is new and only this transaction's rows (rolled back now) named
         # it: no one else can reference it, so it goes at once rather than after the grace.
