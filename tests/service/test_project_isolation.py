@@ -203,3 +203,18 @@ def test_a_token_of_some_projects_cannot_manage_tokens_or_projects(server):
         headers=bearer(EVERY_PROJECT),
     )
     assert unknown.status_code == 422 and "nowhere" in unknown.json()["detail"]
+
+
+def test_metrics_count_each_project_and_are_the_whole_server_s(server):
+    client = server.client
+    assert client.get("/metrics", headers=bearer(server.tokens["alpha"])).status_code == 403
+    upload(client, "beta", activity="walk-beta", token=EVERY_PROJECT, session="counted")
+    text = client.get("/metrics", headers=bearer(EVERY_PROJECT)).text
+    for project in ("alpha", "beta", DEFAULT_PROJECT):
+        counted = re.search(
+            rf'^motionlab_project_sessions\{{project="{project}"\}} (\d+)$', text, re.M
+        )
+        listed = client.get(f"{base(project)}/sessions", headers=bearer(EVERY_PROJECT)).json()
+        assert counted is not None and int(counted.group(1)) == listed["total"], project
+        assert f'motionlab_project_runs{{project="{project}",status="queued"}}' in text
+    assert '/v1/projects/{project}/sessions"' in text  # requests labelled by their route
