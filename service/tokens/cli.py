@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.settings import get_settings
 from service.auth import SCOPE_HELP, Scope
-from service.errors import NotFound
+from service.errors import InvalidInput, NotFound
 from service.preflight import fail, require_migrated
 from service.tokens import service
 from service.tokens.schemas import TokenCreate, TokenRead
@@ -27,6 +27,11 @@ def add_token_commands(commands) -> None:
     create.add_argument("--name", required=True, help="who holds it, e.g. ana-iphone or ci")
     create.add_argument(
         "--scope", action="append", required=True, choices=list(Scope), help="repeatable"
+    )
+    create.add_argument(
+        "--project",
+        action="append",
+        help="a project it may use (repeatable); none: every project",
     )
     create.set_defaults(run=cmd_create)
     listing = actions.add_parser("list", help="list tokens (not their secrets)")
@@ -45,14 +50,22 @@ def _database():
 
 def cmd_create(args: argparse.Namespace) -> None:
     try:
-        request = TokenCreate(name=args.name, scopes=args.scope)
+        request = TokenCreate(name=args.name, scopes=args.scope, projects=args.project)
     except ValidationError as error:
         fail(f"invalid token: {error.errors()[0]['msg']} (names: letters, digits, . _ @ -)")
         return
-    with unit_of_work(_database()) as db:
-        row, token = service.create_token(db, name=request.name, scopes=frozenset(request.scopes))
+    try:
+        with unit_of_work(_database()) as db:
+            row, token = service.create_token(
+                db, name=request.name, scopes=frozenset(request.scopes), projects=request.projects
+            )
+    except InvalidInput as error:
+        fail(error.detail)
+        return
+    projects = ",".join(row.projects) if row.projects is not None else "all"
     print(
-        f"created token id={row.id} name={row.name} scopes={','.join(row.scopes)}; "
+        f"created token id={row.id} name={row.name} scopes={','.join(row.scopes)} "
+        f"projects={projects}; "
         "it is shown only now, store it:",
         file=sys.stderr,
     )

@@ -11,8 +11,6 @@ from core.db import make_engine, make_session_factory
 from core.storage import pack_store
 from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
 
-pytestmark = pytest.mark.integration  # a live server and worker processes on SQLite
-
 MODEL = "/models/GestureClassifier"
 
 
@@ -27,6 +25,7 @@ class InProject:
         return lambda path, **kw: call(self.prefix + path.removeprefix("/v1"), **kw)
 
 
+@pytest.mark.integration  # a live server and worker processes on SQLite
 def test_each_project_registers_its_own_model_of_one_name_and_keeps_it(settings, api):
     assert api.post("/v1/projects", json={"name": "gestures"}).status_code == 201
     gestures = InProject(api, "gestures")
@@ -54,6 +53,7 @@ def test_each_project_registers_its_own_model_of_one_name_and_keeps_it(settings,
     assert default_refused.status_code == 409
 
 
+@pytest.mark.both_databases
 def test_deleting_a_project_leaves_the_samples_other_projects_share(settings, api):
     upload_tiny(api, sessions=4, rows=30)
     assert api.post("/v1/projects", json={"name": "scratch"}).status_code == 201
