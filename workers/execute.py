@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -94,13 +95,35 @@ def execute(run_id: str, settings_json: str) -> None:
 
 
 def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
+    started = time.perf_counter()
+
+    def preparing(db, sessions: int, rows: int) -> None:
+        """How far the run's data has loaded: its sign of life long before training starts."""
+        progress = {
+            "phase": "preparing",
+            "sessions_loaded": sessions,
+            "sessions_total": sessions_total,
+            "rows_loaded": rows,
+            "elapsed_s": time.perf_counter() - started,
+        }
+        record_live_progress(db, run_id=run_id, progress=progress)
+
     with unit_of_work(factory) as db:
         run = db.get_one(Run, run_id)
         params, engine_name = run.run_params, run.engine  # parsed once, here
+        sessions_total = sum(run.sessions_per_part.values())
         db.execute(delete(RunProgress).where(RunProgress.run_id == run_id))  # earlier attempt
+        preparing(db, 0, 0)  # within the claim's first second, whatever the run's size
     (run_dir / f"attempt-{os.getpid()}.started").touch()
+
+    def on_loaded(sessions: int, rows: int) -> None:
+        with unit_of_work(factory) as db:
+            preparing(db, sessions, rows)
+
     with unit_of_work(factory) as db:  # reads only: no transaction is held while training
-        parts = load_run_parts(db, store, run_id, features=params.features, target=params.target)
+        parts = load_run_parts(
+            db, store, run_id, features=params.features, target=params.target, on_loaded=on_loaded
+        )
     log.info("run started run_id=%s engine=%s parts=%s", run_id, engine_name, sorted(parts))
 
     def on_iteration(report: dict) -> None:
@@ -111,7 +134,7 @@ def _execute(run_id: str, run_dir: Path, factory, store: PackStore) -> dict:
 
     def on_batch(progress: dict) -> None:
         with unit_of_work(factory) as db:
-            record_live_progress(db, run_id=run_id, progress=progress)
+            record_live_progress(db, run_id=run_id, progress={"phase": "training", **progress})
 
     # multiprocessing's handle on the worker that started this process (not the fork server):
     # a pipe only the worker holds open, so neither a reused pid nor a zombie can look alive.

@@ -10,7 +10,7 @@ labels are repeated per row by NumPy.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -27,6 +27,8 @@ from workers.motion_data import MotionData
 
 SESSION_COLUMN = "session_id"
 PARTS = ("train", "valid", "test")
+# (sessions loaded, rows loaded): the run's data as it loads
+OnLoaded = Callable[[int, int], None]
 
 
 class StoredSession(NamedTuple):
@@ -132,16 +134,28 @@ def paused_gc() -> Iterator[None]:
 
 
 def load_run_parts(
-    db: Session, store: PackStore, run_id: str, *, features: list[str], target: str
+    db: Session,
+    store: PackStore,
+    run_id: str,
+    *,
+    features: list[str],
+    target: str,
+    on_loaded: OnLoaded | None = None,
 ) -> dict[str, MotionData]:
     """{'train': …, 'valid': …, 'test': …} for the parts of the run that have sessions: one
-    query for the selection and where its samples lie, then each pack read once."""
+    query for the selection and where its samples lie, then each pack read once.
+    on_loaded: told after each part (sessions and rows loaded so far)."""
     with paused_gc():
-        return _load_run_parts(db, store, run_id, features=features, target=target)
+        return _load_run_parts(db, store, run_id, features, target, on_loaded)
 
 
 def _load_run_parts(
-    db: Session, store: PackStore, run_id: str, *, features: list[str], target: str
+    db: Session,
+    store: PackStore,
+    run_id: str,
+    features: list[str],
+    target: str,
+    on_loaded: OnLoaded | None,
 ) -> dict[str, MotionData]:
     rows = db.execute(
         select(
@@ -166,8 +180,12 @@ def _load_run_parts(
         by_part.setdefault(part, []).append(
             StoredSession(session_id, label, place, _sources(sources))
         )
-    return {
-        part: stack(store, by_part[part], features=features, target=target)
-        for part in PARTS
-        if part in by_part
-    }
+    loaded: dict[str, MotionData] = {}
+    sessions = rows_loaded = 0
+    for part in (part for part in PARTS if part in by_part):
+        loaded[part] = stack(store, by_part[part], features=features, target=target)
+        sessions += len(by_part[part])
+        rows_loaded += loaded[part].num_rows
+        if on_loaded is not None:
+            on_loaded(sessions, rows_loaded)
+    return loaded

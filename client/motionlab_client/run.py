@@ -76,8 +76,11 @@ class Run:
                     report(row, self.data)
                 seen = len(rows)
                 live = self.data.get("live_progress")
-                if isinstance(report, ProgressBar) and live and live["iteration"] > seen:
-                    report.epoch_in_progress(live)
+                if isinstance(report, ProgressBar) and live:
+                    if live.get("phase") == "preparing":
+                        report.preparing(live)
+                    elif live["iteration"] > seen:
+                        report.epoch_in_progress(live)
             if self.status in FINISHED:
                 break
             if deadline is not None and time.monotonic() > deadline:
@@ -161,6 +164,12 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.total = int(run.data["params"].get("max_iterations") or 0)
         self.live = self.stream.isatty()
+
+    def preparing(self, live: dict[str, Any]) -> None:
+        """The run loads its data before training (on a terminal only)."""
+        if self.live:
+            loaded, total = live.get("sessions_loaded"), live.get("sessions_total")
+            self._draw(0, f"preparing data: {loaded}/{total} sessions loaded", live)
 
     def epoch_in_progress(self, live: dict[str, Any]) -> None:
         """The epoch that trains now: the bar moves by its batches (on a terminal only; a log

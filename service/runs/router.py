@@ -264,8 +264,9 @@ async def _follow(factory, settings, run_id, request, hub, subscription) -> Asyn
                 last_iteration = row.iteration
                 yield sse("progress", row.model_dump())
             live = run.live_progress
-            if live is not None and live != last_live and live.iteration > last_iteration:
-                yield sse("batch", live.model_dump())
+            event = live.event(last_iteration) if live is not None and live != last_live else None
+            if event is not None:
+                yield sse(*event)
             last_live = live
             if finished:
                 yield _status_event(run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -53,14 +53,34 @@ class RunCreate(TrainingFields):
     random_seed: Count | None = Field(None, ge=0, lt=2**31)
 
 
-class LiveProgress(BaseModel):
-    """The epoch in progress, reported about every half second while the run trains."""
+PREPARING_FIELDS = {"phase", "sessions_loaded", "sessions_total", "rows_loaded", "elapsed_s"}
 
-    iteration: int = Field(description="The epoch in progress (1-based)")
-    batches_done: int | None = Field(description="Its optimiser steps done so far")
-    batches_total: int | None = Field(description="Its optimiser steps in all")
-    train_loss: float | None = Field(description="Mean cross-entropy of its batches so far")
-    elapsed_s: float = Field(description="Seconds since training started")
+
+class LiveProgress(BaseModel):
+    """What the running run does now: it loads its data (`preparing`, within about a second of
+    being claimed), then trains (`training`: the epoch in progress, about every half second)."""
+
+    phase: Literal["preparing", "training"] = Field(
+        "training", description="preparing: its data loads; training: an epoch trains"
+    )
+    iteration: int | None = Field(None, description="The epoch in progress (1-based)")
+    batches_done: int | None = Field(None, description="Its optimiser steps done so far")
+    batches_total: int | None = Field(None, description="Its optimiser steps in all")
+    train_loss: float | None = Field(None, description="Mean cross-entropy of its batches so far")
+    sessions_loaded: int | None = Field(None, description="preparing: sessions read so far")
+    sessions_total: int | None = Field(None, description="preparing: sessions of the run")
+    rows_loaded: int | None = Field(None, description="preparing: rows read so far")
+    elapsed_s: float = Field(
+        description="Seconds since the run's process started (preparing) or training started"
+    )
+
+    def event(self, finished_iterations: int) -> tuple[str, dict[str, Any]] | None:
+        """Its server-sent event: `preparing`, or `batch` for an epoch not yet finished."""
+        if self.phase == "preparing":
+            return "preparing", self.model_dump(include=PREPARING_FIELDS)
+        if self.iteration is None or self.iteration <= finished_iterations:
+            return None
+        return "batch", self.model_dump(exclude=PREPARING_FIELDS - {"phase", "elapsed_s"})
 
 
 class RunRead(BaseModel):

@@ -3,6 +3,8 @@ deletes. One pack file per upload; the database decides which blob is whose."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import logging
 import random
@@ -10,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pyarrow as pa
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,6 +36,7 @@ from service.sessions.schemas import SessionStored
 # after a short random pause that spreads the contenders out.
 STORE_ATTEMPTS = 16
 RETRY_PAUSE_S = 0.005  # × the attempt, at most: random, so that the losers do not meet again
+RETURN_MEMORY_AFTER_BYTES = 8 << 20  # an upload this large gives its memory back after it
 UPLOAD_THREADS = 40  # anyio's thread limit, under which uploads run (router.py: run_in_threadpool)
 log = logging.getLogger("motionlab")
 
@@ -63,19 +67,39 @@ def ingest(
     """Parse, store and commit one upload, in one worker thread: the unit of work is owned
     here (as the request dependency owns other routes'), so that a lost race is retried on
     fresh reads: a retried identical upload then answers as the no-op it is."""
-    parsed = parse_parts(parts, options)  # empties `parts`
-    for attempt in range(1, STORE_ATTEMPTS + 1):
-        try:
-            with unit_of_work(factory) as db:
-                return store_sessions(
-                    db, store=store, parsed=parsed, replace=replace, max_bytes=max_stored_bytes
-                )
-        except StoreRace:
-            if attempt == STORE_ATTEMPTS:
-                raise
-            log.info("upload raced another request; storing again attempt=%d", attempt + 1)
-            time.sleep(random.uniform(0, RETRY_PAUSE_S * attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+    size = sum(len(data) for data, _, _ in parts)
+    parsed: list = []
+    try:
+        parsed = parse_parts(parts, options)  # empties `parts`
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                with unit_of_work(factory) as db:
+                    return store_sessions(
+                        db,
+                        store=store,
+                        parsed=parsed,
+                        replace=replace,
+                        max_bytes=max_stored_bytes,
+                    )
+            except StoreRace:
+                if attempt == STORE_ATTEMPTS:
+                    raise
+                log.info("upload raced another request; storing again attempt=%d", attempt + 1)
+                time.sleep(random.uniform(0, RETRY_PAUSE_S * attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        if size >= RETURN_MEMORY_AFTER_BYTES:
+            del parsed
+            return_freed_memory()
+
+
+def return_freed_memory() -> None:
+    """Give the pages a large upload freed back to the system: Arrow's allocator and glibc's
+    keep them for reuse, and one 34 MB bulk upload left the API process 108 MiB (PSS) larger
+    for good (bench_memory). A few milliseconds: only after large uploads."""
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _same_content(row: MotionSession, parsed: ParsedSession, *, replace: bool) -> bool:

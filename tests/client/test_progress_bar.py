@@ -73,6 +73,23 @@ def test_the_bar_moves_with_the_batches_of_the_epoch_in_progress():
     assert frames[3].startswith("[" + "#" * 18 + "." * 6 + "] 2/2  batch 5/10  train loss 0.500")
 
 
+def test_the_bar_says_the_run_prepares_its_data_before_its_first_batch():
+    preparing = {"phase": "preparing", "sessions_loaded": 0, "sessions_total": 80}
+    client = ScriptedClient(
+        [
+            (run_state("running", {**preparing, "rows_loaded": 0, "elapsed_s": 0.1}), []),
+            (run_state("running", {**live(1, 0, None, 0.2), "phase": "training"}), []),
+            (run_state("succeeded", None), []),
+        ]
+    )
+    terminal = Terminal()
+    run = Run(client, run_state("queued", None))  # type: ignore[arg-type]
+    run.wait(progress=ProgressBar(run, terminal), poll_s=0, check=False)
+    frames = terminal.getvalue().split("\r")[1:]
+    assert frames[0].startswith("[" + "." * 24 + "] preparing data: 0/80 sessions loaded  0.1 s")
+    assert frames[1].startswith("[" + "." * 24 + "] 1/2  batch 0/10  0.2 s")
+
+
 def test_a_log_gets_a_line_per_epoch_and_no_batches():
     log = io.StringIO()
     bar = ProgressBar(Run(None, run_state("running", None)), log)  # type: ignore[arg-type]

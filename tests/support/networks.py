@@ -17,6 +17,7 @@ from core.recipes import MOTIONLAB, TURICREATE
 from workers.engines.torch.classifier import ActivityClassifier
 from workers.engines.torch.model import ActivityNet
 from workers.engines.torch.standardise import Standardiser
+from workers.exports.coreml.network import ActivityNetwork
 from workers.model.hyperparameters import Hyperparameters
 from workers.model.shape import STATE_SIZE
 
@@ -35,6 +36,39 @@ def random_net(
         net.bn.weight.uniform_(0.5, 1.5)
         net.bn.running_mean.uniform_(-0.3, 0.3)
         net.bn.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+def net_from_network(network: ActivityNetwork) -> ActivityNet:
+    """The torch network holding an exported model's weights (e.g. Turi Create's own).
+
+    Core ML keeps the LSTM gates in torch's order (input, forget, block input, output) and
+    one bias per gate: torch's input-side bias takes it, its recurrent-side bias stays zero.
+    """
+    net = ActivityNet(
+        num_features=len(network.features),
+        num_classes=len(network.classes),
+        prediction_window=network.prediction_window,
+    )
+    weights = {
+        "conv.weight": network.conv_weight,
+        "conv.bias": network.conv_bias,
+        "lstm.weight_ih_l0": network.lstm_input_weight,
+        "lstm.weight_hh_l0": network.lstm_recurrent_weight,
+        "lstm.bias_ih_l0": network.lstm_bias,
+        "lstm.bias_hh_l0": np.zeros_like(network.lstm_bias),
+        "dense0.weight": network.dense0_weight,
+        "dense0.bias": network.dense0_bias,
+        "bn.weight": network.bn_gamma,
+        "bn.bias": network.bn_beta,
+        "bn.running_mean": network.bn_mean,
+        "bn.running_var": network.bn_variance,
+        "dense1.weight": network.dense1_weight,
+    }
+    state = net.state_dict()
+    state.update({name: torch.from_numpy(np.asarray(w, np.float32)) for name, w in weights.items()})
+    net.load_state_dict(state, strict=True)
+    net.bn.eps = network.bn_epsilon
     return net.eval()
 
 

@@ -42,7 +42,8 @@ class Chunks:
 
 def class_list(targets: np.ndarray) -> list:
     """Sorted distinct labels as plain Python values (ints stay ints)."""
-    return np.unique(targets).tolist()
+    _, values = _runs(targets)
+    return np.unique(values).tolist()
 
 
 def encode_labels(targets: np.ndarray, classes: list, *, column: str | None = None) -> np.ndarray:
@@ -53,16 +54,25 @@ def encode_labels(targets: np.ndarray, classes: list, *, column: str | None = No
             f"target column {column!r} holds {targets.dtype} labels but the model's classes are "
             f"{classes[:5]}; use the same label type as the training data"
         )
-    index = np.searchsorted(class_array, targets)  # classes are sorted
+    starts, values = _runs(targets)
+    index = np.searchsorted(class_array, values)  # classes are sorted
     clipped = np.minimum(index, len(class_array) - 1)
-    unknown = np.flatnonzero(class_array[clipped] != targets)
+    unknown = np.flatnonzero(class_array[clipped] != values)
     if len(unknown):
-        row = int(unknown[0])
+        row = int(starts[unknown[0]])
         raise MotionDataError(
             f"cannot use data with unexpected class label {targets[row].item()!r} "
             f"(column {column!r}, row {row}); the model knows only {classes}"
         )
-    return index.astype(np.int64)
+    return np.repeat(index.astype(np.int64), np.diff(starts, append=len(targets)))
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row, value) of each run of equal values: labels come a session at a time, so
+    sorting or searching the runs (not 1,000,000 rows of strings) gives the same answer."""
+    starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate([np.zeros(min(len(values), 1), dtype=np.int64), starts])
+    return starts, values[starts]
 
 
 def make_chunks(

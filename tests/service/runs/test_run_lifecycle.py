@@ -31,8 +31,9 @@ def read_events(api, run_id: str) -> list[tuple[str, dict]]:
 
 @pytest.mark.system
 def test_a_long_first_epoch_shows_its_batches_before_its_progress_row(api, settings):
-    """A sign of life long before the first epoch ends: `batch` events (batches done of total,
-    the loss so far), at training start and then about every half second."""
+    """A sign of life long before the first epoch ends: `preparing` events while its data loads
+    (sessions loaded of total), then `batch` events (batches done of total, the loss so far),
+    at training start and then about every half second."""
     upload_basicmotions(api)
     # A window of 1 row and a batch of 1 chunk: 200 batches an epoch (a second or more).
     run_id = start_run(
@@ -61,9 +62,16 @@ def test_a_long_first_epoch_shows_its_batches_before_its_progress_row(api, setti
     finally:
         stop.set()
         poller.join()
-    assert polled and {live["batches_total"] for live in polled} == {200}
+    training = [live for live in polled if live["phase"] == "training"]
+    assert training and {live["batches_total"] for live in training} == {200}
     names = [name for name, _ in events]
     assert names.index("batch") < names.index("progress")  # before the first epoch ended
+    # Its data loads first (milliseconds here: a stream that polls may see none of it), then
+    # it trains: test_a_run_shows_that_it_prepares_before_reading_its_data proves the order.
+    preparing = [data for name, data in events if name == "preparing"]
+    assert names[: len(preparing) + 2].count("preparing") == len(preparing)  # status, then these
+    assert {data["sessions_total"] for data in preparing} <= {80}  # 40 train + 40 test
+    assert all(data["sessions_loaded"] in (0, 40, 80) for data in preparing)
     first = [data for name, data in events if name == "batch" and data["iteration"] == 1]
     assert first and first[0]["batches_total"] == 200
     done = [data["batches_done"] for data in first]

@@ -16,6 +16,7 @@ import torch
 from workers.engines.torch.model import ActivityNet, tensor
 
 MIN_SD = 1e-6  # a constant feature is centred, not scaled
+APPLY_BLOCK = 256  # chunks standardised at a time: float64 temporaries of a few MB
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,20 @@ class Standardiser:
 
     @classmethod
     def fit(cls, features: np.ndarray) -> Standardiser:
-        """Statistics of the (N, F) training rows, in float64."""
-        rows = features.astype(np.float64)
-        sd = rows.std(axis=0)
-        return cls(mean=rows.mean(axis=0), sd=np.where(sd < MIN_SD, 1.0, sd))
+        """Statistics of the (N, F) training rows, in float64 (accumulated so, without a
+        float64 copy of the rows: the same figures, bit for bit)."""
+        sd = features.std(axis=0, dtype=np.float64)
+        return cls(mean=features.mean(axis=0, dtype=np.float64), sd=np.where(sd < MIN_SD, 1.0, sd))
 
     def apply(self, grid: np.ndarray) -> np.ndarray:
-        """(…, F) raw values → standardised float32 (a new array)."""
-        return ((grid - self.mean) / self.sd).astype(np.float32)
+        """(K, …, F) raw values → standardised float32 (a new array), computed in float64 a
+        block of APPLY_BLOCK along the first axis at a time: the same values as one pass,
+        without two float64 temporaries of the whole grid (a run's data can be 100s of MB)."""
+        out = np.empty(grid.shape, dtype=np.float32)
+        for start in range(0, len(grid), APPLY_BLOCK):
+            block = slice(start, start + APPLY_BLOCK)
+            out[block] = (grid[block] - self.mean) / self.sd
+        return out
 
     @torch.no_grad()
     def fold_into(self, net: ActivityNet) -> None:

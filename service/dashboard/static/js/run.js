@@ -28,10 +28,18 @@ function statusLine(run) {
 }
 
 // The epoch in progress (SSE `batch`, or the run's live_progress): how many of its batches
-// have trained and their loss so far, so that a long first epoch shows a sign of life.
+// have trained and their loss so far, so that a long first epoch shows a sign of life; before
+// it, the data loading (SSE `preparing`).
 function showEpoch(status, live, finishedIterations) {
   const batch = status.querySelector("#batch");
   const bar = status.querySelector("#epoch-progress");
+  if (live?.phase === "preparing") {
+    batch.textContent = ` · preparing data: ${live.sessions_loaded} of ${live.sessions_total} sessions loaded`;
+    bar.hidden = !live.sessions_total;
+    bar.max = live.sessions_total || 1;
+    bar.value = live.sessions_loaded;
+    return;
+  }
   if (!live || live.iteration <= finishedIterations) {
     batch.textContent = "";
     delete batch.dataset.batchesDone;
@@ -121,7 +129,7 @@ async function render(main) {
       redraw(progress);
       setIteration();
       showEpoch(status, null, finished());
-    } else if (event === "batch") {
+    } else if (event === "batch" || event === "preparing") {
       showEpoch(status, data, finished());
     } else if (event === "status") {
       run = { ...run, status: data.status };

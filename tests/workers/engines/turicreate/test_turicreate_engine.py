@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from core.params import RunParams
-from tests.support.networks import onnx_stream
+from tests.support.networks import net_from_network, onnx_stream, wrap
 from tests.support.oracles.coreml_evaluator import CoreMLEvaluator
 from tests.support.oracles.mlprogram_evaluator import MLProgramEvaluator
 from tests.support.paths import BASICMOTIONS_CSV
@@ -37,6 +37,7 @@ from workers.engines.turicreate import (
 )
 from workers.engines.turicreate.engine import TuriCreateEngine
 from workers.engines.turicreate.model import TuriCreateModel
+from workers.exports.coreml.network import read_network
 from workers.exports.mlprogram import export_mlpackage_zip, unzip_package
 from workers.exports.onnx import export_onnx
 from workers.motion_data import MotionData
@@ -213,6 +214,28 @@ def test_topk_equals_turicreate_own_ranking_within_1e_4(model, basicmotions, tur
     decided = np.repeat((ranked[:, :2] - ranked[:, 1:3]).min(axis=1) > 1e-4, 2)  # no near tie
     expected = np.asarray(model.classes)[order.ravel()]
     assert (top["class"][decided] == expected[decided]).all()
+
+
+def test_the_torch_network_with_turicreate_weights_predicts_what_turicreate_did(
+    trained, basicmotions, turicreate_own
+):
+    """The torch engine's network and inference (chunks of 20 windows, each from a zero state)
+    compute Turi Create's function: Turi Create's trained weights, moved into it, give Turi
+    Create's own probabilities per window and per row."""
+    network = read_network(trained.mlmodel_path)
+    assert network.bn_epsilon == pytest.approx(1e-3)  # Keras BatchNormalization's
+    torch_model = wrap(net_from_network(network), classes=network.classes, features=FEATURES)
+    test = basicmotions["test"]
+    for frequency in ("per_window", "per_row"):
+        theirs = turicreate_own[frequency]
+        ours = torch_model.predict(
+            test, output_type="probability_vector", output_frequency=frequency
+        )
+        probabilities = ours["probability_vector"] if frequency == "per_window" else ours
+        order = [network.classes.index(c) for c in theirs.classes]
+        np.testing.assert_allclose(
+            np.asarray(probabilities)[:, order], theirs.probabilities, rtol=0, atol=1e-4
+        )
 
 
 def _margin(probabilities: np.ndarray) -> np.ndarray:
