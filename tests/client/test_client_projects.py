@@ -10,7 +10,7 @@ import pytest
 
 from motionlab_client import Client
 from motionlab_client.errors import MotionlabError
-from tests.client.test_cli import motionlab
+from tests.support.cli import motionlab
 
 pytestmark = pytest.mark.integration  # a live server on SQLite
 
