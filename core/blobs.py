@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import after_commit, unit_of_work
 from core.models import Blob, MotionSession, Pack, RunSession, utcnow
+from core.projects import ALL_PROJECTS
 from core.storage import BlobLocation, BlobMissing, PackStore, WrittenPack
 
 log = logging.getLogger("motionlab.store")
@@ -110,13 +111,19 @@ def delete_unreferenced_blobs(db: Session, *where) -> list[str | None]:
     commits, and the DELETE's fresh read then sees that session and keeps the blob, instead
     of deleting it from under the new reference (a foreign key violation).
     """
-    db.execute(select(Blob.sha256).where(*where, unreferenced(Blob.sha256)).with_for_update())
+    # References from every project count, whichever project the caller's session is bound to.
+    db.execute(
+        select(Blob.sha256)
+        .where(*where, unreferenced(Blob.sha256))
+        .with_for_update()
+        .execution_options(**ALL_PROJECTS)
+    )
     return list(
         db.scalars(
             delete(Blob)
             .where(*where, unreferenced(Blob.sha256))
             .returning(Blob.pack_id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **ALL_PROJECTS)
         )
     )
 
@@ -152,7 +159,9 @@ def drop_empty_packs(
 def referenced_packs(db: Session) -> set[str]:
     used = union(select(MotionSession.blob_sha256), select(RunSession.blob_sha256)).subquery()
     query = select(Blob.pack_id).where(Blob.sha256.in_(select(used.c[0]))).distinct()
-    return {pack for pack in db.scalars(query) if pack is not None}
+    return {
+        pack for pack in db.scalars(query.execution_options(**ALL_PROJECTS)) if pack is not None
+    }
 
 
 @dataclass(frozen=True)

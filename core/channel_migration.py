@@ -27,7 +27,7 @@ def check_stored_units(factory: sessionmaker[Session], store: PackStore) -> int:
     """Levels and warnings for every session that has none yet; the number checked. A session
     whose samples were lost before packs stays unchecked."""
     query = (
-        select(MotionSession.id, MotionSession.channels, *LOCATION_COLUMNS)
+        select(MotionSession.project, MotionSession.id, MotionSession.channels, *LOCATION_COLUMNS)
         .join(Blob, Blob.sha256 == MotionSession.blob_sha256)
         .where(MotionSession.channel_levels.is_(None))
         .order_by(MotionSession.id)
@@ -37,17 +37,21 @@ def check_stored_units(factory: sessionmaker[Session], store: PackStore) -> int:
     checked = 0
     for start in range(0, len(waiting), SESSIONS_PER_STEP):
         results = []
-        for session_id, channels, *where in waiting[start : start + SESSIONS_PER_STEP]:
+        for project, session_id, channels, *where in waiting[start : start + SESSIONS_PER_STEP]:
             place = location(*where)
             if place is None:
                 continue
             levels, warnings = check_session(layout_of(channels), _reader(store.read_table(place)))
-            results.append((session_id, levels, warnings))
+            results.append((project, session_id, levels, warnings))
         with unit_of_work(factory) as db:
-            for session_id, levels, warnings in results:
+            for project, session_id, levels, warnings in results:
                 db.execute(
                     update(MotionSession)
-                    .where(MotionSession.id == session_id, MotionSession.channel_levels.is_(None))
+                    .where(
+                        MotionSession.project == project,
+                        MotionSession.id == session_id,
+                        MotionSession.channel_levels.is_(None),
+                    )
                     .values(channel_levels=levels, warnings=warnings or None)
                 )
         checked += len(results)

@@ -3,7 +3,7 @@ PostgreSQL (psycopg 3) a connection pool sized for the process that opens it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -46,7 +46,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
     """Commit on success, roll back on any error: the one place a transaction ends."""
     session = factory()
     try:

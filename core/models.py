@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -35,6 +36,9 @@ NAMING_CONVENTION = {
 }
 
 SPLITS = ("train", "valid", "test")
+# The project that holds everything written before projects, and what a URL without one means.
+DEFAULT_PROJECT = "default"
+PROJECT_NAME_LENGTH = 64
 # Byte sizes and offsets: 64-bit (SQLite's INTEGER already is; PostgreSQL's is 32-bit).
 BYTES = Integer().with_variant(BigInteger(), "postgresql")
 
@@ -71,6 +75,23 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Project(Base):
+    """A namespace of sessions, runs, sweeps, models and the audit trail (core/projects.py).
+    Blobs and packs stay shared by content: a blob goes when no project references it."""
+
+    __tablename__ = "projects"
+
+    name: Mapped[str] = mapped_column(String(PROJECT_NAME_LENGTH), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def project_column(*, primary_key: bool = False) -> Mapped[str]:
+    """The owning project; a row added without one (a worker, the CLI) is the default's."""
+    return mapped_column(
+        String(PROJECT_NAME_LENGTH), primary_key=primary_key, default=DEFAULT_PROJECT
+    )
 
 
 class Pack(Base):
@@ -117,6 +138,7 @@ class MotionSession(Base):
         Index("ix_sessions_blob_sha256", "blob_sha256"),
     )
 
+    project: Mapped[str] = project_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     activity: Mapped[str] = mapped_column(String(256))
     subject: Mapped[str | None] = mapped_column(String(256))
@@ -149,9 +171,11 @@ class Run(Base):
         Index("ix_runs_status_created_at", "status", "created_at"),
         Index("ix_runs_experiment", "experiment"),
         Index("ix_runs_sweep_id", "sweep_id"),
+        Index("ix_runs_project", "project"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project: Mapped[str] = project_column()
     experiment: Mapped[str] = mapped_column(String(256), default="default")
     name: Mapped[str | None] = mapped_column(String(256))
     engine: Mapped[str] = mapped_column(String(32))
@@ -200,6 +224,7 @@ class Sweep(Base):
     __tablename__ = "sweeps"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project: Mapped[str] = project_column()
     experiment: Mapped[str] = mapped_column(String(256))
     # The run request every combination starts from, and the grid {field: [values]}.
     base: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -248,16 +273,21 @@ class RunProgress(Base):
 class RegisteredModel(Base):
     __tablename__ = "models"
 
+    project: Mapped[str] = project_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ModelVersion(Base):
     __tablename__ = "model_versions"
-
-    model_name: Mapped[str] = mapped_column(
-        ForeignKey("models.name", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["project", "model_name"], ["models.project", "models.name"], ondelete="CASCADE"
+        ),
     )
+
+    project: Mapped[str] = project_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -266,10 +296,14 @@ class ModelVersion(Base):
 
 class ModelAlias(Base):
     __tablename__ = "model_aliases"
-
-    model_name: Mapped[str] = mapped_column(
-        ForeignKey("models.name", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["project", "model_name"], ["models.project", "models.name"], ondelete="CASCADE"
+        ),
     )
+
+    project: Mapped[str] = project_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
     alias: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -291,15 +325,21 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(256))
     expires_at: Mapped[datetime | None]  # None: until revoked (the QR code's tokens expire)
+    # The projects the token may use; None: every project (every token before projects).
+    projects: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class AuditEvent(Base):
     """Who changed what, and when: registry changes, deletes, token changes. Append-only."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_target", "target"),)
+    __table_args__ = (
+        Index("ix_audit_events_target", "target"),
+        Index("ix_audit_events_project", "project"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project: Mapped[str] = project_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(256))  # a token's name, `local` or `cli`
     token_id: Mapped[str | None] = mapped_column(String(16))

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     live_max_rows_per_frame: int = Field(
         2000, ge=1, description="Most sample rows in one live classification frame"
     )
+    project_max_stored_bytes: int | None = Field(
+        None, ge=0, description="Most bytes of samples one project's sessions may hold; none: any"
+    )
+    project_max_queued_runs: int | None = Field(
+        None, ge=0, description="Most queued runs (sweeps' included) one project may have"
+    )
     log_level: str = "INFO"
 
     @field_validator("store_url")

@@ -26,6 +26,8 @@ from service.observability import install_log_redaction, install_metrics
 from service.openapi import install_openapi
 from service.openapi_security import install_security_scheme
 from service.predictions.router import router as predictions_router
+from service.projects.router import router as projects_router
+from service.projects.routes import PROJECTS_DESCRIPTION, include_project_routers
 from service.registry.router import router as registry_router
 from service.runs.event_hub import RunEventHub
 from service.runs.router import router as runs_router
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
         title="motionlab",
         version=__version__,
         description="Train motion (activity / gesture) classifiers over HTTP; ship Core ML."
+        + PROJECTS_DESCRIPTION
         + LIVE_DESCRIPTION,
         lifespan=_lifespan,
         docs_url=None,  # /docs and /redoc come from the dashboard, with their assets offline
@@ -61,14 +64,11 @@ def create_app(settings: Settings | None = None, *, workers: WorkerStatus | None
     app.add_middleware(BodyLimit, default=request_limit(settings))
     install_metrics(app)
     install_log_redaction()
-    app.include_router(sessions_router)
-    app.include_router(runs_router)
-    app.include_router(sweeps_router)
-    app.include_router(predictions_router)
-    app.include_router(registry_router)
-    app.include_router(live_router)
+    project_routers = [sessions_router, runs_router, sweeps_router, predictions_router]
+    project_routers += [registry_router, live_router, audit_router]
+    include_project_routers(app, project_routers)
     app.include_router(tokens_router)
-    app.include_router(audit_router)
+    app.include_router(projects_router)
     install_dashboard(app)
     install_health(app, engine, workers)
     install_openapi(app)

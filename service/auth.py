@@ -32,12 +32,15 @@ from pydantic import BeforeValidator
 from sqlalchemy import Compiled, Dialect, Engine, Select, bindparam, select
 
 from core.db import SQLITE_BUSY_TIMEOUT_MS
-from core.models import ApiToken
+from core.models import ApiToken, Project
 from core.settings import Settings
 from service.errors import ServiceError
 from service.scopes import Scope
 
 TOKEN_PREFIX = "mlt_"
+# Where the routes of an explicit project are mounted; the same routes under /v1 are the
+# default project's (service/projects/routes.py).
+PROJECT_PREFIX = "/v1/projects/{project}"
 MIN_ENV_TOKEN_LENGTH = 24
 
 
@@ -57,6 +60,7 @@ REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("*", "/v1/tokens*", Scope.ADMIN),
     ("*", "/v1/collect-tokens", Scope.ADMIN),  # the dashboard's QR code for /collect
     ("*", "/v1/audit*", Scope.ADMIN),
+    ("*", "/v1/projects*", Scope.ADMIN),  # creating, listing, deleting projects
     # Live classification (WebSocket handshakes are GETs): predicting, like predict.
     ("GET", "/v1/runs/*/live", Scope.TRAIN),
     ("GET", "/v1/models/*/*/live", Scope.TRAIN),
@@ -74,6 +78,18 @@ REQUIRED_SCOPES: list[tuple[str, str, Scope]] = [
     ("POST", "/v1/models/*/*/evaluate", Scope.TRAIN),
     ("*", "*", Scope.ADMIN),  # every other write: deletes, registry, anything new
 ]
+# The routes of the whole server rather than of a project: only a token of every project.
+EVERY_PROJECT_ROUTES = frozenset(
+    {"/v1/tokens*", "/v1/collect-tokens", "/v1/projects", "/v1/projects/*", "/metrics"}
+)
+
+
+def serves_every_project(template: str) -> bool:
+    return not template.startswith(PROJECT_PREFIX + "/") and any(
+        fnmatchcase(template, pattern) for pattern in EVERY_PROJECT_ROUTES
+    )
+
+
 # A boolean query parameter's spellings: pydantic's (what FastAPI accepts for a `bool`).
 FLAG_VALUES = {
     **dict.fromkeys(("1", "t", "true", "y", "yes", "on"), True),
@@ -99,11 +115,19 @@ def required_scope(
     method: str, path: str, query: Mapping[str, Sequence[str]] | None = None
 ) -> Scope | None:
     """The scope a request needs (None: open to anyone), from the route's path template and
-    its query parameters (name → every value given)."""
-    scope = _scope_of_route(method, path)
+    its query parameters (name → every value given). A route of an explicit project
+    (/v1/projects/{project}/…) needs what the same route of the default project does."""
+    scope = _scope_of_route(method, unscoped(path))
     if scope == Scope.UPLOAD and _asks_for(query or {}, "replace"):
         return Scope.ADMIN  # overwriting stored sessions is not adding them
     return scope
+
+
+def unscoped(template: str) -> str:
+    """/v1/projects/{project}/sessions → /v1/sessions: the route as the default project has it."""
+    if template.startswith(PROJECT_PREFIX + "/"):
+        return "/v1" + template[len(PROJECT_PREFIX) :]
+    return template
 
 
 def _asks_for(query: Mapping[str, Sequence[str]], flag: str) -> bool:
@@ -138,14 +162,19 @@ class Forbidden(ServiceError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as: a token, or `local` (no tokens exist: loopback only)."""
+    """Who a request acts as: a token, or `local` (no tokens exist: loopback only); in every
+    project (`projects` None: tokens from before projects, configured ones) or in some."""
 
     name: str
     scopes: frozenset[Scope]
     token_id: str | None = None
+    projects: frozenset[str] | None = None
 
     def allows(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
+
+    def covers(self, project: str) -> bool:
+        return self.projects is None or project in self.projects
 
 
 LOCAL = Principal("local", frozenset({Scope.ADMIN}))
@@ -209,9 +238,10 @@ def environment_tokens(settings: Settings) -> dict[str, Principal]:
 
 
 _LIVE = ApiToken.revoked_at.is_(None)
-TOKEN_BY_DIGEST = select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.expires_at).where(
-    ApiToken.token_sha256 == bindparam("digest"), _LIVE
-)
+TOKEN_BY_DIGEST = select(
+    ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.expires_at, ApiToken.projects
+).where(ApiToken.token_sha256 == bindparam("digest"), _LIVE)
+PROJECT_BY_NAME = select(Project.name).where(Project.name == bindparam("name"))
 ANY_LIVE_TOKEN = select(ApiToken.id).where(_LIVE).limit(1)
 
 
@@ -240,12 +270,20 @@ class Authenticator:
         row = self._first(TOKEN_BY_DIGEST, digest=digest)
         if row is None:
             return None
-        token_id, name, scopes, expires_at = row
+        token_id, name, scopes, expires_at, projects = row
         if expires_at is not None and has_passed(expires_at):
             return None  # expired: refused like a revoked token
         if isinstance(scopes, str):  # the raw SQLite read returns the JSON text
-            scopes = json.loads(scopes)
-        return Principal(name, frozenset(Scope(s) for s in scopes), token_id=token_id)
+            scopes, projects = json.loads(scopes), projects and json.loads(projects)
+        return Principal(
+            name,
+            frozenset(Scope(s) for s in scopes),
+            token_id=token_id,
+            projects=None if projects is None else frozenset(projects),
+        )
+
+    def project_exists(self, name: str) -> bool:
+        return self._first(PROJECT_BY_NAME, name=name) is not None
 
     def tokens_exist(self) -> bool:
         """Any usable token: then every non-open route needs one."""

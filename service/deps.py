@@ -16,6 +16,7 @@ from service.content_encoding import read_samples_body
 from service.http import samples_limit
 from service.predictions.rows import check_media_type, check_not_empty
 from service.predictions.schemas import EvaluateOptions, PredictOptions, RowsBody
+from service.projects.access import project_sessions
 from service.runs.service import get_run, require_succeeded
 from service.sessions.decoding import media_type
 from service.sessions.parsing import declared_channels
@@ -28,7 +29,7 @@ def app_settings(request: Request) -> Settings:
 
 def get_db(request: Request) -> Iterator[Session]:
     """One unit of work per request: committed when the route returns, rolled back on error."""
-    with unit_of_work(request.app.state.session_factory) as session:
+    with unit_of_work(project_sessions(request)) as session:
         yield session
 
 

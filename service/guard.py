@@ -12,6 +12,9 @@ it. In order:
    (401), and carry the route's scope (403). Without one: 401 as soon as any token exists.
 4. No token exists at all (local development): only loopback clients, and only with a `Host`
    that names this server (DNS rebinding), unless MOTIONLAB_INSECURE is set.
+5. The project of the path (/v1/projects/{project}/…; the default one without): it must exist
+   and the token must cover it, else the same 404 either way (a token of one project learns
+   nothing of another). The routes read it with service.projects.access.request_project.
 
 The request then runs as its principal (service.auth.CURRENT_PRINCIPAL), which the audit log
 records.
@@ -33,16 +36,21 @@ from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.models import DEFAULT_PROJECT
 from service.auth import (
     CURRENT_PRINCIPAL,
     LOCAL,
+    PROJECT_PREFIX,
     Authenticator,
     Forbidden,
     Principal,
     Unauthorized,
     required_scope,
+    serves_every_project,
 )
 from service.errors import ServiceError
+from service.observability import ROUTE_TEMPLATE_STATE
+from service.projects.access import PROJECT_STATE, unknown_project
 
 log = logging.getLogger("motionlab.auth")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -58,6 +66,7 @@ class RequestGuard:
         self.api = api  # its routes (to know the path template) and its error handlers
         self.authenticator = authenticator
         self.routes: list[tuple[str, re.Pattern[str], frozenset[str]]] | None = None
+        self.templates: frozenset[str] = frozenset()
         settings = api.state.settings
         self.insecure = settings.insecure
         self.configured_hosts = frozenset(
@@ -74,7 +83,7 @@ class RequestGuard:
             return
         connection = HTTPConnection(scope)
         try:
-            principal = self.admit(connection)
+            principal, project = self.admit(connection)
         except ServiceError as refusal:
             log.info(
                 "request refused method=%s path=%s status=%s reason=%r",
@@ -91,16 +100,38 @@ class RequestGuard:
             else:  # a WebSocket handshake too is answered 401 / 403 problem+json
                 await (await self.render(connection, refusal))(scope, receive, send)
             return
+        scope.setdefault("state", {})[PROJECT_STATE] = project
         reset = CURRENT_PRINCIPAL.set(principal)
         try:
             await self.app(scope, receive, send)
         finally:
             CURRENT_PRINCIPAL.reset(reset)
 
-    def admit(self, request: HTTPConnection) -> Principal:
-        """The principal the request acts as, or a 401 / 403 saying what to fix."""
+    def admit(self, request: HTTPConnection) -> tuple[Principal, str]:
+        """The principal the request acts as and its project, or a 401 / 403 saying what to
+        fix, or the 404 of an unknown project."""
+        template = self.remember_template(request.scope)
+        principal = self.authenticate(request, template)
+        return principal, self.project(request, template, principal)
+
+    def project(self, request: HTTPConnection, template: str, principal: Principal) -> str:
+        if principal.projects is not None and serves_every_project(template):
+            raise Forbidden(
+                f"token {principal.name!r} is limited to projects "
+                f"{', '.join(sorted(principal.projects))}; {template} needs a token of every "
+                "project (tokens and projects are the whole server's)"
+            )
+        if not template.startswith(PROJECT_PREFIX + "/"):
+            project = DEFAULT_PROJECT
+        else:  # /v1/projects/{name}/…: the fourth segment
+            project = request.scope["path"].split("/", 4)[3]
+        known = project == DEFAULT_PROJECT or self.authenticator.project_exists(project)
+        if not (known and principal.covers(project)):
+            raise unknown_project(project)
+        return project
+
+    def authenticate(self, request: HTTPConnection, template: str) -> Principal:
         method = method_of(request)
-        template = self.route_template(request.scope)
         query = request.query_params
         needed = required_scope(method, template, {name: query.getlist(name) for name in query})
         if needed is None:
@@ -140,6 +171,7 @@ class RequestGuard:
         """The path template of the route the request matches; its path when none does."""
         if self.routes is None:  # every route is registered once requests arrive
             self.routes = route_table(self.api)
+            self.templates = frozenset(template for template, _, _ in self.routes)
         path: str = scope["path"]
         partial: str | None = None
         for template, regex, methods in self.routes:
@@ -148,6 +180,13 @@ class RequestGuard:
                     return template
                 partial = partial or template  # answered 405 by the router
         return partial or path
+
+    def remember_template(self, scope: Scope) -> str:
+        """The route template, kept in the request's state for the metrics' route label."""
+        template = self.route_template(scope)
+        if template in self.templates:
+            scope.setdefault("state", {})[ROUTE_TEMPLATE_STATE] = template
+        return template
 
     def refuse_cross_site(self, request: HTTPConnection) -> None:
         if request.headers.get("sec-fetch-site", "").lower() == "cross-site":

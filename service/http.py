@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.db import unit_of_work
 from core.settings import Settings
 from service.errors import PayloadTooLarge
+from service.projects.access import project_sessions
 
 JSON = "application/json"
 # The `responses=` of a route: status → OpenAPI response object.
@@ -123,7 +124,7 @@ async def in_unit_of_work(
     """
 
     def call() -> Any:
-        with unit_of_work(request.app.state.session_factory) as db:
+        with unit_of_work(project_sessions(request)) as db:
             return function(db, **kwargs)
 
     return await run_in_threadpool(call)

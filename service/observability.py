@@ -12,10 +12,11 @@ from collections import defaultdict
 from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.db import unit_of_work
-from core.models import MotionSession, Run, RunStatus
+from core.models import MotionSession, Project, Run, RunStatus
 
 
 class RequestMetrics:
@@ -56,6 +57,9 @@ class RequestMetrics:
         return out
 
 
+ROUTE_TEMPLATE_STATE = "route_template"
+
+
 class MetricsMiddleware:
     """Times every HTTP request by its route template. Pure ASGI: a Starlette
     `BaseHTTPMiddleware` would cost a task and a stream per request (measured: predict 522 →
@@ -81,9 +85,55 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_observing_status)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")  # set by the router
+            # The template as the app has it (/v1/projects/{project}/sessions): set by the
+            # guard, which matched it; a router's own route knows only its part (/sessions).
+            path = scope.get("state", {}).get(ROUTE_TEMPLATE_STATE, "unmatched")
             key = (scope["method"], path, status)
             self.metrics.observe(key, time.perf_counter() - started)
+
+
+def project_lines(db: Session) -> list[str]:
+    """The gauges again with a `project` label (every project, the empty ones too)."""
+    projects = list(db.scalars(select(Project.name).order_by(Project.name)))
+    stored = {
+        project: (count, rows)
+        for project, count, rows in db.execute(
+            select(
+                MotionSession.project,
+                func.count(),
+                func.coalesce(func.sum(MotionSession.row_count), 0),
+            ).group_by(MotionSession.project)
+        )
+    }
+    runs = {
+        (project, status): count
+        for project, status, count in db.execute(
+            select(Run.project, Run.status, func.count()).group_by(Run.project, Run.status)
+        )
+    }
+    lines = [
+        "# HELP motionlab_project_runs Runs by project and status.",
+        "# TYPE motionlab_project_runs gauge",
+    ]
+    lines += [
+        f'motionlab_project_runs{{project="{project}",status="{status}"}} '
+        f"{runs.get((project, status), 0)}"
+        for project in projects
+        for status in RunStatus
+    ]
+    for name, index, help in (
+        ("sessions", 0, "Stored motion sessions"),
+        ("session_rows", 1, "Stored sample rows"),
+    ):
+        lines += [
+            f"# HELP motionlab_project_{name} {help} by project.",
+            f"# TYPE motionlab_project_{name} gauge",
+        ]
+        lines += [
+            f'motionlab_project_{name}{{project="{project}"}} {stored.get(project, (0, 0))[index]}'
+            for project in projects
+        ]
+    return lines
 
 
 def install_metrics(app: FastAPI) -> None:
@@ -92,12 +142,14 @@ def install_metrics(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def prometheus_metrics() -> Response:
-        """Prometheus metrics: HTTP requests, runs by status, stored sessions and rows."""
+        """Prometheus metrics: HTTP requests, runs by status, stored sessions and rows, in all
+        and per project."""
         with unit_of_work(app.state.session_factory) as db:
             runs = dict(db.execute(select(Run.status, func.count()).group_by(Run.status)).all())
             sessions, rows = db.execute(
                 select(func.count(), func.coalesce(func.sum(MotionSession.row_count), 0))
             ).one()
+            per_project = project_lines(db)
         lines = [
             *metrics.lines(),
             "# HELP motionlab_runs Runs by status.",
@@ -112,6 +164,7 @@ def install_metrics(app: FastAPI) -> None:
             "# HELP motionlab_session_rows Stored sample rows.",
             "# TYPE motionlab_session_rows gauge",
             f"motionlab_session_rows {rows}",
+            *per_project,
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 

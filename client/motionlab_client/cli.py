@@ -4,10 +4,11 @@ pull, promote.
 The server's `motionlab` adds them to its own (serve, worker, migrate, token); the light
 distribution (motionlab-client) has only these (`main`).
 
-The server's address and token come from --url / --token, else MOTIONLAB_URL /
-MOTIONLAB_TOKEN. Exit status: 0 done, 1 the run failed or was canceled, 2 a usage error (or a
-local file that is not there), 3 the server refused the request (its problem is printed), 4
-the server was not reached. --json prints what the API answered, for scripts.
+The server's address, token and project come from --url / --token / --project, else
+MOTIONLAB_URL / MOTIONLAB_TOKEN / MOTIONLAB_PROJECT (else the default project). Exit status: 0
+done, 1 the run failed or was canceled, 2 a usage error (or a local file that is not there), 3
+the server refused the request (its problem is printed), 4 the server was not reached. --json
+prints what the API answered, for scripts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def add_user_commands(commands: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", help="the server (default: MOTIONLAB_URL, else 127.0.0.1:8000)")
     common.add_argument("--token", help="an API token (default: MOTIONLAB_TOKEN)")
+    common.add_argument(
+        "--project", help="the project (default: MOTIONLAB_PROJECT, else the default one)"
+    )
     common.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
     def add(name: str, help: str, run: Any) -> argparse.ArgumentParser:
@@ -137,7 +141,7 @@ def main_of(command: Any, args: argparse.Namespace, name: str) -> None:
     from motionlab_client import Client, InputError, MotionlabError, RunFailed
 
     try:
-        with Client(args.url, args.token) as client:
+        with Client(args.url, args.token, project=args.project) as client:
             command(client, args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
     except BrokenPipeError:

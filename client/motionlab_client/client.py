@@ -29,20 +29,27 @@ class Pulled:
     sha256: str
 
 
+DEFAULT_PROJECT = "default"
+SERVER_WIDE = ("/v1/tokens", "/v1/collect-tokens", "/v1/projects")
+
+
 class Client:
-    """A motionlab server: `Client(url, token)`, by default `MOTIONLAB_URL` (else
-    http://127.0.0.1:8000) and `MOTIONLAB_TOKEN` (else none: a local server without tokens)."""
+    """A motionlab server: `Client(url, token, project=…)`, by default `MOTIONLAB_URL` (else
+    http://127.0.0.1:8000), `MOTIONLAB_TOKEN` (else none: a local server without tokens) and
+    `MOTIONLAB_PROJECT` (else the default project: the URLs from before projects)."""
 
     def __init__(
         self,
         url: str | None = None,
         token: str | None = None,
         *,
+        project: str | None = None,
         timeout_s: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ):
         self.url = (url or os.environ.get("MOTIONLAB_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("MOTIONLAB_TOKEN") or None
+        self.project = project or os.environ.get("MOTIONLAB_PROJECT") or DEFAULT_PROJECT
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(
             base_url=self.url, headers=headers, timeout=timeout_s, transport=transport
@@ -62,12 +69,21 @@ class Client:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The answer, or `MotionlabError` with the problem details of any 4xx / 5xx."""
         try:
-            response = self.http.request(method, path, **kwargs)
+            response = self.http.request(method, self.in_project(path), **kwargs)
         except httpx.TransportError as error:
             raise MotionlabError.unreachable(self.url, error) from None
         if response.status_code >= 400:
             raise MotionlabError.from_response(response)
         return response
+
+    def in_project(self, path: str) -> str:
+        """/v1/runs → /v1/projects/{project}/runs, except in the default project and for what
+        is the whole server's (tokens, projects)."""
+        if self.project == DEFAULT_PROJECT or not path.startswith("/v1/"):
+            return path
+        if path.startswith(SERVER_WIDE):
+            return path
+        return f"/v1/projects/{self.project}/{path.removeprefix('/v1/')}"
 
     def get_json(self, path: str, **params: Any) -> Any:
         clean = {key: value for key, value in params.items() if value is not None}

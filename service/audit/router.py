@@ -11,7 +11,7 @@ from service.audit.schemas import AuditEventRead, AuditPage
 from service.audit.service import AuditAction
 from service.deps import NO_NUL, PageLimit, PageOffset, SessionDep
 
-router = APIRouter(prefix="/v1", tags=["tokens"])
+router = APIRouter(tags=["tokens"])
 
 
 @router.get("/audit", response_model=AuditPage)

@@ -24,6 +24,8 @@ class AuditAction(StrEnum):
     ALIAS_DELETE = "alias.delete"
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
+    PROJECT_CREATE = "project.create"
+    PROJECT_DELETE = "project.delete"
 
 
 def actor() -> str:

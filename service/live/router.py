@@ -11,7 +11,7 @@ from fastapi import APIRouter, WebSocket
 from service.live import service
 from service.live.connection import serve_stream
 
-router = APIRouter(prefix="/v1", tags=["live"])
+router = APIRouter(tags=["live"])
 
 
 @router.websocket("/runs/{run_id}/live")

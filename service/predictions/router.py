@@ -27,7 +27,7 @@ from service.predictions.schemas import (
     Prediction,
 )
 
-router = APIRouter(prefix="/v1", tags=["predictions"])
+router = APIRouter(tags=["predictions"])
 
 
 @router.post(

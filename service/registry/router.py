@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
+from core.projects import project_of
 from service.deps import (
     EvaluateOptionsDep,
     PrecisionQuery,
@@ -32,6 +33,7 @@ from service.predictions.schemas import (
     Evaluation,
     Prediction,
 )
+from service.projects.access import project_url
 from service.registry import service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -48,7 +50,7 @@ from service.registry.schemas import (
 from service.runs.artifacts import export_response
 from workers.exports.formats import MLMODEL, MLPACKAGE, ONNX
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(tags=["models"])
 ModelName = Annotated[
     str,
     Path(
@@ -81,7 +83,7 @@ def register_version(
 ) -> VersionRead:
     """Register a succeeded run as the next version of a model (created on first use)."""
     version = service.register_version(db, name=name, run_id=request.run_id)
-    response.headers["Location"] = f"/v1/models/{name}/{version.version}"
+    response.headers["Location"] = project_url(project_of(db), f"models/{name}/{version.version}")
     return VersionRead.model_validate(version)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models import ModelAlias, ModelVersion, RegisteredModel, Run, utcnow
+from core.projects import project_of
 from core.settings import Settings
 from service.audit import service as audit
 from service.errors import InvalidInput, NotFound
@@ -46,8 +47,8 @@ def register_version(db: Session, *, name: str, run_id: str) -> ModelVersion:
     insert = _dialect_insert(db)
     db.execute(
         insert(RegisteredModel)
-        .values(name=name, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["name"])
+        .values(project=project_of(db), name=name, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["project", "name"])
     )
     db.execute(select(RegisteredModel.name).where(RegisteredModel.name == name).with_for_update())
     existing = db.scalar(
@@ -91,9 +92,16 @@ def set_alias(db: Session, *, name: str, alias: str, version: int) -> ModelAlias
         insert = _dialect_insert(db)
         db.execute(
             insert(ModelAlias)
-            .values(model_name=name, alias=alias, version=version, updated_at=now, updated_by=by)
+            .values(
+                project=project_of(db),
+                model_name=name,
+                alias=alias,
+                version=version,
+                updated_at=now,
+                updated_by=by,
+            )
             .on_conflict_do_update(
-                index_elements=["model_name", "alias"],
+                index_elements=["project", "model_name", "alias"],
                 set_={"version": version, "updated_at": now, "updated_by": by},
             )
         )
@@ -105,7 +113,7 @@ def set_alias(db: Session, *, name: str, alias: str, version: int) -> ModelAlias
             version=version,
             previous_version=previous,
         )
-    return db.get_one(ModelAlias, (name, alias), populate_existing=True)
+    return db.get_one(ModelAlias, (project_of(db), name, alias), populate_existing=True)
 
 
 def delete_alias(db: Session, *, name: str, alias: str) -> None:
@@ -225,7 +233,7 @@ def resolve(db: Session, *, name: str, ref: str) -> ModelVersion:
         if latest is None:
             raise NotFound(f"model {name!r} has no versions yet")
         return latest
-    alias = db.get(ModelAlias, (name, ref))
+    alias = db.get(ModelAlias, (project_of(db), name, ref))
     if alias is None:
         raise NotFound(
             f"model {name!r} has no alias {ref!r}{_aliases_hint(db, name)}; a reference is a "
@@ -265,7 +273,7 @@ def evaluate(db: Session, *, name: str, ref: str, **arguments) -> dict[str, Any]
 
 
 def _get_model(db: Session, *, name: str) -> RegisteredModel:
-    model = db.get(RegisteredModel, name)
+    model = db.get(RegisteredModel, (project_of(db), name))
     if model is None:
         raise NotFound(
             f"model {name!r} is not registered; POST /v1/models/{name}/versions "
@@ -275,7 +283,7 @@ def _get_model(db: Session, *, name: str) -> RegisteredModel:
 
 
 def _get_version(db: Session, *, name: str, version: int) -> ModelVersion:
-    found = db.get(ModelVersion, (name, version))
+    found = db.get(ModelVersion, (project_of(db), name, version))
     if found is None:
         _get_model(db, name=name)
         latest = db.scalar(

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from core.db import unit_of_work
 from core.models import Run, RunStatus
+from core.projects import project_of
 from core.runs import FINISHED
 from service.deps import (
     NO_NUL,
@@ -30,13 +31,15 @@ from service.http import (
     answer_head_on_downloads,
     file_response,
 )
+from service.projects.access import project_sessions, project_url
+from service.projects.limits import check_queued_runs
 from service.runs import deletion, service
 from service.runs.artifacts import export_response, native_model_file, read_metrics
 from service.runs.schemas import EngineRead, ProgressRead, RunCreate, RunPage, RunRead
 from workers.engines.registry import engines
 from workers.exports.formats import MLMODEL, MLPACKAGE, ONNX
 
-router = APIRouter(prefix="/v1", tags=["runs"])
+router = APIRouter(tags=["runs"])
 UNKNOWN_RUN: Responses = {404: {"description": "Unknown run"}}
 NOT_SUCCEEDED: Responses = {
     **UNKNOWN_RUN,
@@ -70,6 +73,7 @@ def run_read(run: Run) -> RunRead:
     response_model=RunRead,
     responses={
         202: {"description": "Queued; Location is the run"},
+        409: {"description": "The project's limit of queued runs is reached"},
         422: {"description": "Invalid request: selection, features, split, engine…"},
     },
 )
@@ -78,7 +82,8 @@ def create_run(
 ) -> RunRead:
     """Queue a training run; its data selection, split and features are frozen now."""
     run = service.create_run(db, request=request, remote_engines=settings.remote_engine_names)
-    response.headers["Location"] = f"/v1/runs/{run.id}"
+    check_queued_runs(db, settings.project_max_queued_runs)
+    response.headers["Location"] = project_url(project_of(db), f"runs/{run.id}")
     return run_read(run)
 
 
@@ -216,7 +221,7 @@ async def run_events(request: Request, db: SessionDep, run_id: str) -> Streaming
     """Server-Sent Events: status changes, the epoch in progress (`batch`), progress rows,
     then the final metrics; ends with the run."""
     service.get_run(db, run_id=run_id)
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = project_sessions(request), request.app.state.settings
     return StreamingResponse(
         _events(factory, settings, run_id, request), media_type="text/event-stream"
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.models import MotionSession
 from core.params import DataSelection
+from core.projects import project_of
 from service.errors import InvalidInput
 from service.sessions.service import quoted
 
@@ -54,7 +55,8 @@ def _decoded(rows: Sequence[Sequence[Any]]) -> list[SessionRow]:
 
 def select_sessions(db: Session, *, selection: DataSelection) -> list[SessionRow]:
     """The stored sessions a data selection names, in order; 422 when none or unknown ids."""
-    query = select(*_COLUMNS)
+    # Core (plain rows), which the project's loader criteria do not reach: filtered here.
+    query = select(*_COLUMNS).where(MotionSession.project == project_of(db))
     for column, values in (
         (MotionSession.activity, selection.activities),
         (MotionSession.subject, selection.subjects),

@@ -23,6 +23,7 @@ from service.deps import (
     SettingsDep,
 )
 from service.http import Responses
+from service.projects.access import project_sessions, project_url, request_project
 from service.sessions import service
 from service.sessions import stats as stats_service
 from service.sessions.decoding import read_parts
@@ -46,7 +47,7 @@ from service.sessions.schemas import (
 )
 from service.sessions.storing import ingest
 
-router = APIRouter(prefix="/v1", tags=["sessions"])
+router = APIRouter(tags=["sessions"])
 UPLOAD_ERRORS: Responses = {
     400: {"description": "Malformed body (CSV, JSON, gzip or multipart)"},
     409: {"description": "A session exists with different content"},
@@ -132,15 +133,18 @@ async def upload_sessions(
     # One thread hop: parse, store and commit (ingest owns the upload's unit of work).
     results = await run_in_threadpool(
         ingest,
-        request.app.state.session_factory,
+        project_sessions(request),
         store=store,
         parts=parts,
         options=options,
         replace=replace,
+        max_stored_bytes=settings.project_max_stored_bytes,
     )
     changed = [r for r in results if r.created or r.replaced]
     if changed:
-        response.headers["Location"] = f"/v1/sessions/{changed[0].id}"
+        response.headers["Location"] = project_url(
+            request_project(request), f"sessions/{changed[0].id}"
+        )
     response.status_code = 201 if changed else 200
     return UploadResult(sessions=results)
 

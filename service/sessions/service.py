@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.blobs import locate, release
 from core.channels import Layout, combine
 from core.models import MotionSession
+from core.projects import project_of
 from core.storage import BlobMissing, PackStore
 from service.audit import service as audit
 from service.errors import NotFound
@@ -55,7 +56,7 @@ def labels(db: Session) -> dict[str, list[str]]:
 
 
 def get_session(db: Session, *, session_id: str) -> MotionSession:
-    row = db.get(MotionSession, session_id)
+    row = db.get(MotionSession, (project_of(db), session_id))
     if row is None:
         raise NotFound(f"session {session_id!r} does not exist; GET /v1/sessions lists them")
     return row

@@ -9,20 +9,23 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from core.blobs import add_pack, known_blobs, release
 from core.channels import layout_of
 from core.db import rows_changed, unit_of_work
 from core.models import MotionSession
+from core.projects import project_of
 from core.storage import PackStore, WrittenPack
 from service.audit import service as audit
 from service.errors import Conflict, InvalidInput
+from service.projects.limits import QuotaExceeded, check_stored_bytes
 from service.sessions.decoding import parse_parts
 from service.sessions.parsing import ParsedSession, UploadOptions
 from service.sessions.schemas import SessionStored
@@ -53,12 +56,13 @@ class StoreRace(Conflict):
 
 
 def ingest(
-    factory: sessionmaker[Session],
+    factory: Callable[[], Session],
     *,
     store: PackStore,
     parts: list,
     options: UploadOptions,
     replace: bool,
+    max_stored_bytes: int | None = None,
 ) -> list[SessionStored]:
     """Parse, store and commit one upload, in one worker thread: the unit of work is owned
     here (as the request dependency owns other routes'), so that a lost race is retried on
@@ -70,7 +74,13 @@ def ingest(
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 with unit_of_work(factory) as db:
-                    return store_sessions(db, store=store, parsed=parsed, replace=replace)
+                    return store_sessions(
+                        db,
+                        store=store,
+                        parsed=parsed,
+                        replace=replace,
+                        max_bytes=max_stored_bytes,
+                    )
             except StoreRace:
                 if attempt == STORE_ATTEMPTS:
                     raise
@@ -140,9 +150,15 @@ def _unique(parsed: list[ParsedSession]) -> dict[str, ParsedSession]:
 
 
 def store_sessions(
-    db: Session, *, store: PackStore, parsed: list[ParsedSession], replace: bool
+    db: Session,
+    *,
+    store: PackStore,
+    parsed: list[ParsedSession],
+    replace: bool,
+    max_bytes: int | None = None,
 ) -> list[SessionStored]:
-    """Add the sessions to the unit of work, their new samples written as one pack first.
+    """Add the sessions to the unit of work, their new samples written as one pack first;
+    `max_bytes`: the project's limit of stored samples (over it, nothing is stored).
 
     Raises before writing anything when the request cannot be stored whole, and StoreRace when
     a concurrent request got in between (the caller retries on fresh reads).
@@ -171,7 +187,13 @@ def store_sessions(
     try:
         if pack is not None and not add_pack(db, pack):
             store.delete_pack(pack.pack_id)  # every blob in it was recorded by another upload
+            pack = None
         _write_rows(db, seen, existing, replaced)
+        check_stored_bytes(db, max_bytes)
+    except QuotaExceeded:
+        if pack is not None:  # named by this transaction's rows alone, as below
+            store.delete_pack(pack.pack_id)
+        raise
     except (IntegrityError, StoreRace):
         # The pack's name is new and only this transaction's rows (rolled back now) named
         # it: no one else can reference it, so it goes at once rather than after the grace.
@@ -288,7 +310,11 @@ def _write_rows(
         )
         if rows_changed(db, statement) != 1:
             raise StoreRace("replaced meanwhile")
-    new_rows = [{"id": sid, **_columns(s)} for sid, s in seen.items() if sid not in existing]
+    new_rows = [
+        {"project": project_of(db), "id": sid, **_columns(s)}
+        for sid, s in seen.items()
+        if sid not in existing
+    ]
     if new_rows:
         db.execute(insert(MotionSession), new_rows)  # one executemany, no ORM objects
     db.flush()

@@ -5,13 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from core.models import Sweep
+from core.projects import project_of
 from service.deps import SessionDep, SettingsDep
 from service.http import Responses
+from service.projects.access import project_url
+from service.projects.limits import check_queued_runs
 from service.runs.router import run_read
 from service.sweeps import service
 from service.sweeps.schemas import BestRun, SweepCreate, SweepRead
 
-router = APIRouter(prefix="/v1", tags=["sweeps"])
+router = APIRouter(tags=["sweeps"])
 UNKNOWN_SWEEP: Responses = {404: {"description": "Unknown sweep"}}
 
 
@@ -43,6 +46,7 @@ def sweep_read(db, sweep: Sweep) -> SweepRead:
     response_model=SweepRead,
     responses={
         201: {"description": "Created; its runs are queued. Location is the sweep"},
+        409: {"description": "The project's limit of queued runs is reached"},
         422: {"description": "Invalid grid, too many combinations, or an invalid combination"},
     },
 )
@@ -51,7 +55,8 @@ def create_sweep(
 ) -> SweepRead:
     """Queue one run per combination of the grid, all in one experiment."""
     sweep = service.create_sweep(db, request=request, remote_engines=settings.remote_engine_names)
-    response.headers["Location"] = f"/v1/sweeps/{sweep.id}"
+    check_queued_runs(db, settings.project_max_queued_runs)
+    response.headers["Location"] = project_url(project_of(db), f"sweeps/{sweep.id}")
     return sweep_read(db, sweep)
 
 

@@ -24,6 +24,11 @@ def add_token_commands(commands) -> None:
     create.add_argument(
         "--scope", action="append", required=True, choices=list(Scope), help="repeatable"
     )
+    create.add_argument(
+        "--project",
+        action="append",
+        help="a project it may use (repeatable); none: every project",
+    )
     create.set_defaults(run=cmd_create)
     listing = actions.add_parser("list", help="list tokens (not their secrets)")
     listing.add_argument("--all", action="store_true", help="include revoked tokens")
@@ -47,19 +52,28 @@ def cmd_create(args: argparse.Namespace) -> None:
     from pydantic import ValidationError
 
     from core.db import unit_of_work
+    from service.errors import InvalidInput
     from service.preflight import fail
     from service.tokens import service
     from service.tokens.schemas import TokenCreate
 
     try:
-        request = TokenCreate(name=args.name, scopes=args.scope)
+        request = TokenCreate(name=args.name, scopes=args.scope, projects=args.project)
     except ValidationError as error:
         fail(f"invalid token: {error.errors()[0]['msg']} (names: letters, digits, . _ @ -)")
         return
-    with unit_of_work(_database()) as db:
-        row, token = service.create_token(db, name=request.name, scopes=frozenset(request.scopes))
+    try:
+        with unit_of_work(_database()) as db:
+            row, token = service.create_token(
+                db, name=request.name, scopes=frozenset(request.scopes), projects=request.projects
+            )
+    except InvalidInput as error:
+        fail(error.detail)
+        return
+    projects = ",".join(row.projects) if row.projects is not None else "all"
     print(
-        f"created token id={row.id} name={row.name} scopes={','.join(row.scopes)}; "
+        f"created token id={row.id} name={row.name} scopes={','.join(row.scopes)} "
+        f"projects={projects}; "
         "it is shown only now, store it:",
         file=sys.stderr,
     )

@@ -34,6 +34,7 @@ def create_token(db: SessionDep, request: TokenCreate) -> TokenCreated:
         name=request.name,
         scopes=frozenset(request.scopes),
         expires_in_minutes=request.expires_in_minutes,
+        projects=request.projects,
     )
     return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.projects.schemas import PROJECT_NAME_PATTERN
 from service.scopes import Scope
 
 TOKEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
@@ -19,6 +21,9 @@ class TokenCreate(BaseModel):
     scopes: list[Scope] = Field(..., min_length=1, description="upload, read, train, admin")
     expires_in_minutes: int | None = Field(
         None, ge=1, le=MAX_EXPIRY_MINUTES, description="Stops working after this; none: never"
+    )
+    projects: list[Annotated[str, Field(pattern=PROJECT_NAME_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=100, description="The projects it may use; none: every one"
     )
 
 
@@ -47,6 +52,7 @@ class TokenRead(BaseModel):
     revoked_at: datetime | None
     revoked_by: str | None
     expires_at: datetime | None = Field(None, description="When it stops working; null: never")
+    projects: list[str] | None = Field(None, description="The projects it may use; null: all")
 
 
 class TokenCreated(TokenRead):

@@ -8,17 +8,31 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import ApiToken, utcnow
+from core.models import ApiToken, Project, utcnow
 from service.audit.service import AuditAction, actor, record
 from service.auth import hash_token, new_token
-from service.errors import NotFound
+from service.errors import InvalidInput, NotFound
 from service.scopes import Scope
 
 
 def create_token(
-    db: Session, *, name: str, scopes: frozenset[Scope], expires_in_minutes: int | None = None
+    db: Session,
+    *,
+    name: str,
+    scopes: frozenset[Scope],
+    expires_in_minutes: int | None = None,
+    projects: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
-    """The new token's row, and the token itself (shown once, never stored)."""
+    """The new token's row, and the token itself (shown once, never stored); `projects`: the
+    projects it may use (422 for one that does not exist), None: every project."""
+    if projects is not None:
+        known = set(db.scalars(select(Project.name).where(Project.name.in_(projects))))
+        unknown = sorted(set(projects) - known)
+        if unknown:
+            raise InvalidInput(
+                f"unknown project(s) {', '.join(unknown)}: GET /v1/projects lists them"
+            )
+        projects = sorted(set(projects))
     token_id, token = new_token()
     now = utcnow()
     row = ApiToken(
@@ -26,6 +40,7 @@ def create_token(
         name=name,
         scopes=sorted(scopes),
         token_sha256=hash_token(token),
+        projects=projects,
         created_at=now,
         created_by=actor(),
         expires_at=None
@@ -39,6 +54,7 @@ def create_token(
         target=f"tokens/{token_id}",
         name=name,
         scopes=row.scopes,
+        projects=projects,
         expires_at=None if row.expires_at is None else row.expires_at.isoformat(),
     )
     db.flush()

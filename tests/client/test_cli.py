@@ -14,25 +14,13 @@ import pytest
 from core.migrate import upgrade
 from core.settings import Settings
 from motionlab_client.render import table
+from tests.support.cli import motionlab
 from tests.support.homes import FAST
 from tests.support.paths import BASICMOTIONS_CSV
 from tests.support.runs import running_workers
 from tests.support.servers import LiveServer, free_port
 
 pytestmark = pytest.mark.system  # the CLI as a user runs it: a process per command
-
-
-def motionlab(*args: str, url: str | None = None, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "MOTIONLAB_LOG_LEVEL": "WARNING", **env}
-    if url:
-        environment["MOTIONLAB_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_quickstart_with_the_cli(live, tmp_path):

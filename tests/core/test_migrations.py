@@ -12,29 +12,15 @@ from sqlalchemy import JSON, TextClause, text
 
 from core.db import make_engine
 from core.migrate import upgrade
+from tests.support.homes import DATABASE_KINDS, database_at
 
 CREATED = datetime(2026, 11, 30)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", marks=pytest.mark.integration),
-        pytest.param("postgresql", marks=pytest.mark.system),
-    ]
-)
+@pytest.fixture(params=DATABASE_KINDS)
 def first_revision(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """The URL of a database migrated to the first revision only, on each database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        upgrade(url, "0001")
-        yield url
-        return
-    cluster = request.getfixturevalue("postgres_cluster")
-    name = cluster.create_database()  # empty, not the template migrated to head
-    url = cluster.database_url(name)
-    upgrade(url, "0001")
-    yield url
-    cluster.drop_database(name)
+    yield from database_at(request, tmp_path, "0001")
 
 
 def insert(url: str, statement: str, rows: list[dict]) -> None:

@@ -18,10 +18,18 @@ from starlette.websockets import WebSocket
 
 from core.db import make_engine, make_session_factory, unit_of_work
 from service.app import create_app
+from service.auth import PROJECT_PREFIX
 from service.scopes import Scope
 from service.tokens.service import create_token, revoke_token
 
 OPEN, UPLOAD, READ, TRAIN, ADMIN = None, "upload", "read", "train", "admin"
+
+
+def in_project(path: str) -> str:
+    """/v1/sessions → /v1/projects/{project}/sessions"""
+    return PROJECT_PREFIX + path.removeprefix("/v1")
+
+
 # docs/tokens.md's table: (method, path template) → the scope it needs (admin has every scope).
 DOCUMENTED = {
     ("GET", "/healthz"): OPEN,
@@ -85,12 +93,24 @@ DOCUMENTED = {
     ("POST", "/v1/collect-tokens"): ADMIN,
     ("DELETE", "/v1/tokens/{token_id}"): ADMIN,
     ("GET", "/v1/audit"): ADMIN,
+    ("GET", "/v1/projects"): ADMIN,
+    ("POST", "/v1/projects"): ADMIN,
+    ("DELETE", "/v1/projects/{project}"): ADMIN,
 }
 # WebSocket routes (their handshake is a GET): live classification predicts, like predict.
 DOCUMENTED_WEBSOCKETS = {
     "/v1/runs/{run_id}/live": TRAIN,
     "/v1/models/{name}/{ref}/live": TRAIN,
 }
+# The routes of a project exist again under /v1/projects/{project}, each needing what the
+# default project's does; tokens and projects are the whole server's.
+SERVER_WIDE = ("/v1/tokens", "/v1/collect-tokens", "/v1/projects")
+DOCUMENTED |= {
+    (method, in_project(path)): scope
+    for (method, path), scope in DOCUMENTED.items()
+    if path.startswith("/v1/") and not path.startswith(SERVER_WIDE)
+}
+DOCUMENTED_WEBSOCKETS |= {in_project(path): s for path, s in DOCUMENTED_WEBSOCKETS.items()}
 # Replacing stored sessions is not adding them: POST /v1/sessions?replace=true needs admin.
 TOKENS = {scope: f"{scope}-token-{'x' * 24}" for scope in Scope}
 REVOKED = "revoked"
@@ -176,7 +196,11 @@ def test_the_openapi_document_declares_each_routes_scope(settings):
         "scheme": "bearer",
         "description": document["components"]["securitySchemes"]["bearerAuth"]["description"],
     }
+    # A project's routes are described once, by the default project's and the prefix.
+    assert f"`{PROJECT_PREFIX}/…`" in document["info"]["description"]
     for (method, path), scope in DOCUMENTED.items():
+        if path.startswith(PROJECT_PREFIX + "/"):
+            continue
         operation = document["paths"].get(path, {}).get(method.lower())
         if operation is None:
             assert scope is OPEN, f"{method} {path} is not in the OpenAPI document"

@@ -177,3 +177,23 @@ def test_the_audit_log_names_who_deleted_and_replaced_sessions(api, server):
         ("session.replace", "ops"),
     ]
     assert all(e["token_id"] == token.split("_")[1] and e["created_at"] for e in events["items"])
+
+
+@pytest.mark.system  # `motionlab token create` as a process
+def test_cli_tokens_limited_to_a_project(api, settings):
+    assert api.post("/v1/projects", json={"name": "fitness"}).status_code == 201
+    unknown = motionlab(
+        settings, "token", "create", "--name", "x", "--scope", "read", "--project", "nowhere"
+    )
+    assert unknown.returncode != 0 and "nowhere" in unknown.stderr
+    created = motionlab(
+        settings, "token", "create", "--name", "fit", "--scope", "upload", "--project", "fitness"
+    )
+    assert created.returncode == 0 and "projects=fitness" in created.stderr, created.stderr
+    phone = bearer(created.stdout.strip())
+    url = "/v1/projects/fitness/sessions?session_id=rec-1&activity=squat"
+    assert api.post(url, content=ONE_SESSION, headers={**CSV, **phone}).status_code == 201
+    elsewhere = api.post(
+        url.replace("/projects/fitness", ""), content=ONE_SESSION, headers=CSV | phone
+    )
+    assert elsewhere.status_code == 404 and "'default'" in elsewhere.json()["detail"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from core.migrate import upgrade
 from core.settings import Settings
@@ -25,3 +28,26 @@ def migrated_settings(home: Path, database_url: str | None, **values) -> Setting
     settings.home.mkdir()
     upgrade(settings.resolved_database_url)
     return settings
+
+
+# A fixture's parameters: the database kinds, each with the tier it makes a test.
+DATABASE_KINDS = [
+    pytest.param("sqlite", marks=pytest.mark.integration),
+    pytest.param("postgresql", marks=pytest.mark.system),
+]
+
+
+def database_at(request: pytest.FixtureRequest, tmp_path: Path, revision: str) -> Iterator[str]:
+    """The URL of a database migrated to `revision` only, of the fixture's kind
+    (`request.param`, one of DATABASE_KINDS); a PostgreSQL one is dropped afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        upgrade(url, revision)
+        yield url
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.create_database()  # empty, not the template migrated to head
+    url = cluster.database_url(name)
+    upgrade(url, revision)
+    yield url
+    cluster.drop_database(name)

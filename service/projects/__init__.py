@@ -1,0 +1,1 @@
+"""Projects: separate namespaces of sessions, runs, sweeps, models and audit on one server."""
