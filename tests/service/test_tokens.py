@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from core.db import make_engine
 from service.app import create_app
+from tests.support.cli import motionlab as run_motionlab
 from tests.support.runs import upload_tiny
 
 CSV = {"Content-Type": "text/csv"}
@@ -22,16 +23,9 @@ ONE_SESSION = "x,y\n1,2\n3,4\n"
 
 
 def motionlab(settings, *args: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "MOTIONLAB_HOME": str(settings.home)}
-    if settings.database_url:
-        environment["MOTIONLAB_DATABASE_URL"] = settings.database_url
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """The command run on `settings`' home (and its database, when not the home's SQLite)."""
+    database = {"MOTIONLAB_DATABASE_URL": settings.database_url} if settings.database_url else {}
+    return run_motionlab(*args, MOTIONLAB_HOME=str(settings.home), **database)
 
 
 def bearer(token: str) -> dict[str, str]:
