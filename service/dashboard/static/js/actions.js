@@ -2,7 +2,7 @@
 // run (run-form.js starts runs and sweeps). Each needs its scope; a refusal (401/403) is said
 // by api.js with the scope the route needs, any other failure (a 409's reasons, a 422's detail)
 // here.
-import { el, notify, request, sendJSON, token } from "./api.js";
+import { apiPath, el, notify, request, sendJSON, token } from "./api.js";
 
 export const reportFailure = (error) => [401, 403].includes(error.status) || notify(error.message);
 
@@ -11,7 +11,7 @@ export const reportFailure = (error) => [401, 403].includes(error.status) || not
 function uploadFiles(files, query, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/v1/sessions${query ? `?${query}` : ""}`);
+    xhr.open("POST", apiPath(`/v1/sessions${query ? `?${query}` : ""}`));
     if (token()) xhr.setRequestHeader("Authorization", `Bearer ${token()}`);
     xhr.upload.onprogress = (event) => event.lengthComputable && onProgress(event.loaded / event.total);
     xhr.onload = () => {

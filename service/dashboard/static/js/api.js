@@ -3,6 +3,16 @@ const TOKEN_KEY = "motionlab.token";
 
 export const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
 
+// The project the dashboard works in, remembered across visits; "" is the default project.
+const PROJECT_KEY = "motionlab.project";
+export const project = () => localStorage.getItem(PROJECT_KEY) || "";
+
+// What a project owns is addressed under /v1/projects/{project}/…; tokens, projects and the
+// server's metrics are not a project's, nor is anything of the default project (plain /v1/…).
+const PROJECT_OWNED = /^\/v1\/(sessions|labels|stats|engines|runs|sweeps|models|audit)(?=[/?]|$)/;
+export const apiPath = (path) =>
+  project() && PROJECT_OWNED.test(path) ? `/v1/projects/${encodeURIComponent(project())}${path.slice(3)}` : path;
+
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem.detail || problem.title || `HTTP ${status}`);
@@ -19,7 +29,7 @@ function headersWith(extra = {}) {
 
 // fetch() on the API: the token as a bearer header; a problem+json answer becomes an ApiError.
 export async function request(path, { method = "GET", body, headers = {}, accept } = {}) {
-  const response = await fetch(path, {
+  const response = await fetch(apiPath(path), {
     method,
     body,
     headers: headersWith({ ...(accept ? { Accept: accept } : {}), ...headers }),
@@ -129,6 +139,7 @@ export const pageData = () => document.getElementById("page").dataset;
 // The page's <main>, emptied, with its heading; `start` renders the page and reports failures.
 export function start(render) {
   setUpTokenForm();
+  setUpProjectForm();
   const main = document.getElementById("page");
   document.querySelector(`[data-nav="${main.dataset.page}"]`)?.classList.add("current");
   render(main).catch((error) => {
@@ -157,6 +168,21 @@ function setUpTokenForm() {
     else sessionStorage.removeItem(TOKEN_KEY);
     input.value = "";
     show();
+    location.reload();
+  });
+}
+
+// The project switcher: the project's name typed once, kept in this browser; a switch reloads
+// the page in that project. (Listing projects needs an admin token, which most tabs lack.)
+function setUpProjectForm() {
+  const form = document.getElementById("project-form");
+  const input = document.getElementById("project-input");
+  input.value = project();
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = input.value.trim();
+    if (chosen && chosen !== "default") localStorage.setItem(PROJECT_KEY, chosen);
+    else localStorage.removeItem(PROJECT_KEY);
     location.reload();
   });
 }

@@ -1,14 +1,14 @@
 // The run page's live panel: replay a stored session through the run's live classification
 // WebSocket (WS /v1/runs/{id}/live) at recording speed, and show each window's prediction as
 // it arrives, the way a phone streaming its sensors would see them.
-import { el, getJSON, notify, token } from "./api.js";
+import { apiPath, el, getJSON, notify, token } from "./api.js";
 
 const SPEEDS = [1, 10, 100];
 const DEFAULT_RATE_HZ = 10; // a session without a sample rate is replayed at 10 rows a second
 
 function liveUrl(runId) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/v1/runs/${encodeURIComponent(runId)}/live`;
+  return `${scheme}//${location.host}${apiPath(`/v1/runs/${encodeURIComponent(runId)}/live`)}`;
 }
 
 // A browser's WebSocket cannot send an Authorization header: the token travels as a second
