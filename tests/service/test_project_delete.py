@@ -4,11 +4,13 @@ what it holds and nothing of the projects that share its samples (one blob, by c
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.blobs import collect_garbage
 from core.db import make_engine, make_session_factory
 from core.storage import pack_store
+from tests.support.live_stream import assert_same_windows, open_stream, stream_frames, ws_url
 from tests.support.runs import running_workers, start_run, upload_tiny, wait_for
 
 MODEL = "/models/GestureClassifier"
@@ -26,7 +28,7 @@ class InProject:
 
 
 @pytest.mark.integration  # a live server and worker processes on SQLite
-def test_each_project_registers_its_own_model_of_one_name_and_keeps_it(settings, api):
+def test_each_project_registers_its_own_model_of_one_name_and_keeps_it(settings, server, api):
     assert api.post("/v1/projects", json={"name": "gestures"}).status_code == 201
     gestures = InProject(api, "gestures")
     runs = {}
@@ -43,6 +45,10 @@ def test_each_project_registers_its_own_model_of_one_name_and_keeps_it(settings,
     for name, client in (("default", api), ("gestures", gestures)):
         assert client.get(f"/v1{MODEL}/production").json()["run_id"] == runs[name]
         assert client.get(f"/v1{MODEL}/production/model.mlmodel").status_code == 200
+    for name, prefix in (("default", "/v1"), ("gestures", gestures.prefix)):
+        ready, streamed, expected = stream_and_predict(server.url, api, f"{prefix}{MODEL}")
+        assert ready["run_id"] == runs[name]  # each project's live stream is its own model's
+        assert_same_windows(streamed, expected)
     # A run of one project is not another's: registering it there finds no such run.
     foreign = gestures.post("/v1/models/Other/versions", json={"run_id": runs["default"]})
     assert foreign.status_code == 404
@@ -51,6 +57,26 @@ def test_each_project_registers_its_own_model_of_one_name_and_keeps_it(settings,
     assert gestures.get(f"/v1{MODEL}/production").json()["run_id"] == runs["gestures"]
     default_refused = api.delete("/v1/projects/default")
     assert default_refused.status_code == 409
+
+
+def stream_and_predict(url: str, api, model: str) -> tuple[dict, list[dict], dict]:
+    """A recording streamed to `model`'s production alias (WebSocket), and what predict answers
+    for it per window."""
+    rows = np.random.default_rng(3).normal(1.5, 2, size=(23, 2)).round(6)
+    answer = api.post(
+        f"{model}/production/predict",
+        content=("x,y\n" + "".join(f"{x},{y}\n" for x, y in rows)).encode(),
+        headers={"Content-Type": "text/csv"},
+        params={"output_frequency": "per_window", "output_type": "probability_vector"},
+    )
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["predictions"]
+    best = np.array(predictions["probability_vector"]).argmax(axis=1)
+    expected = {**predictions, "class": [answer.json()["classes"][i] for i in best]}
+    socket, ready = open_stream(ws_url(url, f"{model}/production/live"))
+    with socket:
+        streamed = stream_frames(socket, [{"rows": rows.tolist()}])
+    return ready, streamed, expected
 
 
 @pytest.mark.both_databases

@@ -83,7 +83,9 @@ def upload_named_features(api, first_feature: str) -> None:
 def start_run(api, **body) -> str:
     response = api.post("/v1/runs", json=body)
     assert response.status_code == 202, response.text
-    assert response.headers["Location"] == f"/v1/runs/{response.json()['id']}"
+    # The run's URL in the project it was started in (/v1/runs/… for the default one).
+    location = f"{response.request.url.path}/{response.json()['id']}"
+    assert response.headers["Location"] == location, response.headers
     return response.json()["id"]
 
 
