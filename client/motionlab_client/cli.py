@@ -1,5 +1,5 @@
 """The user commands of `motionlab`, on the client: upload, sessions, train, runs, compare,
-pull, promote.
+pull, promote, project.
 
 The server's `motionlab` adds them to its own (serve, worker, migrate, token); the light
 distribution (motionlab-client) has only these (`main`).
@@ -113,6 +113,10 @@ def add_user_commands(commands: Any) -> None:
     promote.add_argument("run_id", metavar="RUN")
     promote.add_argument("--model", default="GestureClassifier")
     promote.add_argument("--alias", default="production")
+
+    project = add("project", "list, create or delete projects (an admin token)", cmd.project)
+    project.add_argument("action", choices=["list", "create", "delete"])
+    project.add_argument("name", nargs="?", help="the project to create or delete")
 
 
 COLUMNS = (

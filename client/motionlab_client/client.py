@@ -186,6 +186,18 @@ class Client:
             if not page["items"] or offset >= page["total"]:
                 return
 
+    # -- projects (the server's; an admin token of every project) -----------------------------
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self.get_json("/v1/projects")
+
+    def create_project(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/v1/projects", json={"name": name}).json()
+
+    def delete_project(self, name: str) -> None:
+        """Delete `name` and everything it holds (a 409 while it has registered models)."""
+        self.request("DELETE", f"/v1/projects/{name}")
+
     # -- runs ---------------------------------------------------------------------------------
 
     def train(self, **run_fields: Any) -> Run:

@@ -131,3 +131,21 @@ def promote(client: Client, args: argparse.Namespace) -> None:
     alias = client.set_alias(args.model, args.alias, version["version"])
     text = f"{args.model} version {version['version']} (run {args.run_id}) is now {args.alias}"
     _out(args, {"version": version, "alias": alias}, text)
+
+
+def project(client: Client, args: argparse.Namespace) -> None:
+    if args.action == "list":
+        found = client.projects()
+        rows = [[p["name"], p["created_at"]] for p in found]
+        _out(args, found, table(["project", "created"], rows))
+        return
+    if not args.name:
+        from motionlab_client.errors import InputError
+
+        raise InputError("Missing project", f"`motionlab project {args.action} NAME`")
+    if args.action == "create":
+        created = client.create_project(args.name)
+        _out(args, created, f"project {created['name']} created")
+    else:
+        client.delete_project(args.name)
+        _out(args, {"deleted": args.name}, f"project {args.name} deleted")

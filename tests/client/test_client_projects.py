@@ -37,3 +37,22 @@ def test_a_client_of_a_project_sees_and_writes_only_that_project(live, tmp_path)
         assert [s["id"] for s in json.loads(listed.stdout)] == ["fit-1"]
     default_listing = motionlab("sessions", "--json", url=live.url)
     assert "fit-1" not in [s["id"] for s in json.loads(default_listing.stdout)]
+
+
+def test_projects_are_listed_created_and_deleted_from_the_command_line(live):
+    created = motionlab("project", "create", "gestures", url=live.url)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "project gestures created"
+    listed = motionlab("project", "list", "--json", url=live.url)
+    names = [p["name"] for p in json.loads(listed.stdout)]
+    assert names[0] == "default" and "gestures" in names
+    again = motionlab("project", "create", "gestures", url=live.url)
+    assert again.returncode == 3 and "gestures" in again.stderr  # the server's 409, said
+    nameless = motionlab("project", "delete", url=live.url)
+    assert nameless.returncode == 2 and "motionlab project delete NAME" in nameless.stderr
+    default = motionlab("project", "delete", "default", url=live.url)
+    assert default.returncode == 3 and "default" in default.stderr
+    deleted = motionlab("project", "delete", "gestures", url=live.url)
+    assert deleted.returncode == 0, deleted.stderr
+    listed = motionlab("project", "list", url=live.url)
+    assert "gestures" not in listed.stdout and "default" in listed.stdout
