@@ -48,8 +48,11 @@ def create_collect_token(db: SessionDep, request: CollectTokenCreate) -> Collect
         name=request.name,
         scopes=frozenset({Scope.UPLOAD}),
         expires_in_minutes=request.expires_in_minutes,
+        projects=None if request.project is None else [request.project],
     )
     url = f"{request.base_url}/collect#token={token}"
+    if request.project is not None:
+        url += f"&project={request.project}"  # where /collect sends what it records
     return CollectTokenCreated(
         **TokenRead.model_validate(row).model_dump(),
         token=token,

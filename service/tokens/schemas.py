@@ -39,6 +39,12 @@ class CollectTokenCreate(BaseModel):
         pattern=r"^https?://[^/?#\s]+$",
         description="The address the phone reaches this server at: https://192.168.1.20:8443",
     )
+    project: str | None = Field(
+        None,
+        pattern=PROJECT_NAME_PATTERN,
+        description="The project the phone records into: the token works there only "
+        "(default: the default project)",
+    )
 
 
 class TokenRead(BaseModel):

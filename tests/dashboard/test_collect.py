@@ -252,3 +252,40 @@ def test_an_admin_creates_a_token_whose_secret_is_shown_once(tab, dashboard):
     admin.page.wait_for_selector("#tokens td:text-is('ci-reader')")
     assert secret not in admin.page.content()  # shown that once
     admin.assert_clean()
+
+
+def test_a_qr_code_made_in_a_project_records_into_that_project_only(tab, phone, dashboard):
+    assert dashboard.api.post("/v1/projects", json={"name": "qr-gestures"}).status_code == 201
+    try:
+        admin = tab(TOKENS["admin"])
+        admin.open("/tokens", "#tokens")
+        admin.page.fill("#project-input", "qr-gestures")  # the dashboard's project switcher
+        admin.page.click("#project-form button")
+        admin.page.wait_for_selector("#tokens")
+        admin.page.click("#collect-create")
+        admin.page.wait_for_selector("#collect-qr img")
+        collect_url = admin.page.get_attribute("#collect-url", "href")
+        assert collect_url.endswith("&project=qr-gestures")
+
+        recorder = phone()
+        recorder.page.goto(collect_url)
+        recorder.page.wait_for_selector("body[data-ready] #start:not([disabled])")
+        record(recorder, activity="qr-project-wave", events=50, interval_ms=20)
+        recorder.page.click("#keep")
+        recorder.page.wait_for_selector("#uploaded li:has-text('qr-project-wave')")
+        in_project = dashboard.api.get(
+            "/v1/projects/qr-gestures/sessions", params={"activity": "qr-project-wave"}
+        ).json()
+        assert in_project["total"] == 1
+        assert count_stored(dashboard, "qr-project-wave") == 0  # nothing in the default project
+        token = collect_url.split("#token=")[1].split("&")[0]
+        elsewhere = dashboard.api.post(
+            "/v1/sessions?session_id=qr-elsewhere&activity=x",
+            content=b"x,y\n1,2\n3,4\n",
+            headers={"Content-Type": "text/csv", "Authorization": f"Bearer {token}"},
+        )
+        assert elsewhere.status_code == 404  # the QR token works in its project only
+        admin.assert_clean()
+        recorder.assert_clean()
+    finally:
+        assert dashboard.api.delete("/v1/projects/qr-gestures").status_code == 204

@@ -1,6 +1,7 @@
 // Live mode: the phone's sensors streamed to a model's live classification WebSocket
 // (WS /v1/models/{name}/{ref}/live), the predicted activity and its probability shown large.
 // Rows go in the model's canonical units (g, rad/s), keyed by feature name, every FRAME_MS.
+import { inProject } from "./collect-project.js";
 import { MotionReader, TO_CANONICAL } from "./collect-sensors.js";
 
 const FRAME_MS = 100;
@@ -9,7 +10,7 @@ let stopCurrent = () => {};
 
 function liveUrl(model, ref) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/v1/models/${encodeURIComponent(model)}/${encodeURIComponent(ref)}/live`;
+  return `${scheme}//${location.host}${inProject(`/v1/models/${encodeURIComponent(model)}/${encodeURIComponent(ref)}/live`)}`;
 }
 
 function state(name, text) {

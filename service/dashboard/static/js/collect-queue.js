@@ -1,7 +1,9 @@
 // Kept recordings wait in IndexedDB until the server has stored them: a recording made offline
 // is uploaded when the network returns, and leaves the queue only once the server answered that
 // it holds it. A retry after a lost answer sends the same session id and content again, which
-// the server's idempotent upload stores once.
+// the server's idempotent upload stores once. Each recording keeps the project it was made for.
+import { inProject } from "./collect-project.js";
+
 const DATABASE = "motionlab.collect";
 const STORE = "recordings";
 
@@ -40,8 +42,8 @@ export class UploadRefused extends Error {
 
 // POST one session; resolves when stored (201 new, 200 already there), throws a TypeError when
 // the network is down and UploadRefused with the server's reason otherwise.
-async function upload(session, token) {
-  const response = await fetch("/v1/sessions", {
+async function upload({ project, ...session }, token) {
+  const response = await fetch(inProject("/v1/sessions", project), {
     method: "POST",
     headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ sessions: [session] }),

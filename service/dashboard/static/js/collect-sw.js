@@ -8,6 +8,7 @@ const SHELL = [
   "/static/js/collect-sensors.js",
   "/static/js/collect-queue.js",
   "/static/js/collect-live.js",
+  "/static/js/collect-project.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -3,6 +3,7 @@
 import { askPermission, Recording, sensorProblem } from "./collect-sensors.js";
 import { enqueue, flush, UploadRefused, waiting } from "./collect-queue.js";
 import { startLive } from "./collect-live.js";
+import { inProject, keepProject, project } from "./collect-project.js";
 
 const TOKEN_KEY = "motionlab.collect.token";
 const RETRY_MS = 15_000;
@@ -12,8 +13,12 @@ export const token = () => localStorage.getItem(TOKEN_KEY) || "";
 // The dashboard's QR code carries the token in the fragment (never sent to a server): keep it
 // on the phone and take it out of the address bar and the history.
 function takeTokenFromAddress() {
-  const fromAddress = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromAddress) localStorage.setItem(TOKEN_KEY, fromAddress);
+  const given = new URLSearchParams(location.hash.slice(1));
+  const fromAddress = given.get("token");
+  if (fromAddress) {
+    localStorage.setItem(TOKEN_KEY, fromAddress);
+    keepProject(given.get("project")); // the token's project (none: the default one)
+  }
   if (location.hash) history.replaceState(null, "", location.pathname);
 }
 
@@ -113,7 +118,7 @@ async function upload() {
 
 async function offerLabels() {
   if (!navigator.onLine) return;
-  const response = await fetch("/v1/labels", { headers: token() ? { Authorization: `Bearer ${token()}` } : {} });
+  const response = await fetch(inProject("/v1/labels"), { headers: token() ? { Authorization: `Bearer ${token()}` } : {} });
   if (!response.ok) return; // typing new labels still works
   const labels = await response.json();
   const options = (values) => values.map((value) => Object.assign(document.createElement("option"), { value }));
@@ -131,7 +136,7 @@ function setUpRecorder() {
     const kept = await review(recording, labels);
     show("setup");
     if (kept) {
-      await enqueue(kept);
+      await enqueue({ ...kept, project: project() }); // uploaded where it was recorded for
       await upload();
     }
   });

@@ -1,7 +1,7 @@
 // Tokens (admin): a QR code that opens /collect on a phone with an upload-only token that
 // expires; every token with its scopes and expiry, revoked with a click; a new token, whose
 // secret is shown once.
-import { el, getJSON, notify, section, sendJSON, start, table, when } from "./api.js";
+import { el, getJSON, notify, project, section, sendJSON, start, table, when } from "./api.js";
 
 const SCOPES = ["upload", "read", "train", "admin"];
 const LIFETIMES = [["15", "15 minutes"], ["60", "an hour"], ["480", "8 hours"], ["1440", "a day"], ["10080", "a week"]];
@@ -18,7 +18,8 @@ function collectForm(onCreated) {
     event.preventDefault();
     try {
       const created = await sendJSON("POST", "/v1/collect-tokens",
-        { name: name.value, expires_in_minutes: Number(lifetime.value), base_url: baseUrl.value.replace(/\/$/, "") });
+        { name: name.value, expires_in_minutes: Number(lifetime.value), base_url: baseUrl.value.replace(/\/$/, ""),
+          project: project() || null }); // the dashboard's project: the phone records there
       shown.replaceChildren(
         el("img", { alt: "QR code of the /collect address", width: 240, height: 240,
           src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(created.qr_svg)}` }),
