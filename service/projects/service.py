@@ -27,6 +27,7 @@ from core.storage import PackStore
 from service.audit import service as audit
 from service.errors import Conflict
 from service.projects.access import unknown_project
+from service.tokens import service as tokens
 
 
 def list_projects(db: Session) -> list[Project]:
@@ -76,7 +77,7 @@ def delete_project(db: Session, *, settings: Settings, store: PackStore, name: s
     db.execute(delete(Project).where(Project.name == name))
     bind(db, DEFAULT_PROJECT)  # the event goes to the server's own trail
     audit.record(db, action=audit.AuditAction.PROJECT_DELETE, target=f"projects/{name}")
-    db.flush()
+    tokens.forget_project(db, project=name)
     release(db, store=store, hashes=hashes)
     artifacts = run_artifacts(settings)
     after_commit(db, lambda: _delete_artifacts(artifacts, run_ids))

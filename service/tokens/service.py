@@ -87,3 +87,20 @@ def _by_name(db: Session, name: str) -> ApiToken | None:
         db.scalars(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
     )
     return live[0] if len(live) == 1 else None
+
+
+def forget_project(db: Session, *, project: str) -> None:
+    """A deleted project leaves every token's list; a token of that project alone is revoked:
+    a project created later under the same name is not the one it was given for."""
+    live = select(ApiToken).where(ApiToken.projects.is_not(None), ApiToken.revoked_at.is_(None))
+    for row in db.scalars(live):
+        given = row.projects or []
+        if project not in given:
+            continue
+        others = [name for name in given if name != project]
+        if others:
+            row.projects = others
+        else:
+            row.revoked_at, row.revoked_by = utcnow(), actor()
+            record(db, action=AuditAction.TOKEN_REVOKE, target=f"tokens/{row.id}", name=row.name)
+    db.flush()

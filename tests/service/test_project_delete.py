@@ -97,3 +97,28 @@ def test_deleting_a_project_leaves_the_samples_other_projects_share(settings, ap
     assert api.post("/v1/projects", json={"name": "scratch"}).status_code == 201
     assert scratch.get("/v1/sessions").json()["total"] == 0
     assert scratch.get("/v1/audit").json()["total"] == 0
+
+
+def test_a_token_of_a_deleted_project_does_not_come_back_with_a_new_project_of_its_name(api):
+    admin = api.post("/v1/tokens", json={"name": "admin", "scopes": ["admin"]}).json()["token"]
+    api.headers["Authorization"] = f"Bearer {admin}"
+    assert api.post("/v1/projects", json={"name": "scratch"}).status_code == 201
+
+    def token(name: str, projects: list[str]) -> dict[str, str]:
+        body = {"name": name, "scopes": ["read"], "projects": projects}
+        created = api.post("/v1/tokens", json=body)
+        assert created.status_code == 201, created.text
+        return {"Authorization": f"Bearer {created.json()['token']}"}
+
+    only_scratch = token("only-scratch", ["scratch"])
+    both = token("both", ["scratch", "default"])
+    assert api.get("/v1/projects/scratch/sessions", headers=only_scratch).status_code == 200
+    assert api.delete("/v1/projects/scratch").status_code == 204
+    assert api.post("/v1/projects", json={"name": "scratch"}).status_code == 201
+
+    assert api.get("/v1/projects/scratch/sessions", headers=only_scratch).status_code == 401
+    assert api.get("/v1/projects/scratch/sessions", headers=both).status_code == 404
+    assert api.get("/v1/sessions", headers=both).status_code == 200
+    listed = {t["name"]: t for t in api.get("/v1/tokens", params={"include_revoked": True}).json()}
+    assert listed["only-scratch"]["revoked_at"] is not None
+    assert listed["both"]["projects"] == ["default"]
