@@ -7,11 +7,13 @@ export const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
 const PROJECT_KEY = "motionlab.project";
 export const project = () => localStorage.getItem(PROJECT_KEY) || "";
 
-// What a project owns is addressed under /v1/projects/{project}/…; tokens, projects and the
-// server's metrics are not a project's, nor is anything of the default project (plain /v1/…).
-const PROJECT_OWNED = /^\/v1\/(sessions|labels|stats|engines|runs|sweeps|models|audit)(?=[/?]|$)/;
+// Every /v1/… path but the server's own (tokens, projects) is a project's, addressed under
+// /v1/projects/{project}/… (the default project's: plain /v1/…), as the Python client does.
+const SERVER_WIDE = /^\/v1\/(tokens|collect-tokens|projects)(?=[/?]|$)/;
 export const apiPath = (path) =>
-  project() && PROJECT_OWNED.test(path) ? `/v1/projects/${encodeURIComponent(project())}${path.slice(3)}` : path;
+  project() && path.startsWith("/v1/") && !SERVER_WIDE.test(path)
+    ? `/v1/projects/${encodeURIComponent(project())}${path.slice(3)}`
+    : path;
 
 export class ApiError extends Error {
   constructor(status, problem) {
